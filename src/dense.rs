@@ -1,0 +1,194 @@
+//! The fully connected layer `y = W x + b`.
+
+use nalgebra::{ArrayStorage, SMatrix, SVector};
+use rand::Rng;
+
+use crate::shape::Takes;
+use crate::{Init, Module, Params, Scalar, Tensor, Train, kernels};
+
+/// A fully connected layer with `I` inputs and `O` outputs: `y = W x + b`,
+/// with `W:` [`SMatrix<T, O, I>`] and `b:` [`SVector<T, O>`].
+///
+/// It takes one sample (`SVector<T, I>`) or a batch (`SMatrix<T, I, B>`, one
+/// sample per column). Its tape is its input (`I·B` scalars), since
+/// `∂L/∂W = dy xᵀ`, `∂L/∂b = Σ dy` and `∂L/∂x = Wᵀ dy`.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::{Dense, Network};
+///
+/// let layer = Dense::<3, 2>::from_rows([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]], [0.5, -1.0]);
+/// let y = layer.predict(&SVector::from([1.0, 1.0, 1.0]));
+/// assert_eq!(y, SVector::from([6.5, 0.0]));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense<const I: usize, const O: usize, T = f32> {
+    /// The weights `W`, `O` rows by `I` columns.
+    pub weight: SMatrix<T, O, I>,
+    /// The bias `b`.
+    pub bias: SVector<T, O>,
+}
+
+impl<const I: usize, const O: usize, T> Dense<I, O, T> {
+    /// A layer from its weight matrix and bias.
+    pub const fn new(weight: SMatrix<T, O, I>, bias: SVector<T, O>) -> Self {
+        Dense { weight, bias }
+    }
+
+    /// A layer from `W` stored column by column (`columns[i]` is `W[:, i]`,
+    /// nalgebra's own layout) and `b`. A `const fn`, so a trained network can
+    /// be a `static` in flash:
+    ///
+    /// ```
+    /// use staticnet::Dense;
+    /// static LAYER: Dense<2, 1> = Dense::from_columns([[0.5], [-0.25]], [1.0]);
+    /// assert_eq!(LAYER.weight[(0, 1)], -0.25);
+    /// ```
+    pub const fn from_columns(columns: [[T; O]; I], bias: [T; O]) -> Self {
+        Dense {
+            weight: SMatrix::from_array_storage(ArrayStorage(columns)),
+            bias: SVector::from_array_storage(ArrayStorage([bias])),
+        }
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Dense<I, O, T> {
+    /// A layer from `W` written row by row, as in mathematics (`rows[o]` is
+    /// `W[o, :]`), and `b`.
+    pub fn from_rows(rows: [[T; I]; O], bias: [T; O]) -> Self {
+        Dense {
+            weight: SMatrix::from_fn(|o, i| rows[o][i]),
+            bias: SVector::from(bias),
+        }
+    }
+
+    /// `W X + b` for a batch `X` whose size is already `I` (the typed core of
+    /// [`Module::forward`]).
+    #[inline]
+    pub fn forward_batch<const B: usize>(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
+        kernels::affine(&self.weight, &self.bias, x)
+    }
+}
+
+impl<const I: usize, const O: usize, T: Scalar> Default for Dense<I, O, T> {
+    /// All weights and biases zero.
+    fn default() -> Self {
+        Dense {
+            weight: SMatrix::zeros(),
+            bias: SVector::zeros(),
+        }
+    }
+}
+
+/// An input a `Dense<I, O, T>` accepts: `SMatrix<T, N, B>` with `N == I`
+/// (checked by [`Takes`], whose error names both sizes).
+///
+/// The layer's [`Module`] and [`Train`] impls are generic over this trait
+/// rather than over a concrete matrix, so that the compiler learns the input
+/// size from the input and reports a mismatch at the layer that has it.
+pub trait DenseInput<T: Scalar, const I: usize, const O: usize>: Tensor<Scalar = T> {
+    /// `SMatrix<T, O, B>`.
+    type Output: Tensor<Scalar = T>;
+    /// `W x + b`.
+    fn forward(layer: &Dense<I, O, T>, x: &Self) -> Self::Output;
+    /// Adds `dy xᵀ` into `grad.weight` and `Σ dy` into `grad.bias`; returns `Wᵀ dy`.
+    fn backward(
+        layer: &Dense<I, O, T>,
+        x: &Self,
+        dy: &Self::Output,
+        grad: &mut Dense<I, O, T>,
+    ) -> Self;
+    /// As [`backward`](DenseInput::backward), without `Wᵀ dy`.
+    fn backward_params(x: &Self, dy: &Self::Output, grad: &mut Dense<I, O, T>);
+}
+
+impl<T: Scalar, const I: usize, const O: usize, const N: usize, const B: usize> DenseInput<T, I, O>
+    for SMatrix<T, N, B>
+where
+    Dense<I, O, T>: Takes<N, I>,
+{
+    type Output = SMatrix<T, O, B>;
+
+    #[inline]
+    fn forward(layer: &Dense<I, O, T>, x: &Self) -> SMatrix<T, O, B> {
+        layer.forward_batch(<Dense<I, O, T>>::input(x))
+    }
+
+    #[inline]
+    fn backward(
+        layer: &Dense<I, O, T>,
+        x: &Self,
+        dy: &SMatrix<T, O, B>,
+        grad: &mut Dense<I, O, T>,
+    ) -> Self {
+        Self::backward_params(x, dy, grad);
+        <Dense<I, O, T>>::input_grad(kernels::transpose_times(&layer.weight, dy))
+    }
+
+    #[inline]
+    fn backward_params(x: &Self, dy: &SMatrix<T, O, B>, grad: &mut Dense<I, O, T>) {
+        let x = <Dense<I, O, T>>::input(x);
+        kernels::accumulate_outer(&mut grad.weight, &mut grad.bias, dy, x);
+    }
+}
+
+impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Module<X>
+    for Dense<I, O, T>
+{
+    type Output = X::Output;
+    #[inline]
+    fn forward(&self, x: &X) -> X::Output {
+        X::forward(self, x)
+    }
+}
+
+impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
+    for Dense<I, O, T>
+{
+    type Tape = X;
+    #[inline]
+    fn forward_train(&self, x: &X) -> (X::Output, X) {
+        (X::forward(self, x), *x)
+    }
+    #[inline]
+    fn backward(&self, x: &X, dy: &X::Output, grad: &mut Self) -> X {
+        X::backward(self, x, dy, grad)
+    }
+    #[inline]
+    fn backward_params(&self, x: &X, dy: &X::Output, grad: &mut Self) {
+        X::backward_params(x, dy, grad)
+    }
+}
+
+impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
+    const NUM_PARAMS: usize = I * O + O;
+
+    fn zeros() -> Self {
+        Self::default()
+    }
+
+    fn zip<const R: usize, const W: usize>(
+        read: [&Self; R],
+        mut write: [&mut Self; W],
+        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+    ) {
+        f(
+            read.map(|d| d.weight.as_slice()),
+            write.each_mut().map(|d| d.weight.as_mut_slice()),
+        );
+        f(
+            read.map(|d| d.bias.as_slice()),
+            write.each_mut().map(|d| d.bias.as_mut_slice()),
+        );
+    }
+
+    fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
+        init.fill(
+            self.weight.as_mut_slice(),
+            self.bias.as_mut_slice(),
+            I,
+            O,
+            rng,
+        );
+    }
+}

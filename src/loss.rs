@@ -1,0 +1,294 @@
+//! Losses: a scalar score of one prediction against its target, and its
+//! gradient with respect to the prediction.
+//!
+//! Conventions follow PyTorch's defaults (`reduction = "mean"`), so numbers
+//! can be compared one for one: per sample, [`MeanSquared`],
+//! [`BinaryCrossEntropy`] and [`Huber`] average over the outputs and
+//! [`CrossEntropy`] sums over the classes; over a batch, every loss is the
+//! mean of the per-sample losses.
+
+use nalgebra::SMatrix;
+
+use crate::activation::softmax_in_place;
+use crate::scalar::c;
+use crate::shape::{Columns, OneSample, TargetSize};
+use crate::tensor::{Batch, Sample};
+use crate::{Scalar, Tensor};
+
+/// A prediction (one sample) that the loss `L` can score against a target of
+/// type `Tg`. This is where a loss's formulas live; call them through
+/// [`Loss`].
+pub trait Prediction<L, Tg>: Sample {
+    /// The loss `ℓ(y, t)`.
+    fn loss(loss: &L, y: &Self, target: &Tg) -> Self::Scalar {
+        Self::loss_and_grad(loss, y, target).0
+    }
+    /// The loss and its gradient `∂ℓ/∂y`.
+    fn loss_and_grad(loss: &L, y: &Self, target: &Tg) -> (Self::Scalar, Self);
+    /// Whether `target` is a valid target for this loss and prediction size
+    /// (a class index in range, finite values). Trainers check every target
+    /// with it before they start.
+    fn is_valid_target(target: &Tg) -> bool;
+}
+
+/// A loss function. Its methods take one sample or, in their `batch_` forms,
+/// a batch with one target per column.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::{CrossEntropy, Loss, MeanSquared};
+///
+/// let y = SVector::from([1.0f64, 2.0]);
+/// assert_eq!(MeanSquared.loss(&y, &SVector::from([0.0, 0.0])), 2.5);
+/// // Cross-entropy from logits against a class index: logsumexp(y) − y₁.
+/// let l = CrossEntropy.loss(&y, &1);
+/// assert!((l - (1f64.exp() + 2f64.exp()).ln() + 2.0).abs() < 1e-15);
+/// ```
+pub trait Loss: Sized {
+    /// The loss of one prediction.
+    fn loss<Y, Tg>(&self, y: &Y, target: &Tg) -> Y::Scalar
+    where
+        Y: Prediction<Self, Tg>,
+    {
+        Y::loss(self, y, target)
+    }
+
+    /// The loss of one prediction and its gradient with respect to it.
+    fn loss_and_grad<Y, Tg>(&self, y: &Y, target: &Tg) -> (Y::Scalar, Y)
+    where
+        Y: Prediction<Self, Tg>,
+    {
+        Y::loss_and_grad(self, y, target)
+    }
+
+    /// The mean loss over a batch with one target per column.
+    fn batch_loss<Y, Tg, const B: usize>(&self, y: &Y, targets: &[Tg; B]) -> Y::Scalar
+    where
+        Y: Batch<B>,
+        Y::Column: Prediction<Self, Tg>,
+    {
+        let mut sum = <Y::Scalar as Scalar>::ZERO;
+        for (j, t) in targets.iter().enumerate() {
+            sum += Y::Column::loss(self, &y.column(j), t);
+        }
+        sum / c(B.max(1) as f64)
+    }
+
+    /// The mean loss over a batch and its gradient with respect to the batch.
+    fn batch_loss_and_grad<Y, Tg, const B: usize>(&self, y: &Y, targets: &[Tg; B]) -> (Y::Scalar, Y)
+    where
+        Y: Batch<B>,
+        Y::Column: Prediction<Self, Tg>,
+    {
+        self.partial_batch_loss_and_grad(y, targets, B)
+    }
+
+    /// Like [`batch_loss_and_grad`](Loss::batch_loss_and_grad) over the first
+    /// `n` columns only: the mean over them, and a gradient that is zero in
+    /// the other columns. A trainer uses it for the last, short batch of an
+    /// epoch. Panics if `n > B`.
+    fn partial_batch_loss_and_grad<Y, Tg, const B: usize>(
+        &self,
+        y: &Y,
+        targets: &[Tg; B],
+        n: usize,
+    ) -> (Y::Scalar, Y)
+    where
+        Y: Batch<B>,
+        Y::Column: Prediction<Self, Tg>,
+    {
+        assert!(n <= B, "{n} columns requested from a batch of {B}");
+        let scale = <Y::Scalar as Scalar>::ONE / c(n.max(1) as f64);
+        let mut sum = <Y::Scalar as Scalar>::ZERO;
+        let mut grad = Y::zeros();
+        for (j, t) in targets.iter().enumerate().take(n) {
+            let (l, mut g) = Y::Column::loss_and_grad(self, &y.column(j), t);
+            sum += l;
+            g.as_mut_slice().iter_mut().for_each(|v| *v *= scale);
+            grad.set_column(j, &g);
+        }
+        (sum * scale, grad)
+    }
+}
+
+/// The square loss, averaged over the outputs: `ℓ(y, t) = (1/N) Σₖ (yₖ − tₖ)²`
+/// (PyTorch's `MSELoss`). Target: an `SVector<T, N>` of the prediction's size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeanSquared;
+
+/// Cross-entropy from logits, with softmax fused in:
+/// `ℓ(y, c) = log Σⱼ e^(yⱼ) − y_c` for a class index `c: usize`, and
+/// `ℓ(y, p) = −Σₖ pₖ log softmax(y)ₖ` for a probability vector `p:
+/// SVector<T, N>` (PyTorch's `CrossEntropyLoss`). The log-sum-exp is shifted
+/// by the maximum logit, so the loss is finite for logits of any finite size.
+///
+/// A class index `c ≥ N` makes the loss panic; trainers reject such targets
+/// (with [`Prediction::is_valid_target`]) before they start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrossEntropy;
+
+/// Binary cross-entropy from logits, averaged over the outputs:
+/// `ℓ(y, t) = (1/N) Σₖ [max(yₖ, 0) − yₖ tₖ + log(1 + e^(−|yₖ|))]`, with
+/// targets `tₖ ∈ [0, 1]` (PyTorch's `BCEWithLogitsLoss`). Target: an
+/// `SVector<T, N>` of the prediction's size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BinaryCrossEntropy;
+
+/// The Huber loss with threshold `δ` (default 1), averaged over the outputs:
+/// per output `½ d²` if `|d| ≤ δ`, else `δ (|d| − ½ δ)`, with `d = y − t`
+/// (PyTorch's `HuberLoss`). Target: an `SVector<T, N>` of the prediction's
+/// size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Huber<T = f32> {
+    /// The threshold `δ > 0` between the quadratic and the linear part.
+    pub delta: T,
+}
+
+impl<T> Huber<T> {
+    /// A Huber loss with threshold `delta`.
+    pub const fn new(delta: T) -> Self {
+        Huber { delta }
+    }
+}
+
+impl<T: Scalar> Default for Huber<T> {
+    fn default() -> Self {
+        Huber { delta: T::one() }
+    }
+}
+
+impl Loss for MeanSquared {}
+impl Loss for CrossEntropy {}
+impl Loss for BinaryCrossEntropy {}
+impl<T> Loss for Huber<T> {}
+
+/// Implements `Prediction` for a loss whose target is a vector of the
+/// prediction's size, from an element-wise `(loss, derivative)` function
+/// averaged over the outputs.
+macro_rules! elementwise_loss {
+    ($loss:ty, |$l:ident, $y:ident, $t:ident| $body:expr, |$tv:ident| $valid:expr) => {
+        impl<T: Scalar, const P: usize, const B: usize, const N: usize, const B2: usize>
+            Prediction<$loss, SMatrix<T, N, B2>> for SMatrix<T, P, B>
+        where
+            Columns: OneSample<B> + OneSample<B2>,
+            $loss: TargetSize<N, P>,
+        {
+            #[inline]
+            fn loss_and_grad($l: &$loss, y: &Self, target: &SMatrix<T, N, B2>) -> (T, Self) {
+                let inv = T::one() / c(P.max(1) as f64);
+                let mut grad = *y;
+                let mut sum = T::zero();
+                for (g, &$t) in grad.as_mut_slice().iter_mut().zip(target.as_slice()) {
+                    let $y = *g;
+                    let (v, d): (T, T) = $body;
+                    sum += v;
+                    *g = d * inv;
+                }
+                (sum * inv, grad)
+            }
+            fn is_valid_target(target: &SMatrix<T, N, B2>) -> bool {
+                target.iter().all(|&$tv| $valid)
+            }
+        }
+    };
+}
+
+elementwise_loss!(
+    MeanSquared,
+    |_l, y, t| {
+        let d = y - t;
+        (d * d, d + d)
+    },
+    |t| t.is_finite()
+);
+
+elementwise_loss!(
+    BinaryCrossEntropy,
+    |_l, y, t| {
+        let v = y.max(T::zero()) - y * t + (-y.abs()).exp().ln_1p();
+        (v, y.sigmoid() - t)
+    },
+    |t| t >= T::zero() && t <= T::one()
+);
+
+elementwise_loss!(
+    Huber<T>,
+    |l, y, t| {
+        let d = y - t;
+        let delta = l.delta;
+        if d.abs() <= delta {
+            (c::<T>(0.5) * d * d, d)
+        } else {
+            (delta * (d.abs() - c::<T>(0.5) * delta), delta * d.signum())
+        }
+    },
+    |t| t.is_finite()
+);
+
+/// `(log Σ e^y, softmax(y))` of one column, stable for any finite logits.
+fn log_softmax_parts<T: Scalar, const P: usize, const B: usize>(
+    y: &SMatrix<T, P, B>,
+) -> (T, SMatrix<T, P, B>) {
+    let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+    let sum = y.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
+    let mut s = *y;
+    softmax_in_place(s.as_mut_slice());
+    (m + sum.ln(), s)
+}
+
+impl<T: Scalar, const P: usize, const B: usize> Prediction<CrossEntropy, usize> for SMatrix<T, P, B>
+where
+    Columns: OneSample<B>,
+{
+    #[inline]
+    fn loss(_: &CrossEntropy, y: &Self, &class: &usize) -> T {
+        assert!(
+            class < P,
+            "class index {class} out of range for {P} classes"
+        );
+        let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+        let sum = y.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
+        m + sum.ln() - y[class]
+    }
+    #[inline]
+    fn loss_and_grad(_: &CrossEntropy, y: &Self, &class: &usize) -> (T, Self) {
+        assert!(
+            class < P,
+            "class index {class} out of range for {P} classes"
+        );
+        let (lse, mut s) = log_softmax_parts(y);
+        s[class] -= T::one();
+        (lse - y[class], s)
+    }
+    fn is_valid_target(&class: &usize) -> bool {
+        class < P
+    }
+}
+
+impl<T: Scalar, const P: usize, const B: usize, const N: usize, const B2: usize>
+    Prediction<CrossEntropy, SMatrix<T, N, B2>> for SMatrix<T, P, B>
+where
+    Columns: OneSample<B> + OneSample<B2>,
+    CrossEntropy: TargetSize<N, P>,
+{
+    #[inline]
+    fn loss_and_grad(_: &CrossEntropy, y: &Self, p: &SMatrix<T, N, B2>) -> (T, Self) {
+        let (lse, mut g) = log_softmax_parts(y);
+        let total = p.iter().fold(T::zero(), |a, &v| a + v);
+        let mut loss = T::zero();
+        // ∂ℓ/∂y = softmax(y) Σp − p.
+        for ((gk, &yk), &pk) in g
+            .as_mut_slice()
+            .iter_mut()
+            .zip(y.as_slice())
+            .zip(p.as_slice())
+        {
+            loss += pk * (lse - yk);
+            *gk = *gk * total - pk;
+        }
+        (loss, g)
+    }
+    fn is_valid_target(p: &SMatrix<T, N, B2>) -> bool {
+        p.iter().all(|&v| v.is_finite() && v >= T::zero())
+    }
+}

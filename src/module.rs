@@ -1,0 +1,135 @@
+//! The three traits every layer and every network implements.
+//!
+//! * [`Module`]: inference, `x ↦ y`.
+//! * [`Train`]: the forward pass that keeps a tape of what the backward pass
+//!   needs, and the backward pass `∂L/∂y ↦ ∂L/∂x` that adds `∂L/∂θ` into a
+//!   gradient of the same static type as the layer.
+//! * [`Params`]: the parameters as flat slices, for optimizers, initialisation
+//!   and serialisation.
+//!
+//! The input type is a trait parameter, so one layer serves a single sample
+//! (`SVector<T, N>`) and a batch (`SMatrix<T, N, B>`, one sample per column)
+//! alike, and a parameter-free layer like [`Relu`](crate::Relu) needs no size
+//! of its own. A tuple of layers is a layer (see [`crate::network`]).
+
+use rand::Rng;
+
+use crate::{Init, Scalar};
+
+/// Inference: a layer (or network) that maps an input `X` to an output.
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// use staticnet::{Dense, Module, Relu};
+///
+/// let layer = Dense::<2, 3>::from_rows([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -5.0]);
+/// let y = layer.forward(&SVector::from([1.0, 2.0]));
+/// assert_eq!(y, SVector::from([1.0, 2.0, -2.0]));
+/// // The same layer on a batch of two samples, one per column:
+/// let ys = layer.forward(&SMatrix::<f32, 2, 2>::new(1.0, 3.0, 2.0, 4.0));
+/// assert_eq!(ys.column(0), y.column(0));
+/// assert_eq!(Relu.forward(&y), SVector::from([1.0, 2.0, 0.0]));
+/// ```
+pub trait Module<X> {
+    /// What the layer produces for an input `X`.
+    type Output;
+    /// Computes the output. Prefer [`Network::predict`](crate::Network::predict)
+    /// in user code: it computes the same thing, and its compile errors name
+    /// the sizes that disagree.
+    fn forward(&self, x: &X) -> Self::Output;
+}
+
+/// Training: a forward pass that records a tape, and the backward pass that
+/// applies the chain rule with it.
+///
+/// For a layer `y = f(x, θ)` and a scalar loss `L`, `backward` receives
+/// `dy = ∂L/∂y`, adds `∂L/∂θ = (∂y/∂θ)ᵀ dy` into `grad` (it accumulates, so a
+/// gradient can sum over calls), and returns `∂L/∂x = (∂y/∂x)ᵀ dy`. The tape
+/// lives on the caller's stack; its size is `size_of::<Self::Tape>()`, the sum
+/// of what each layer keeps (see the crate docs for a worked figure).
+///
+/// `backward` only reads the tape: running it twice on the same tape gives
+/// bit-identical results.
+pub trait Train<X>: Module<X> + Sized {
+    /// What the forward pass keeps for the backward pass: for a `Dense` layer
+    /// its input, for an element-wise activation its derivative (the diagonal
+    /// of its Jacobian), for softmax its output.
+    type Tape;
+    /// The forward pass, keeping the tape.
+    fn forward_train(&self, x: &X) -> (Self::Output, Self::Tape);
+    /// The backward pass: adds `∂L/∂θ` into `grad` and returns `∂L/∂x`.
+    fn backward(&self, tape: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> X;
+    /// Like [`backward`](Train::backward), but without computing `∂L/∂x`,
+    /// which the first layer of a network never needs.
+    #[inline]
+    fn backward_params(&self, tape: &Self::Tape, dy: &Self::Output, grad: &mut Self) {
+        let _ = self.backward(tape, dy, grad);
+    }
+}
+
+/// The parameters of a layer or network, in scalar type `T`.
+///
+/// A gradient, and each slot of an optimizer's state, is a value of the same
+/// type as the network (`Self`), so its shape is checked by the compiler.
+/// [`zip`](Params::zip) walks several such values in lock step, one
+/// contiguous slice per parameter tensor, in a fixed order (layer by layer;
+/// within a `Dense` layer the weights column by column, then the bias).
+pub trait Params<T: Scalar>: Sized {
+    /// The number of scalar parameters.
+    const NUM_PARAMS: usize;
+
+    /// A value of this type with every parameter zero (and every setting, such
+    /// as a leaky ReLU's slope, at its default): a fresh gradient.
+    fn zeros() -> Self;
+
+    /// Calls `f` once per parameter tensor with the matching slices of the
+    /// `read` values and of the `write` values.
+    fn zip<const R: usize, const W: usize>(
+        read: [&Self; R],
+        write: [&mut Self; W],
+        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+    );
+
+    /// (Re-)initialises the parameters with the given scheme.
+    fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G);
+
+    /// A new value initialised with the given scheme: the usual way to create
+    /// a network.
+    ///
+    /// ```
+    /// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    /// use staticnet::{Dense, Init, Params, Relu};
+    ///
+    /// type Net = (Dense<4, 8>, Relu, Dense<8, 2>);
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    /// let net = Net::random(Init::He, &mut rng);
+    /// assert_eq!(<Net as Params<f32>>::NUM_PARAMS, 4 * 8 + 8 + 8 * 2 + 2);
+    /// ```
+    fn random<G: Rng + ?Sized>(init: Init, rng: &mut G) -> Self {
+        let mut net = Self::zeros();
+        net.init(init, rng);
+        net
+    }
+
+    /// Calls `f` with each parameter tensor as a slice.
+    fn visit(&self, f: &mut impl FnMut(&[T])) {
+        Self::zip([self], [], &mut |[p], []| f(p));
+    }
+
+    /// Calls `f` with each parameter tensor as a mutable slice.
+    fn visit_mut(&mut self, f: &mut impl FnMut(&mut [T])) {
+        Self::zip([], [self], &mut |[], [p]| f(p));
+    }
+
+    /// Sets every parameter to zero, keeping settings: resets a gradient.
+    fn set_zero(&mut self) {
+        self.visit_mut(&mut |p| p.fill(T::zero()));
+    }
+
+    /// Whether every parameter is finite (neither NaN nor infinite).
+    fn is_finite(&self) -> bool {
+        let mut ok = true;
+        self.visit(&mut |p| ok &= p.iter().all(|v| v.is_finite()));
+        ok
+    }
+}

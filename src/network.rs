@@ -1,0 +1,296 @@
+//! Networks: a tuple of layers is a layer, and [`Network`] is how you use one.
+//!
+//! `(L0, L1, …, Ln)` implements [`Module<X>`] exactly when `L0: Module<X>`,
+//! `L1: Module<L0::Output>`, and so on: a network whose neighbouring sizes
+//! disagree does not compile, and the error names the layer and both sizes.
+//! Tuples of up to 16 layers are supported, and a tuple may contain tuples
+//! (a block), so depth is unlimited:
+//!
+//! ```
+//! use staticnet::{Dense, Relu, Tanh};
+//! type Block = (Dense<16, 16>, Relu);
+//! type Deep = (Dense<4, 16>, Relu, Block, Block, Block, (Dense<16, 8>, Tanh), Dense<8, 1>);
+//! ```
+//!
+//! The tape of a tuple is the tuple of its layers' tapes, and its gradient is
+//! a value of the network's own type.
+
+use rand::Rng;
+
+use crate::loss::Prediction;
+use crate::tensor::{Batch, Sample};
+use crate::{Init, Loss, Module, Params, Scalar, Tensor, Train};
+
+macro_rules! tuple_impls {
+    (
+        [$($L:ident $i:tt $In:ident $Out:ident),+] out $Y:ident;
+        fwd [$L0:ident $i0:tt $(, $Lr:ident $ir:tt)*];
+        back [$($b:tt)*]
+    ) => {
+        impl<X, $($L, $Out),+> Module<X> for ($($L,)+)
+        where
+            $($L: Module<$In, Output = $Out>,)+
+        {
+            type Output = $Y;
+            #[inline]
+            fn forward(&self, x: &X) -> $Y {
+                let y = self.$i0.forward(x);
+                $(let y = self.$ir.forward(&y);)*
+                y
+            }
+        }
+
+        impl<X, $($L, $Out),+> Train<X> for ($($L,)+)
+        where
+            $($L: Train<$In, Output = $Out>,)+
+        {
+            type Tape = ($(<$L as Train<$In>>::Tape,)+);
+            #[inline]
+            #[allow(non_snake_case)]
+            fn forward_train(&self, x: &X) -> ($Y, Self::Tape) {
+                let (y, $L0) = self.$i0.forward_train(x);
+                $(let (y, $Lr) = self.$ir.forward_train(&y);)*
+                (y, ($($L,)+))
+            }
+            #[inline]
+            fn backward(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) -> X {
+                let d = dy;
+                $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
+                self.0.backward(&tape.0, d, &mut grad.0)
+            }
+            #[inline]
+            fn backward_params(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) {
+                let d = dy;
+                $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
+                self.0.backward_params(&tape.0, d, &mut grad.0)
+            }
+        }
+
+        impl<T: Scalar, $($L: Params<T>),+> Params<T> for ($($L,)+) {
+            const NUM_PARAMS: usize = 0 $(+ $L::NUM_PARAMS)+;
+            fn zeros() -> Self {
+                ($($L::zeros(),)+)
+            }
+            fn zip<const R: usize, const W: usize>(
+                read: [&Self; R],
+                mut write: [&mut Self; W],
+                f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+            ) {
+                $($L::zip(read.map(|t| &t.$i), write.each_mut().map(|t| &mut t.$i), f);)+
+            }
+            fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
+                $(self.$i.init(init, rng);)+
+            }
+        }
+    };
+}
+
+tuple_impls!([L0 0 X Y1] out Y1; fwd [L0 0]; back []);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2] out Y2; fwd [L0 0, L1 1]; back [1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3] out Y3; fwd [L0 0, L1 1, L2 2]; back [2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4] out Y4;
+    fwd [L0 0, L1 1, L2 2, L3 3]; back [3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5] out Y5;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4]; back [4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6] out Y6;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5]; back [5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7] out Y7;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6]; back [6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8] out Y8;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7]; back [7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9] out Y9;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8]; back [8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10] out Y10;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9];
+    back [9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11] out Y11;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10];
+    back [10 9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11, L11 11 Y11 Y12] out Y12;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10, L11 11];
+    back [11 10 9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11, L11 11 Y11 Y12,
+    L12 12 Y12 Y13] out Y13;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10, L11 11, L12 12];
+    back [12 11 10 9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11, L11 11 Y11 Y12,
+    L12 12 Y12 Y13, L13 13 Y13 Y14] out Y14;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10, L11 11, L12 12,
+        L13 13];
+    back [13 12 11 10 9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11, L11 11 Y11 Y12,
+    L12 12 Y12 Y13, L13 13 Y13 Y14, L14 14 Y14 Y15] out Y15;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10, L11 11, L12 12,
+        L13 13, L14 14];
+    back [14 13 12 11 10 9 8 7 6 5 4 3 2 1]);
+tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5 Y6,
+    L6 6 Y6 Y7, L7 7 Y7 Y8, L8 8 Y8 Y9, L9 9 Y9 Y10, L10 10 Y10 Y11, L11 11 Y11 Y12,
+    L12 12 Y12 Y13, L13 13 Y13 Y14, L14 14 Y14 Y15, L15 15 Y15 Y16] out Y16;
+    fwd [L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8, L9 9, L10 10, L11 11, L12 12,
+        L13 13, L14 14, L15 15];
+    back [15 14 13 12 11 10 9 8 7 6 5 4 3 2 1]);
+
+/// What you do with a network (or a single layer): predict, score, take
+/// gradients, take the input–output Jacobian.
+///
+/// Implemented for every type; each method is available when its bounds
+/// hold. The bounds sit on the methods, so a shape mistake is reported at the
+/// call with the sizes that disagree, e.g. "`Dense<4, 1>` takes 4 inputs, but
+/// it is given 8".
+///
+/// ```
+/// use nalgebra::SVector;
+/// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use staticnet::{CrossEntropy, Dense, Init, Network, Params, Relu};
+///
+/// type Net = (Dense<4, 8>, Relu, Dense<8, 3>);
+/// let net = Net::random(Init::He, &mut Xoshiro256PlusPlus::seed_from_u64(1));
+/// let x = SVector::from([0.1, -0.2, 0.3, 0.0]);
+///
+/// let logits = net.predict(&x); // SVector<f32, 3>
+/// let class = net.predict_class(&x); // argmax
+/// let mut grad = Net::zeros();
+/// let loss = net.loss_and_grad(&CrossEntropy, &x, &1, &mut grad);
+/// let j = net.jacobian(&x); // SMatrix<f32, 3, 4>
+/// assert_eq!((j.nrows(), j.ncols()), (3, 4));
+/// assert!(loss > 0.0 && class < 3 && logits.iter().all(|v| v.is_finite()));
+/// ```
+pub trait Network: Sized {
+    /// The output for an input: one sample (`SVector<T, I>`) or a batch
+    /// (`SMatrix<T, I, B>`, one sample per column).
+    #[inline]
+    fn predict<X>(&self, x: &X) -> <Self as Module<X>>::Output
+    where
+        Self: Module<X>,
+    {
+        self.forward(x)
+    }
+
+    /// The index of the largest output for one sample (the predicted class;
+    /// the first one on ties).
+    fn predict_class<X>(&self, x: &X) -> usize
+    where
+        Self: Module<X>,
+        Self::Output: Sample,
+    {
+        argmax(self.forward(x).as_slice())
+    }
+
+    /// The loss of one sample.
+    fn loss<X, L, Tg>(&self, loss: &L, x: &X, target: &Tg) -> <Self::Output as Tensor>::Scalar
+    where
+        Self: Module<X>,
+        L: Loss,
+        Self::Output: Prediction<L, Tg>,
+    {
+        loss.loss(&self.forward(x), target)
+    }
+
+    /// The loss of one sample; adds its gradient with respect to the
+    /// parameters into `grad`.
+    fn loss_and_grad<X, L, Tg>(
+        &self,
+        loss: &L,
+        x: &X,
+        target: &Tg,
+        grad: &mut Self,
+    ) -> <Self::Output as Tensor>::Scalar
+    where
+        Self: Train<X>,
+        L: Loss,
+        Self::Output: Prediction<L, Tg>,
+    {
+        let (y, tape) = self.forward_train(x);
+        let (l, dy) = loss.loss_and_grad(&y, target);
+        self.backward_params(&tape, &dy, grad);
+        l
+    }
+
+    /// The mean loss over a batch (one target per column).
+    fn batch_loss<X, L, Tg, const B: usize>(
+        &self,
+        loss: &L,
+        x: &X,
+        targets: &[Tg; B],
+    ) -> <Self::Output as Tensor>::Scalar
+    where
+        Self: Module<X>,
+        L: Loss,
+        Self::Output: Batch<B>,
+        <Self::Output as Batch<B>>::Column: Prediction<L, Tg>,
+    {
+        loss.batch_loss(&self.forward(x), targets)
+    }
+
+    /// The mean loss over a batch; adds its gradient with respect to the
+    /// parameters into `grad`.
+    fn batch_loss_and_grad<X, L, Tg, const B: usize>(
+        &self,
+        loss: &L,
+        x: &X,
+        targets: &[Tg; B],
+        grad: &mut Self,
+    ) -> <Self::Output as Tensor>::Scalar
+    where
+        Self: Train<X>,
+        L: Loss,
+        Self::Output: Batch<B>,
+        <Self::Output as Batch<B>>::Column: Prediction<L, Tg>,
+    {
+        let (y, tape) = self.forward_train(x);
+        let (l, dy) = loss.batch_loss_and_grad(&y, targets);
+        self.backward_params(&tape, &dy, grad);
+        l
+    }
+
+    /// The Jacobian `∂y/∂x` of the output with respect to the input at one
+    /// sample `x`: for `x: SVector<T, I>` and `y: SVector<T, O>` an
+    /// `SMatrix<T, O, I>`, the product `J_L W_L … J_1 W_1` of the chain rule.
+    ///
+    /// Computed by one forward pass and `O` backward passes, row `k` being
+    /// the backward pass of the unit vector `eₖ`.
+    fn jacobian<X>(&self, x: &X) -> X::Jacobian<Self::Output>
+    where
+        Self: Train<X> + Params<X::Scalar>,
+        X: Sample,
+        Self::Output: Sample<Scalar = X::Scalar>,
+    {
+        let (y, tape) = self.forward_train(x);
+        let rows = <Self::Output as Tensor>::ROWS;
+        let mut jac = <X::Jacobian<Self::Output> as Tensor>::zeros();
+        let mut scratch = Self::zeros();
+        for k in 0..rows {
+            let mut e = y;
+            e.as_mut_slice().fill(<X::Scalar as Scalar>::ZERO);
+            e.as_mut_slice()[k] = <X::Scalar as Scalar>::ONE;
+            let row = self.backward(&tape, &e, &mut scratch);
+            // Column-major: J[k, i] lives at i * rows + k.
+            for (i, &v) in row.as_slice().iter().enumerate() {
+                jac.as_mut_slice()[i * rows + k] = v;
+            }
+        }
+        jac
+    }
+}
+
+impl<N> Network for N {}
+
+/// The index of the largest value (the first on ties; NaN never wins).
+pub(crate) fn argmax<T: Scalar>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
