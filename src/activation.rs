@@ -11,7 +11,7 @@
 use rand::Rng;
 
 use crate::scalar::c;
-use crate::{Init, Module, Params, Scalar, Tensor, Train};
+use crate::{Init, Module, Network, Params, Scalar, Tensor, Train};
 
 /// A scalar function applied element by element, with its derivative.
 ///
@@ -77,6 +77,8 @@ macro_rules! elementwise {
 /// Implements `Params` for a layer without parameters.
 macro_rules! no_params {
     ($name:ident $(<$t:ident>)?) => {
+        impl$(<$t>)? Network for $name $(<$t>)? {}
+
         impl<T: Scalar> Params<T> for $name $(<$t>)? {
             const NUM_PARAMS: usize = 0;
             fn zeros() -> Self {

@@ -4,7 +4,7 @@ use nalgebra::{ArrayStorage, SMatrix, SVector};
 use rand::Rng;
 
 use crate::shape::Takes;
-use crate::{Init, Module, Params, Scalar, Tensor, Train, kernels};
+use crate::{Init, Module, Network, Params, Scalar, Tensor, Train, kernels};
 
 /// A fully connected layer with `I` inputs and `O` outputs: `y = W x + b`,
 /// with `W:` [`SMatrix<T, O, I>`] and `b:` [`SVector<T, O>`].
@@ -69,6 +69,8 @@ impl<const I: usize, const O: usize, T: Scalar> Dense<I, O, T> {
         kernels::affine(&self.weight, &self.bias, x)
     }
 }
+
+impl<const I: usize, const O: usize, T> Network for Dense<I, O, T> {}
 
 impl<const I: usize, const O: usize, T: Scalar> Default for Dense<I, O, T> {
     /// All weights and biases zero.

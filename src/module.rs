@@ -14,9 +14,12 @@
 
 use rand::Rng;
 
-use crate::{Init, Scalar};
+use crate::{Init, Network, Scalar};
 
 /// Inference: a layer (or network) that maps an input `X` to an output.
+///
+/// Every `Module` is a [`Network`] (an empty `impl Network for MyLayer {}`
+/// for a layer of your own), which gives it the methods users call.
 ///
 /// ```
 /// use nalgebra::{SMatrix, SVector};
@@ -30,7 +33,7 @@ use crate::{Init, Scalar};
 /// assert_eq!(ys.column(0), y.column(0));
 /// assert_eq!(Relu.forward(&y), SVector::from([1.0, 2.0, 0.0]));
 /// ```
-pub trait Module<X> {
+pub trait Module<X>: Network {
     /// What the layer produces for an input `X`.
     type Output;
     /// Computes the output. Prefer [`Network::predict`](crate::Network::predict)

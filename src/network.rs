@@ -66,6 +66,8 @@ macro_rules! tuple_impls {
             }
         }
 
+        impl<$($L),+> Network for ($($L,)+) {}
+
         impl<T: Scalar, $($L: Params<T>),+> Params<T> for ($($L,)+) {
             const NUM_PARAMS: usize = 0 $(+ $L::NUM_PARAMS)+;
             fn zeros() -> Self {
@@ -142,10 +144,11 @@ tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5
 /// What you do with a network (or a single layer): predict, score, take
 /// gradients, take the input–output Jacobian.
 ///
-/// Implemented for every type; each method is available when its bounds
-/// hold. The bounds sit on the methods, so a shape mistake is reported at the
-/// call with the sizes that disagree, e.g. "`Dense<4, 1>` takes 4 inputs, but
-/// it is given 8".
+/// Implemented by every layer of this crate and by every tuple of layers; a
+/// layer of your own gets these methods with an empty `impl Network for
+/// MyLayer {}`. Each method is available when its bounds hold. The bounds sit
+/// on the methods, so a shape mistake is reported at the call with the sizes
+/// that disagree, e.g. "`Dense<4, 1>` takes 4 inputs, but it is given 8".
 ///
 /// ```
 /// use nalgebra::SVector;
@@ -281,8 +284,6 @@ pub trait Network: Sized {
         jac
     }
 }
-
-impl<N> Network for N {}
 
 /// The index of the largest value (the first on ties; NaN never wins).
 pub(crate) fn argmax<T: Scalar>(v: &[T]) -> usize {
