@@ -61,7 +61,7 @@
 //! [`Softmax`] its output). For `(Dense<64, 32>, Relu, Dense<32, 10>)` in
 //! `f32` that is `(64 + 32 + 32) · 4 = 512` bytes per sample, `16 KiB` for a
 //! batch of 32; the gradient is one more copy of the parameters
-//! (`(64·32 + 32 + 32·10 + 10) · 4 = 9,544` bytes). A test checks both
+//! (`(64·32 + 32 + 32·10 + 10) · 4 = 9,640` bytes). A test checks both
 //! figures.
 //!
 //! # Features

@@ -7,7 +7,7 @@
 //! [`CrossEntropy`] sums over the classes; over a batch, every loss is the
 //! mean of the per-sample losses.
 
-use nalgebra::SMatrix;
+use nalgebra::{SMatrix, SVector};
 
 use crate::activation::softmax_in_place;
 use crate::scalar::c;
@@ -15,20 +15,57 @@ use crate::shape::{Columns, OneSample, TargetSize};
 use crate::tensor::{Batch, Sample};
 use crate::{Scalar, Tensor};
 
-/// A prediction (one sample) that the loss `L` can score against a target of
-/// type `Tg`. This is where a loss's formulas live; call them through
-/// [`Loss`].
-pub trait Prediction<L, Tg>: Sample {
+/// A valid target for loss `L` and a prediction `SVector<T, P>`: this is
+/// where a loss's formulas live. Implement it (with an empty `impl Loss for
+/// MyLoss {}`) to add a loss; call it through [`Loss`].
+///
+/// The loss's target types implement it: a class index `usize` or a
+/// probability vector for [`CrossEntropy`], a vector of the prediction's size
+/// for the others. A vector of another size is a compile error naming both
+/// sizes ([`TargetSize`]).
+pub trait Target<L, T: Scalar, const P: usize> {
     /// The loss `ℓ(y, t)`.
-    fn loss(loss: &L, y: &Self, target: &Tg) -> Self::Scalar {
-        Self::loss_and_grad(loss, y, target).0
+    fn loss(&self, loss: &L, y: &SVector<T, P>) -> T {
+        self.loss_and_grad(loss, y).0
     }
     /// The loss and its gradient `∂ℓ/∂y`.
+    fn loss_and_grad(&self, loss: &L, y: &SVector<T, P>) -> (T, SVector<T, P>);
+    /// Whether this is a valid target (a class index in range, finite
+    /// values, probabilities in `[0, 1]`). Trainers check every target with
+    /// it before they start.
+    fn is_valid(&self) -> bool;
+}
+
+/// A prediction for one sample that loss `L` can score against a target of
+/// type `Tg`: an `SVector<T, P>` with `Tg:` [`Target<L, T, P>`]. Implemented
+/// once for all losses; it is the bound [`Loss`]'s methods use, so that a
+/// batch where one sample is expected is a compile error that says so.
+pub trait Prediction<L, Tg>: Sample {
+    /// The loss `ℓ(y, t)`.
+    fn loss(loss: &L, y: &Self, target: &Tg) -> Self::Scalar;
+    /// The loss and its gradient `∂ℓ/∂y`.
     fn loss_and_grad(loss: &L, y: &Self, target: &Tg) -> (Self::Scalar, Self);
-    /// Whether `target` is a valid target for this loss and prediction size
-    /// (a class index in range, finite values). Trainers check every target
-    /// with it before they start.
+    /// Whether `target` is valid for this loss and prediction size.
     fn is_valid_target(target: &Tg) -> bool;
+}
+
+impl<L, Tg, T: Scalar, const P: usize, const B: usize> Prediction<L, Tg> for SMatrix<T, P, B>
+where
+    Columns: OneSample<B>,
+    Tg: Target<L, T, P>,
+{
+    #[inline]
+    fn loss(loss: &L, y: &Self, target: &Tg) -> T {
+        target.loss(loss, Columns::sample(y))
+    }
+    #[inline]
+    fn loss_and_grad(loss: &L, y: &Self, target: &Tg) -> (T, Self) {
+        let (l, g) = target.loss_and_grad(loss, Columns::sample(y));
+        (l, Columns::unsample(g))
+    }
+    fn is_valid_target(target: &Tg) -> bool {
+        target.is_valid()
+    }
 }
 
 /// A loss function. Its methods take one sample or, in their `batch_` forms,
@@ -162,23 +199,23 @@ impl Loss for CrossEntropy {}
 impl Loss for BinaryCrossEntropy {}
 impl<T> Loss for Huber<T> {}
 
-/// Implements `Prediction` for a loss whose target is a vector of the
+/// Implements `Target` for a loss whose target is a vector of the
 /// prediction's size, from an element-wise `(loss, derivative)` function
 /// averaged over the outputs.
 macro_rules! elementwise_loss {
     ($loss:ty, |$l:ident, $y:ident, $t:ident| $body:expr, |$tv:ident| $valid:expr) => {
-        impl<T: Scalar, const P: usize, const B: usize, const N: usize, const B2: usize>
-            Prediction<$loss, SMatrix<T, N, B2>> for SMatrix<T, P, B>
+        impl<T: Scalar, const P: usize, const N: usize, const B: usize> Target<$loss, T, P>
+            for SMatrix<T, N, B>
         where
-            Columns: OneSample<B> + OneSample<B2>,
+            Columns: OneSample<B>,
             $loss: TargetSize<N, P>,
         {
             #[inline]
-            fn loss_and_grad($l: &$loss, y: &Self, target: &SMatrix<T, N, B2>) -> (T, Self) {
+            fn loss_and_grad(&self, $l: &$loss, y: &SVector<T, P>) -> (T, SVector<T, P>) {
                 let inv = T::one() / c(P.max(1) as f64);
                 let mut grad = *y;
                 let mut sum = T::zero();
-                for (g, &$t) in grad.as_mut_slice().iter_mut().zip(target.as_slice()) {
+                for (g, &$t) in grad.iter_mut().zip(self.as_slice()) {
                     let $y = *g;
                     let (v, d): (T, T) = $body;
                     sum += v;
@@ -186,8 +223,8 @@ macro_rules! elementwise_loss {
                 }
                 (sum * inv, grad)
             }
-            fn is_valid_target(target: &SMatrix<T, N, B2>) -> bool {
-                target.iter().all(|&$tv| $valid)
+            fn is_valid(&self) -> bool {
+                self.iter().all(|&$tv| $valid)
             }
         }
     };
@@ -225,10 +262,8 @@ elementwise_loss!(
     |t| t.is_finite()
 );
 
-/// `(log Σ e^y, softmax(y))` of one column, stable for any finite logits.
-fn log_softmax_parts<T: Scalar, const P: usize, const B: usize>(
-    y: &SMatrix<T, P, B>,
-) -> (T, SMatrix<T, P, B>) {
+/// `(log Σ e^y, softmax(y))`, stable for any finite logits.
+fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVector<T, P>) {
     let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
     let sum = y.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
     let mut s = *y;
@@ -236,12 +271,10 @@ fn log_softmax_parts<T: Scalar, const P: usize, const B: usize>(
     (m + sum.ln(), s)
 }
 
-impl<T: Scalar, const P: usize, const B: usize> Prediction<CrossEntropy, usize> for SMatrix<T, P, B>
-where
-    Columns: OneSample<B>,
-{
+impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
     #[inline]
-    fn loss(_: &CrossEntropy, y: &Self, &class: &usize) -> T {
+    fn loss(&self, _: &CrossEntropy, y: &SVector<T, P>) -> T {
+        let class = *self;
         assert!(
             class < P,
             "class index {class} out of range for {P} classes"
@@ -251,7 +284,8 @@ where
         m + sum.ln() - y[class]
     }
     #[inline]
-    fn loss_and_grad(_: &CrossEntropy, y: &Self, &class: &usize) -> (T, Self) {
+    fn loss_and_grad(&self, _: &CrossEntropy, y: &SVector<T, P>) -> (T, SVector<T, P>) {
+        let class = *self;
         assert!(
             class < P,
             "class index {class} out of range for {P} classes"
@@ -260,35 +294,30 @@ where
         s[class] -= T::one();
         (lse - y[class], s)
     }
-    fn is_valid_target(&class: &usize) -> bool {
-        class < P
+    fn is_valid(&self) -> bool {
+        *self < P
     }
 }
 
-impl<T: Scalar, const P: usize, const B: usize, const N: usize, const B2: usize>
-    Prediction<CrossEntropy, SMatrix<T, N, B2>> for SMatrix<T, P, B>
+impl<T: Scalar, const P: usize, const N: usize, const B: usize> Target<CrossEntropy, T, P>
+    for SMatrix<T, N, B>
 where
-    Columns: OneSample<B> + OneSample<B2>,
+    Columns: OneSample<B>,
     CrossEntropy: TargetSize<N, P>,
 {
     #[inline]
-    fn loss_and_grad(_: &CrossEntropy, y: &Self, p: &SMatrix<T, N, B2>) -> (T, Self) {
+    fn loss_and_grad(&self, _: &CrossEntropy, y: &SVector<T, P>) -> (T, SVector<T, P>) {
         let (lse, mut g) = log_softmax_parts(y);
-        let total = p.iter().fold(T::zero(), |a, &v| a + v);
+        let total = self.iter().fold(T::zero(), |a, &v| a + v);
         let mut loss = T::zero();
         // ∂ℓ/∂y = softmax(y) Σp − p.
-        for ((gk, &yk), &pk) in g
-            .as_mut_slice()
-            .iter_mut()
-            .zip(y.as_slice())
-            .zip(p.as_slice())
-        {
+        for ((gk, &yk), &pk) in g.iter_mut().zip(y.iter()).zip(self.as_slice()) {
             loss += pk * (lse - yk);
             *gk = *gk * total - pk;
         }
         (loss, g)
     }
-    fn is_valid_target(p: &SMatrix<T, N, B2>) -> bool {
-        p.iter().all(|&v| v.is_finite() && v >= T::zero())
+    fn is_valid(&self) -> bool {
+        self.iter().all(|&v| v.is_finite() && v >= T::zero())
     }
 }

@@ -14,7 +14,7 @@
 //! the method itself; calling a layer's [`Module::forward`](crate::Module::forward)
 //! directly reports the same sizes in the error's label instead.
 
-use nalgebra::SMatrix;
+use nalgebra::{SMatrix, SVector};
 
 use crate::Dense;
 
@@ -65,9 +65,23 @@ pub struct Columns;
     label = "a matrix with {B} columns: {B} samples, one per column",
     note = "this API works on one sample, a column vector `SVector<T, N>`; take a column of the batch, or use the batch form of the API"
 )]
-pub trait OneSample<const B: usize> {}
+pub trait OneSample<const B: usize> {
+    /// The value, seen as one sample (the identity).
+    fn sample<T, const N: usize>(x: &SMatrix<T, N, B>) -> &SVector<T, N>;
+    /// One sample, seen as the caller's type (the identity).
+    fn unsample<T, const N: usize>(x: SVector<T, N>) -> SMatrix<T, N, B>;
+}
 
-impl OneSample<1> for Columns {}
+impl OneSample<1> for Columns {
+    #[inline(always)]
+    fn sample<T, const N: usize>(x: &SVector<T, N>) -> &SVector<T, N> {
+        x
+    }
+    #[inline(always)]
+    fn unsample<T, const N: usize>(x: SVector<T, N>) -> SVector<T, N> {
+        x
+    }
+}
 
 /// `Columns: SameBatch<C, B>` holds exactly when a batch with `C` columns is
 /// given `B == C` targets.

@@ -59,8 +59,17 @@ fn softmax_full_jacobian_matches_column_by_column() {
     let j = (Softmax,).jacobian(&x);
     for col in 0..5 {
         for row in 0..5 {
-            let expected = if row == col { s[row] * (1.0 - s[row]) } else { -s[row] * s[col] };
-            approx::assert_relative_eq!(j[(row, col)], expected, max_relative = 1e-12, epsilon = 1e-15);
+            let expected = if row == col {
+                s[row] * (1.0 - s[row])
+            } else {
+                -s[row] * s[col]
+            };
+            approx::assert_relative_eq!(
+                j[(row, col)],
+                expected,
+                max_relative = 1e-12,
+                epsilon = 1e-15
+            );
         }
     }
     // Off-diagonal entries are nonzero: the Jacobian really is full.
@@ -71,9 +80,19 @@ fn softmax_full_jacobian_matches_column_by_column() {
 fn activations_agree_with_reference_formulas() {
     // Values at a few points against formulas written independently here.
     for &x in &[-3.0f64, -0.5, 0.25, 2.0] {
-        approx::assert_relative_eq!(Softplus.value(x), (1.0 + x.exp()).ln(), max_relative = 1e-14);
-        approx::assert_relative_eq!(Sigmoid.value(x), 1.0 / (1.0 + (-x).exp()), max_relative = 1e-14);
-        let gelu = 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
+        approx::assert_relative_eq!(
+            Softplus.value(x),
+            (1.0 + x.exp()).ln(),
+            max_relative = 1e-14
+        );
+        approx::assert_relative_eq!(
+            Sigmoid.value(x),
+            1.0 / (1.0 + (-x).exp()),
+            max_relative = 1e-14
+        );
+        let gelu = 0.5
+            * x
+            * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
         approx::assert_relative_eq!(Gelu.value(x), gelu, max_relative = 1e-14);
         let elu = if x > 0.0 { x } else { x.exp() - 1.0 };
         approx::assert_relative_eq!(Elu::<f64>::default().value(x), elu, max_relative = 1e-14);
@@ -116,12 +135,27 @@ fn losses_match_finite_differences() {
         loss_check(&format!("Huber {trial}"), &Huber::<f64>::default(), &y, &t);
         loss_check(&format!("Huber(0.3) {trial}"), &Huber::new(0.3f64), &y, &t);
         let p = t.map(|v| (v + 2.0) / 4.0);
-        loss_check(&format!("BinaryCrossEntropy {trial}"), &BinaryCrossEntropy, &y, &p);
+        loss_check(
+            &format!("BinaryCrossEntropy {trial}"),
+            &BinaryCrossEntropy,
+            &y,
+            &p,
+        );
         for class in 0..4 {
-            loss_check(&format!("CrossEntropy class {class}, {trial}"), &CrossEntropy, &y, &class);
+            loss_check(
+                &format!("CrossEntropy class {class}, {trial}"),
+                &CrossEntropy,
+                &y,
+                &class,
+            );
         }
         let probs = p / p.sum();
-        loss_check(&format!("CrossEntropy probabilities {trial}"), &CrossEntropy, &y, &probs);
+        loss_check(
+            &format!("CrossEntropy probabilities {trial}"),
+            &CrossEntropy,
+            &y,
+            &probs,
+        );
     }
 }
 
@@ -129,7 +163,11 @@ fn losses_match_finite_differences() {
 fn losses_agree_with_reference_formulas() {
     let y = V::<3>::from([0.5, -1.0, 2.0]);
     let t = V::<3>::from([1.0, 0.0, 1.0]);
-    approx::assert_relative_eq!(MeanSquared.loss(&y, &t), (0.25 + 1.0 + 1.0) / 3.0, max_relative = 1e-15);
+    approx::assert_relative_eq!(
+        MeanSquared.loss(&y, &t),
+        (0.25 + 1.0 + 1.0) / 3.0,
+        max_relative = 1e-15
+    );
     let bce: f64 = (0..3)
         .map(|k| {
             let s = 1.0 / (1.0 + (-y[k]).exp());
@@ -139,7 +177,11 @@ fn losses_agree_with_reference_formulas() {
         / 3.0;
     approx::assert_relative_eq!(BinaryCrossEntropy.loss(&y, &t), bce, max_relative = 1e-14);
     // Huber with δ = 1: d = (−0.5, −1, 1): all quadratic: ½(0.25 + 1 + 1) / 3.
-    approx::assert_relative_eq!(Huber::<f64>::default().loss(&y, &t), 0.5 * 2.25 / 3.0, max_relative = 1e-15);
+    approx::assert_relative_eq!(
+        Huber::<f64>::default().loss(&y, &t),
+        0.5 * 2.25 / 3.0,
+        max_relative = 1e-15
+    );
     // Huber with δ = 0.5: linear parts 0.5(|d| − 0.25).
     let h = (0.5 * 0.25 + 0.5 * 0.75 + 0.5 * 0.75) / 3.0;
     approx::assert_relative_eq!(Huber::new(0.5f64).loss(&y, &t), h, max_relative = 1e-15);
@@ -147,7 +189,11 @@ fn losses_agree_with_reference_formulas() {
     approx::assert_relative_eq!(CrossEntropy.loss(&y, &2), lse - 2.0, max_relative = 1e-15);
     // A one-hot probability target equals the class-index form.
     let onehot = V::<3>::from([0.0, 0.0, 1.0]);
-    approx::assert_relative_eq!(CrossEntropy.loss(&y, &onehot), lse - 2.0, max_relative = 1e-15);
+    approx::assert_relative_eq!(
+        CrossEntropy.loss(&y, &onehot),
+        lse - 2.0,
+        max_relative = 1e-15
+    );
     let (_, g1) = CrossEntropy.loss_and_grad(&y, &2);
     let (_, g2) = CrossEntropy.loss_and_grad(&y, &onehot);
     approx::assert_relative_eq!(g1, g2, max_relative = 1e-15);
@@ -155,7 +201,10 @@ fn losses_agree_with_reference_formulas() {
 
 #[test]
 fn cross_entropy_is_finite_for_huge_logits() {
-    for y in [V::<3>::from([1e4, -1e4, 0.0]), V::<3>::from([-1e4, -1e4, -1e4])] {
+    for y in [
+        V::<3>::from([1e4, -1e4, 0.0]),
+        V::<3>::from([-1e4, -1e4, -1e4]),
+    ] {
         for class in 0..3 {
             let (l, g) = CrossEntropy.loss_and_grad(&y, &class);
             assert!(l.is_finite() && l >= 0.0, "{l}");
@@ -175,7 +224,10 @@ fn batch_losses_are_means_of_sample_losses_with_matching_gradients() {
     let y = SMatrix::<f64, 3, 4>::from_fn(|_, _| uniform(&mut r, -2.0, 2.0));
     let classes = [0usize, 2, 1, 2];
     let (l, g) = CrossEntropy.batch_loss_and_grad(&y, &classes);
-    let mean: f64 = (0..4).map(|j| CrossEntropy.loss(&y.column(j).into_owned(), &classes[j])).sum::<f64>() / 4.0;
+    let mean: f64 = (0..4)
+        .map(|j| CrossEntropy.loss(&y.column(j).into_owned(), &classes[j]))
+        .sum::<f64>()
+        / 4.0;
     approx::assert_relative_eq!(l, mean, max_relative = 1e-15);
     assert_eq!(CrossEntropy.batch_loss(&y, &classes), l);
     let mut numeric = [0.0; 12];
@@ -183,13 +235,17 @@ fn batch_losses_are_means_of_sample_losses_with_matching_gradients() {
         let (mut yp, mut ym) = (y, y);
         yp.as_mut_slice()[k] += EPS;
         ym.as_mut_slice()[k] -= EPS;
-        *n = (CrossEntropy.batch_loss(&yp, &classes) - CrossEntropy.batch_loss(&ym, &classes)) / (2.0 * EPS);
+        *n = (CrossEntropy.batch_loss(&yp, &classes) - CrossEntropy.batch_loss(&ym, &classes))
+            / (2.0 * EPS);
     }
     assert_gradcheck("batch cross-entropy", g.as_slice(), &numeric);
 
     // A partial batch: the mean over its first columns, zero gradient elsewhere.
     let (lp, gp) = CrossEntropy.partial_batch_loss_and_grad(&y, &classes, 3);
-    let mean3: f64 = (0..3).map(|j| CrossEntropy.loss(&y.column(j).into_owned(), &classes[j])).sum::<f64>() / 3.0;
+    let mean3: f64 = (0..3)
+        .map(|j| CrossEntropy.loss(&y.column(j).into_owned(), &classes[j]))
+        .sum::<f64>()
+        / 3.0;
     approx::assert_relative_eq!(lp, mean3, max_relative = 1e-15);
     assert!(gp.column(3).iter().all(|&v| v == 0.0));
 }
@@ -203,7 +259,10 @@ where
     let mut r = rng(seed);
     let mut net = N::random(Init::XavierNormal, &mut r);
     let n = N::NUM_PARAMS;
-    let theta: Vec<f64> = flat(&net).iter().map(|w| w + uniform(&mut r, -0.1, 0.1)).collect();
+    let theta: Vec<f64> = flat(&net)
+        .iter()
+        .map(|w| w + uniform(&mut r, -0.1, 0.1))
+        .collect();
     assert_eq!(theta.len(), n);
     set_flat(&mut net, &theta);
     for trial in 0..2 {
@@ -212,7 +271,13 @@ where
     }
 }
 
-type Mlp = (Dense<3, 8, f64>, Tanh, Dense<8, 4, f64>, Sigmoid, Dense<4, 2, f64>);
+type Mlp = (
+    Dense<3, 8, f64>,
+    Tanh,
+    Dense<8, 4, f64>,
+    Sigmoid,
+    Dense<4, 2, f64>,
+);
 type WithSoftmax = (Dense<4, 6, f64>, Gelu, Dense<6, 5, f64>, Softmax);
 type Deep = (
     Dense<3, 6, f64>,

@@ -23,10 +23,12 @@ pub fn uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> f64 {
 /// A random vector with entries in [-2, 2] whose magnitudes exceed `gap`, so
 /// that finite differences do not straddle the kink of a ReLU-like function.
 pub fn vector<const N: usize>(rng: &mut impl Rng, gap: f64) -> SVector<f64, N> {
-    SVector::from_fn(|_, _| loop {
-        let v = uniform(rng, -2.0, 2.0);
-        if v.abs() > gap {
-            break v;
+    SVector::from_fn(|_, _| {
+        loop {
+            let v = uniform(rng, -2.0, 2.0);
+            if v.abs() > gap {
+                break v;
+            }
         }
     })
 }
@@ -76,7 +78,10 @@ pub fn numeric_input_jacobian<const I: usize, const O: usize>(
 
 /// Analytic ∂y/∂θ, one row per output: the parameter gradient of the
 /// backward pass of each unit vector.
-pub fn param_jacobian<N, const I: usize, const O: usize>(net: &N, x: &SVector<f64, I>) -> Vec<Vec<f64>>
+pub fn param_jacobian<N, const I: usize, const O: usize>(
+    net: &N,
+    x: &SVector<f64, I>,
+) -> Vec<Vec<f64>>
 where
     N: Train<SVector<f64, I>, Output = SVector<f64, O>> + Params<f64>,
 {
@@ -127,7 +132,11 @@ where
 {
     let analytic = net.jacobian(x);
     let numeric = numeric_input_jacobian(|x| net.predict(x), x);
-    assert_gradcheck(&format!("{what}: ∂y/∂x"), analytic.as_slice(), numeric.as_slice());
+    assert_gradcheck(
+        &format!("{what}: ∂y/∂x"),
+        analytic.as_slice(),
+        numeric.as_slice(),
+    );
 
     let analytic = param_jacobian(net, x);
     let numeric = numeric_param_jacobian(net, x);
@@ -142,6 +151,14 @@ where
     let dx1 = net.backward(&tape, &dy, &mut g1);
     let dx2 = net.backward(&tape, &dy, &mut g2);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(dx1.as_slice()), bits(dx2.as_slice()), "{what}: dx differs between runs");
-    assert_eq!(bits(&flat(&g1)), bits(&flat(&g2)), "{what}: dθ differs between runs");
+    assert_eq!(
+        bits(dx1.as_slice()),
+        bits(dx2.as_slice()),
+        "{what}: dx differs between runs"
+    );
+    assert_eq!(
+        bits(&flat(&g1)),
+        bits(&flat(&g2)),
+        "{what}: dθ differs between runs"
+    );
 }

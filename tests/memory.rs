@@ -1,0 +1,46 @@
+//! Stack use is visible: a tape is exactly what its layers keep, with no
+//! padding, and the figures in the crate docs are the real ones.
+
+use core::mem::size_of;
+use nalgebra::{SMatrix, SVector};
+use staticnet::prelude::*;
+
+type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
+
+fn tape<N: Train<X>, X>() -> usize {
+    size_of::<N::Tape>()
+}
+
+#[test]
+fn a_tape_is_the_sum_of_its_layers_tapes() {
+    type X = SVector<f32, 64>;
+    type H = SVector<f32, 32>;
+    let layers = tape::<Dense<64, 32>, X>() + tape::<Relu, H>() + tape::<Dense<32, 10>, H>();
+    assert_eq!(tape::<Digits, X>(), layers);
+    // What each layer keeps: Dense its input, Relu its derivative.
+    assert_eq!(tape::<Dense<64, 32>, X>(), 64 * 4);
+    assert_eq!(tape::<Relu, H>(), 32 * 4);
+    assert_eq!(tape::<Identity, H>(), 0);
+    // The figures quoted in the crate docs: 512 bytes per sample, 16 KiB per batch of 32.
+    assert_eq!(tape::<Digits, X>(), 512);
+    assert_eq!(tape::<Digits, SMatrix<f32, 64, 32>>(), 16 * 1024);
+    // A gradient is one copy of the parameters.
+    assert_eq!(size_of::<Digits>(), <Digits as Params<f32>>::NUM_PARAMS * 4);
+    assert_eq!(size_of::<Digits>(), 9640);
+}
+
+#[test]
+fn nested_and_f64_tapes_add_up_too() {
+    type Block = (Dense<8, 8, f64>, Tanh);
+    type Net = (Dense<3, 8, f64>, Softmax, Block, (Block, Dense<8, 2, f64>));
+    type X = SVector<f64, 3>;
+    type H = SVector<f64, 8>;
+    let block = tape::<Dense<8, 8, f64>, H>() + tape::<Tanh, H>();
+    let expected = tape::<Dense<3, 8, f64>, X>()
+        + tape::<Softmax, H>()
+        + block
+        + block
+        + tape::<Dense<8, 2, f64>, H>();
+    assert_eq!(tape::<Net, X>(), expected);
+    assert_eq!(expected, (3 + 8 + 2 * (8 + 8) + 8) * 8);
+}
