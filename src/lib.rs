@@ -77,15 +77,21 @@
 extern crate std;
 
 pub mod activation;
+pub mod data;
 pub mod dense;
 pub mod init;
 mod kernels;
 pub mod loss;
+pub mod metrics;
 pub mod module;
 pub mod network;
+pub mod optim;
+pub mod sampling;
 mod scalar;
+pub mod schedule;
 pub mod shape;
 pub mod tensor;
+pub mod train;
 
 pub use activation::{
     Activation, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Softplus, Tanh,

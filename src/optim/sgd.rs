@@ -1,0 +1,121 @@
+//! Stochastic gradient descent with momentum, Nesterov and weight decay.
+
+use super::{NonFinite, Optimizer};
+use crate::{Params, Scalar};
+
+/// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` update
+/// (dampening 0): with `d = g + λθ`,
+///
+/// * plain (`momentum = 0`): `θ ← θ − η d`;
+/// * momentum `μ`: `b ← μ b + d` (`b = d` at the first step), `θ ← θ − η b`;
+/// * Nesterov: as momentum, but `θ ← θ − η (d + μ b)`.
+///
+/// The velocity `b` is a value of the network's type `N`: `size_of::<N>()`
+/// bytes, allocated even when `momentum = 0`.
+///
+/// ```
+/// use staticnet::optim::{Optimizer, Sgd};
+/// use staticnet::{Dense, Params};
+///
+/// let mut layer = Dense::<1, 1, f64>::from_columns([[1.0]], [0.0]);
+/// let grad = Dense::<1, 1, f64>::from_columns([[0.5]], [2.0]);
+/// let mut sgd = Sgd::new(0.1);
+/// sgd.step(&mut layer, &grad).unwrap();
+/// assert_eq!(layer.weight[0], 0.95);
+/// assert_eq!(layer.bias[0], -0.2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sgd<N> {
+    learning_rate: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    started: bool,
+    velocity: N,
+}
+
+impl<N> Sgd<N> {
+    /// Plain SGD with learning rate `η`, no momentum, no weight decay.
+    pub fn new<T: Scalar>(learning_rate: f64) -> Self
+    where
+        N: Params<T>,
+    {
+        Sgd {
+            learning_rate,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            started: false,
+            velocity: N::zeros(),
+        }
+    }
+
+    /// Sets the momentum `μ` (0 to turn it off).
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Uses Nesterov momentum (needs `momentum > 0` to have an effect).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Sets the L2 weight decay `λ` (added to the gradient, as in PyTorch).
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// The velocity `b`, a value of the network's type.
+    pub fn velocity(&self) -> &N {
+        &self.velocity
+    }
+}
+
+impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
+    fn step(&mut self, net: &mut N, grad: &N) -> Result<(), NonFinite> {
+        let lr = T::of_f64(self.learning_rate);
+        let mu = T::of_f64(self.momentum);
+        let wd = T::of_f64(self.weight_decay);
+        let (use_momentum, nesterov, started) = (self.momentum != 0.0, self.nesterov, self.started);
+        let decay = self.weight_decay != 0.0;
+        // The update of one parameter: (θ, g, b) ↦ (θ', b').
+        let rule = |p: T, g: T, b: T| -> (T, T) {
+            let d = if decay { g + wd * p } else { g };
+            if !use_momentum {
+                return (p - lr * d, b);
+            }
+            let b = if started { b * mu + d } else { d };
+            let d = if nesterov { d + mu * b } else { b };
+            (p - lr * d, b)
+        };
+
+        let mut finite = true;
+        N::zip([&*net, grad, &self.velocity], [], &mut |[p, g, b], []| {
+            for ((&p, &g), &b) in p.iter().zip(g).zip(b) {
+                let (p, b) = rule(p, g, b);
+                finite &= p.is_finite() && b.is_finite();
+            }
+        });
+        if !finite {
+            return Err(NonFinite);
+        }
+        N::zip([grad], [net, &mut self.velocity], &mut |[g], [p, b]| {
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                (*p, *b) = rule(*p, g, *b);
+            }
+        });
+        self.started = true;
+        Ok(())
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+}
