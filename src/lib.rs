@@ -11,31 +11,30 @@
 //! ```
 //! use nalgebra::SVector;
 //! use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+//! use staticnet::optim::Sgd;
 //! use staticnet::prelude::*;
+//! use staticnet::train::{Control, Trainer};
 //!
-//! // A network for XOR: 2 inputs, 8 hidden tanh units, 1 output logit.
+//! // XOR: 2 inputs, 8 tanh units, 1 output logit. The shapes are the type.
 //! type Net = (Dense<2, 8>, Tanh, Dense<8, 1>);
+//!
+//! let data = [([0.0, 0.0], 0.0), ([0.0, 1.0], 1.0), ([1.0, 0.0], 1.0), ([1.0, 1.0], 0.0)]
+//!     .map(|(x, t)| (SVector::from(x), SVector::from([t])));
+//!
 //! let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
 //! let mut net = Net::random(Init::Xavier, &mut rng);
+//! Trainer::new(Sgd::new(0.5).momentum(0.9))
+//!     .epochs(300)
+//!     .batch_size::<4>()
+//!     .fit(&mut net, &BinaryCrossEntropy, &data, &mut rng, |_, _| Control::Continue)
+//!     .expect("training diverged");
 //!
-//! let xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]].map(SVector::from);
-//! let ts = [[0.0], [1.0], [1.0], [0.0]].map(SVector::from);
-//!
-//! // Plain gradient descent on the mean binary cross-entropy of the four points.
-//! let mut grad = Net::zeros();
-//! for _ in 0..2000 {
-//!     grad.set_zero();
-//!     for (x, t) in xs.iter().zip(&ts) {
-//!         net.loss_and_grad(&BinaryCrossEntropy, x, t, &mut grad);
-//!     }
-//!     Net::zip([&grad], [&mut net], &mut |[g], [p]| {
-//!         p.iter_mut().zip(g).for_each(|(p, g)| *p -= 0.5 * g / 4.0);
-//!     });
-//! }
-//! for (x, t) in xs.iter().zip(&ts) {
+//! for (x, t) in &data {
 //!     let p = Sigmoid.value(net.predict(x)[0]);
 //!     assert_eq!(p.round(), t[0]);
 //! }
+//! // A shape mistake does not compile. `net.predict(&SVector::from([1.0, 2.0, 3.0]))`:
+//! //     error[E0277]: `Dense<2, 8>` takes 2 inputs, but it is given 3
 //! ```
 //!
 //! # Layout
@@ -50,6 +49,9 @@
 //!   [`Huber`]) through the [`Loss`] trait.
 //! * [`Init`]: Xavier, He and PyTorch's default initialisation from any
 //!   [`rand::Rng`].
+//! * Training: [`optim`] ([`Sgd`](optim::Sgd), [`Adam`](optim::Adam)),
+//!   [`schedule`], [`sampling`], the [`train::Trainer`] fit loop over a
+//!   [`data::Dataset`], and [`metrics`].
 //! * [`shape`]: the compile-time size checks and their messages.
 //!
 //! # Memory
@@ -66,7 +68,8 @@
 //!
 //! # Features
 //!
-//! * `std` (default): what needs an operating system. Without it the crate
+//! * `std` (default): what needs an operating system: the CSV loader
+//!   ([`data::load_csv`]) and `std::error::Error` impls. Without it the crate
 //!   builds for bare-metal targets such as `thumbv7em-none-eabihf`.
 
 #![no_std]
@@ -75,6 +78,11 @@
 
 #[cfg(feature = "std")]
 extern crate std;
+
+// The README's code blocks run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod activation;
 pub mod data;

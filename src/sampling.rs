@@ -7,7 +7,7 @@
 //!   unbiased estimate of the full gradient.
 //! * [`Sampling::Shuffled`]: each epoch visits every sample exactly once, in
 //!   a fresh pseudo-random order. The order is a keyed permutation of `0..n`
-//!   (a four-round Feistel network with cycle walking), computed index by
+//!   (a twelve-round Feistel network with cycle walking), computed index by
 //!   index, so no buffer of `n` indices is needed.
 //!
 //! Both draw only `next_u64` from the generator, so the same seed gives the
@@ -41,6 +41,11 @@ pub fn uniform_index<G: Rng + ?Sized>(rng: &mut G, n: usize) -> usize {
     }
 }
 
+/// Feistel rounds: few rounds leave small domains visibly non-uniform (with
+/// four, position 0 of a permutation of 0..10 fails a chi-squared test);
+/// twelve pass the tests in tests/train.rs and cost about 0.1 µs an index.
+const ROUNDS: usize = 12;
+
 /// A pseudo-random permutation of `0..n` that needs no memory besides its
 /// keys: `get(i)` is the `i`-th element of the permuted order.
 ///
@@ -59,7 +64,7 @@ pub fn uniform_index<G: Rng + ?Sized>(rng: &mut G, n: usize) -> usize {
 pub struct Permutation {
     n: u64,
     half_bits: u32,
-    keys: [u64; 4],
+    keys: [u64; ROUNDS],
 }
 
 impl Permutation {
