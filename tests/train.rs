@@ -366,6 +366,9 @@ fn schedules_follow_their_formulas() {
     assert_eq!(seen, [0.2, 0.2, 0.1, 0.1]);
 }
 
+/// One parameter's update: (θ, g, state, step counted from 1) ↦ θ'.
+type Rule<'a> = dyn Fn(f64, f64, &mut [f64; 3], usize) -> f64 + 'a;
+
 /// SGD and Adam against the update formulas written out by hand in f64,
 /// step by step, on a one-weight, one-bias layer.
 #[test]
@@ -382,7 +385,7 @@ fn optimizer_steps_follow_the_pytorch_formulas() {
             })
             .collect::<Vec<_>>()
     };
-    let reference = |update: &dyn Fn(f64, f64, &mut [f64; 3], usize) -> f64| {
+    let reference = |update: &Rule<'_>| {
         let (mut w, mut b) = (1.0, -2.0);
         let (mut sw, mut sb) = ([0.0; 3], [0.0; 3]);
         grads
