@@ -36,7 +36,7 @@ use crate::{Init, Network, Scalar};
 pub trait Module<X>: Network {
     /// What the layer produces for an input `X`.
     type Output;
-    /// Computes the output. Prefer [`Network::predict`](crate::Network::predict)
+    /// Computes the output. Prefer [`Network::predict`]
     /// in user code: it computes the same thing, and its compile errors name
     /// the sizes that disagree.
     fn forward(&self, x: &X) -> Self::Output;

@@ -1,7 +1,7 @@
 //! Compile-time size checks that read like sentences.
 //!
 //! Each trait here holds exactly when two sizes agree, and carries a
-//! [`diagnostic::on_unimplemented`] message naming both sizes, so that a
+//! `#[diagnostic::on_unimplemented]` message naming both sizes, so that a
 //! shape mistake fails to compile with, for example:
 //!
 //! ```text
