@@ -10,6 +10,7 @@
 
 use rand::Rng;
 
+use crate::module::Layer;
 use crate::scalar::c;
 use crate::{Init, Module, Network, Params, Scalar, Tensor, Train};
 
@@ -30,7 +31,7 @@ pub trait Activation<T: Scalar> {
 
 /// Implements `Module`, `Train` and `Params` for an element-wise activation.
 macro_rules! elementwise {
-    ($name:ident $(<$t:ident>)?) => {
+    ($name:ident $(<$t:ident>)?, |$s:ident| $layer:expr) => {
         impl<$($t: Scalar,)? X: Tensor $(<Scalar = $t>)?> Module<X> for $name $(<$t>)?
         where
             $name $(<$t>)?: Activation<X::Scalar>,
@@ -70,13 +71,13 @@ macro_rules! elementwise {
             }
         }
 
-        no_params!($name $(<$t>)?);
+        no_params!($name $(<$t>)?, |$s| $layer);
     };
 }
 
 /// Implements `Params` for a layer without parameters.
 macro_rules! no_params {
-    ($name:ident $(<$t:ident>)?) => {
+    ($name:ident $(<$t:ident>)?, |$s:ident| $layer:expr) => {
         impl$(<$t>)? Network for $name $(<$t>)? {}
 
         impl<T: Scalar> Params<T> for $name $(<$t>)? {
@@ -91,6 +92,10 @@ macro_rules! no_params {
             ) {
             }
             fn init<G: Rng + ?Sized>(&mut self, _: Init, _: &mut G) {}
+            fn layers(&self, f: &mut impl FnMut(Layer)) {
+                let $s = self;
+                f($layer)
+            }
         }
     };
 }
@@ -113,7 +118,7 @@ impl<T: Scalar> Activation<T> for Relu {
         }
     }
 }
-elementwise!(Relu);
+elementwise!(Relu, |_l| Layer::Relu);
 
 /// `σ(x) = x` for `x > 0`, `slope · x` otherwise (default slope 0.01, as in PyTorch).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,7 +154,9 @@ impl<T: Scalar> Activation<T> for LeakyRelu<T> {
         }
     }
 }
-elementwise!(LeakyRelu<T>);
+elementwise!(LeakyRelu<T>, |l| Layer::LeakyRelu {
+    slope: l.slope.as_f64()
+});
 
 /// `σ(x) = 1 / (1 + e^(−x))`, computed without overflow; `σ' = σ (1 − σ)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -166,7 +173,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
         (s, s * (T::one() - s))
     }
 }
-elementwise!(Sigmoid);
+elementwise!(Sigmoid, |_l| Layer::Sigmoid);
 
 /// `σ(x) = tanh x`; `σ' = 1 − tanh² x`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -183,7 +190,7 @@ impl<T: Scalar> Activation<T> for Tanh {
         (t, T::one() - t * t)
     }
 }
-elementwise!(Tanh);
+elementwise!(Tanh, |_l| Layer::Tanh);
 
 /// `σ(x) = ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^(−|x|))` so that it
 /// neither overflows nor loses the tail; `σ' = 1 / (1 + e^(−x))`.
@@ -200,7 +207,7 @@ impl<T: Scalar> Activation<T> for Softplus {
         (self.value(x), x.sigmoid())
     }
 }
-elementwise!(Softplus);
+elementwise!(Softplus, |_l| Layer::Softplus);
 
 /// `σ(x) = x` for `x > 0`, `α (eˣ − 1)` otherwise (default `α = 1`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,7 +248,9 @@ impl<T: Scalar> Activation<T> for Elu<T> {
         }
     }
 }
-elementwise!(Elu<T>);
+elementwise!(Elu<T>, |l| Layer::Elu {
+    alpha: l.alpha.as_f64()
+});
 
 /// GELU in its tanh form (Hendrycks & Gimpel; PyTorch's `approximate="tanh"`):
 /// `σ(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
@@ -271,7 +280,7 @@ impl<T: Scalar> Activation<T> for Gelu {
         )
     }
 }
-elementwise!(Gelu);
+elementwise!(Gelu, |_l| Layer::Gelu);
 
 /// `σ(x) = x`. Its tape is empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -368,5 +377,5 @@ impl<X: Tensor> Train<X> for Softmax {
     }
 }
 
-no_params!(Identity);
-no_params!(Softmax);
+no_params!(Identity, |_l| Layer::Identity);
+no_params!(Softmax, |_l| Layer::Softmax);

@@ -3,6 +3,7 @@
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 use rand::Rng;
 
+use crate::module::Layer;
 use crate::shape::Takes;
 use crate::{Init, Module, Network, Params, Scalar, Tensor, Train, kernels};
 
@@ -182,6 +183,13 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
             read.map(|d| d.bias.as_slice()),
             write.each_mut().map(|d| d.bias.as_mut_slice()),
         );
+    }
+
+    fn layers(&self, f: &mut impl FnMut(Layer)) {
+        f(Layer::Dense {
+            inputs: I,
+            outputs: O,
+        })
     }
 
     fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {

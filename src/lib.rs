@@ -107,7 +107,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use init::Init;
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanSquared};
-pub use module::{Module, Params, Train};
+pub use module::{Layer, Module, Params, Train};
 pub use network::Network;
 pub use scalar::Scalar;
 pub use tensor::Tensor;

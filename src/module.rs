@@ -70,6 +70,70 @@ pub trait Train<X>: Module<X> + Sized {
     }
 }
 
+/// One layer's kind, sizes and settings: an entry of a network's shape
+/// signature (see [`Params::layers`]). It displays as the type would be
+/// written, e.g. `Dense<32, 10>` or `LeakyRelu(0.01)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Layer {
+    /// [`Dense<I, O>`](crate::Dense).
+    Dense {
+        /// `I`.
+        inputs: usize,
+        /// `O`.
+        outputs: usize,
+    },
+    /// [`Identity`](crate::Identity).
+    Identity,
+    /// [`Relu`](crate::Relu).
+    Relu,
+    /// [`LeakyRelu`](crate::LeakyRelu) with its slope.
+    LeakyRelu {
+        /// The negative slope.
+        slope: f64,
+    },
+    /// [`Sigmoid`](crate::Sigmoid).
+    Sigmoid,
+    /// [`Tanh`](crate::Tanh).
+    Tanh,
+    /// [`Softplus`](crate::Softplus).
+    Softplus,
+    /// [`Elu`](crate::Elu) with its `α`.
+    Elu {
+        /// `α`.
+        alpha: f64,
+    },
+    /// [`Gelu`](crate::Gelu).
+    Gelu,
+    /// [`Softmax`](crate::Softmax).
+    Softmax,
+    /// A layer defined outside this crate.
+    Custom {
+        /// Its type name.
+        name: &'static str,
+        /// Its number of parameters.
+        params: usize,
+    },
+}
+
+impl core::fmt::Display for Layer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Layer::Dense { inputs, outputs } => write!(f, "Dense<{inputs}, {outputs}>"),
+            Layer::Identity => f.write_str("Identity"),
+            Layer::Relu => f.write_str("Relu"),
+            Layer::LeakyRelu { slope } => write!(f, "LeakyRelu({slope})"),
+            Layer::Sigmoid => f.write_str("Sigmoid"),
+            Layer::Tanh => f.write_str("Tanh"),
+            Layer::Softplus => f.write_str("Softplus"),
+            Layer::Elu { alpha } => write!(f, "Elu({alpha})"),
+            Layer::Gelu => f.write_str("Gelu"),
+            Layer::Softmax => f.write_str("Softmax"),
+            Layer::Custom { name, params } => write!(f, "{name} ({params} parameters)"),
+        }
+    }
+}
+
 /// The parameters of a layer or network, in scalar type `T`.
 ///
 /// A gradient, and each slot of an optimizer's state, is a value of the same
@@ -95,6 +159,17 @@ pub trait Params<T: Scalar>: Sized {
 
     /// (Re-)initialises the parameters with the given scheme.
     fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G);
+
+    /// Calls `f` with each layer's kind, sizes and settings, in order, nested
+    /// tuples flattened: the network's shape signature, which a weights file
+    /// records and checks. The default describes `Self` as one
+    /// [`Layer::Custom`] layer; the layers of this crate describe themselves.
+    fn layers(&self, f: &mut impl FnMut(Layer)) {
+        f(Layer::Custom {
+            name: core::any::type_name::<Self>(),
+            params: Self::NUM_PARAMS,
+        })
+    }
 
     /// A new value initialised with the given scheme: the usual way to create
     /// a network.

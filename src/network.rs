@@ -18,6 +18,7 @@
 use rand::Rng;
 
 use crate::loss::Prediction;
+use crate::module::Layer;
 use crate::tensor::{Batch, Sample};
 use crate::{Init, Loss, Module, Params, Scalar, Tensor, Train};
 
@@ -82,6 +83,9 @@ macro_rules! tuple_impls {
             }
             fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
                 $(self.$i.init(init, rng);)+
+            }
+            fn layers(&self, f: &mut impl FnMut(Layer)) {
+                $(self.$i.layers(f);)+
             }
         }
     };
