@@ -88,6 +88,7 @@ pub mod activation;
 pub mod data;
 pub mod dense;
 pub mod init;
+pub mod io;
 mod kernels;
 pub mod loss;
 pub mod metrics;
@@ -107,7 +108,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use init::Init;
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanSquared};
-pub use module::{Layer, Module, Params, Train};
+pub use module::{Layer, Module, Node, Params, Train};
 pub use network::Network;
 pub use scalar::Scalar;
 pub use tensor::Tensor;

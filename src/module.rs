@@ -134,6 +134,17 @@ impl core::fmt::Display for Layer {
     }
 }
 
+/// An event of [`Params::structure`]: a layer, or the start or end of a tuple.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Node {
+    /// A layer.
+    Layer(Layer),
+    /// A tuple begins.
+    Open,
+    /// A tuple ends.
+    Close,
+}
+
 /// The parameters of a layer or network, in scalar type `T`.
 ///
 /// A gradient, and each slot of an optimizer's state, is a value of the same
@@ -159,6 +170,13 @@ pub trait Params<T: Scalar>: Sized {
 
     /// (Re-)initialises the parameters with the given scheme.
     fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G);
+
+    /// Calls `f` with the network's structure: its layers in order, each
+    /// tuple (block) between an [`Node::Open`] and a [`Node::Close`]. The
+    /// default is `layers` alone (one leaf); tuples add the brackets.
+    fn structure(&self, f: &mut impl FnMut(Node)) {
+        self.layers(&mut |l| f(Node::Layer(l)))
+    }
 
     /// Calls `f` with each layer's kind, sizes and settings, in order, nested
     /// tuples flattened: the network's shape signature, which a weights file

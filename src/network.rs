@@ -18,7 +18,7 @@
 use rand::Rng;
 
 use crate::loss::Prediction;
-use crate::module::Layer;
+use crate::module::{Layer, Node};
 use crate::tensor::{Batch, Sample};
 use crate::{Init, Loss, Module, Params, Scalar, Tensor, Train};
 
@@ -86,6 +86,11 @@ macro_rules! tuple_impls {
             }
             fn layers(&self, f: &mut impl FnMut(Layer)) {
                 $(self.$i.layers(f);)+
+            }
+            fn structure(&self, f: &mut impl FnMut(Node)) {
+                f(Node::Open);
+                $(self.$i.structure(f);)+
+                f(Node::Close);
             }
         }
     };

@@ -1,0 +1,267 @@
+//! The weights format: round trips, and every corruption caught before
+//! anything changes.
+
+mod common;
+
+use common::rng;
+use rand::{Rng, RngExt};
+use staticnet::io::{self, Error, FileLayer};
+use staticnet::prelude::*;
+use staticnet::{Layer, Params};
+
+type Net = (
+    Dense<5, 7>,
+    LeakyRelu,
+    (Dense<7, 4>, Tanh),
+    Dense<4, 3>,
+    Softmax,
+);
+type Net64 = (
+    Dense<5, 7, f64>,
+    LeakyRelu<f64>,
+    (Dense<7, 4, f64>, Tanh),
+    Dense<4, 3, f64>,
+    Softmax,
+);
+
+fn saved<T: staticnet::Scalar, N: Params<T>>(net: &N) -> Vec<u8> {
+    let mut buf = vec![0u8; io::saved_len(net)];
+    assert_eq!(io::save(net, &mut buf), Ok(buf.len()));
+    buf
+}
+
+fn bits<T: staticnet::Scalar, N: Params<T>>(net: &N) -> Vec<u64> {
+    let mut v = Vec::new();
+    net.visit(&mut |p| v.extend(p.iter().map(|x| x.as_f64().to_bits())));
+    v
+}
+
+#[test]
+fn round_trips_are_bit_identical_in_f32_and_f64() {
+    let mut r = rng(1);
+    let mut net = Net::random(Init::XavierNormal, &mut r);
+    // Awkward values survive too: negative zero, subnormals, extremes.
+    net.0.weight[(0, 0)] = -0.0;
+    net.0.weight[(1, 0)] = f32::from_bits(1);
+    net.0.weight[(2, 0)] = f32::MAX;
+    net.0.bias[0] = f32::MIN_POSITIVE;
+    let mut back = Net::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+
+    let mut net = Net64::random(Init::XavierNormal, &mut r);
+    net.2.0.weight[(3, 6)] = f64::from_bits(3);
+    let mut back = Net64::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+
+    // The size is the documented one: 28 bytes, 17 per layer, the parameters.
+    assert_eq!(
+        saved(&net).len(),
+        28 + 17 * 6 + 8 * <Net64 as Params<f64>>::NUM_PARAMS
+    );
+}
+
+/// Loads `bytes` into a fresh random network and checks it failed without
+/// changing anything.
+fn rejected(bytes: &[u8]) -> Error {
+    let mut net = Net::random(Init::Xavier, &mut rng(99));
+    let before = bits(&net);
+    let err = io::load(&mut net, bytes).expect_err("corrupt bytes must not load");
+    assert_eq!(bits(&net), before, "{err}: the network changed");
+    err
+}
+
+#[test]
+fn each_corruption_gives_its_own_error_and_changes_nothing() {
+    let net = Net::random(Init::Xavier, &mut rng(2));
+    let good = saved(&net);
+    let len = good.len();
+
+    // Truncated, at every length.
+    for cut in 0..len {
+        match rejected(&good[..cut]) {
+            Error::Truncated { expected, found } => assert_eq!((expected, found), (len, cut)),
+            e => panic!("cut at {cut}: {e:?}"),
+        }
+    }
+    // Trailing bytes.
+    let mut long = good.clone();
+    long.push(0);
+    assert_eq!(
+        rejected(&long),
+        Error::TrailingBytes {
+            expected: len,
+            found: len + 1
+        }
+    );
+
+    // Wrong magic.
+    let mut b = good.clone();
+    b[0] = b'S';
+    assert!(matches!(rejected(&b), Error::BadMagic { found } if &found[1..] == b"taticnt"));
+
+    // Wrong version.
+    let mut b = good.clone();
+    b[8..10].copy_from_slice(&2u16.to_le_bytes());
+    assert_eq!(rejected(&b), Error::UnsupportedVersion { found: 2 });
+
+    // Wrong scalar type: an f64 file for an f32 network of the same shape.
+    let err = rejected(&saved(&Net64::random(Init::Xavier, &mut rng(3))));
+    assert_eq!(
+        err,
+        Error::ScalarType {
+            expected: "f32",
+            found: "f64"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the file holds f64 parameters, but the network is f32"
+    );
+
+    // Wrong shape: another size, another activation setting, another depth.
+    let other = saved(&<(
+        Dense<5, 7>,
+        LeakyRelu,
+        (Dense<7, 4>, Tanh),
+        Dense<4, 2>,
+        Softmax,
+    )>::zeros());
+    let err = rejected(&other);
+    assert_eq!(
+        err,
+        Error::LayerMismatch {
+            index: 4,
+            expected: Layer::Dense {
+                inputs: 4,
+                outputs: 3
+            },
+            found: FileLayer::Known(Layer::Dense {
+                inputs: 4,
+                outputs: 2
+            }),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "layer 4 is Dense<4, 2> in the file but Dense<4, 3> in the network"
+    );
+    let mut leaky = Net::zeros();
+    leaky.1 = LeakyRelu::new(0.2);
+    assert!(matches!(
+        rejected(&saved(&leaky)),
+        Error::LayerMismatch { index: 1, .. }
+    ));
+    let swapped = saved(&(
+        Dense::<5, 7>::default(),
+        LeakyRelu::default(),
+        (Dense::<7, 4>::default(), Gelu),
+        Dense::<4, 3>::default(),
+        Softmax,
+    ));
+    let err = rejected(&swapped);
+    assert_eq!(
+        err.to_string(),
+        "layer 3 is Gelu in the file but Tanh in the network"
+    );
+    let shallow = saved(&(Dense::<5, 7>::default(), Relu));
+    assert_eq!(
+        rejected(&shallow),
+        Error::LayerCount {
+            expected: 6,
+            found: 2
+        }
+    );
+
+    // A flipped bit in the parameters, in a field no other check reads, in
+    // the checksum itself: the checksum catches it.
+    for &byte in &[len - 1, len - 40, 16 + 9, 11, len - 4 * Net::NUM_PARAMS - 1] {
+        for bit in 0..8 {
+            let mut b = good.clone();
+            b[byte] ^= 1 << bit;
+            assert!(
+                matches!(rejected(&b), Error::Checksum { .. }),
+                "byte {byte} bit {bit}"
+            );
+        }
+    }
+
+    // A NaN with a valid checksum: the file is intact but not usable.
+    let mut buf = saved(&Net::zeros());
+    let start = buf.len() - 4 * Net::NUM_PARAMS;
+    buf[start + 8..start + 12].copy_from_slice(&f32::NAN.to_le_bytes());
+    fix_checksum(&mut buf, start);
+    assert_eq!(rejected(&buf), Error::NonFinite { index: 2 });
+}
+
+/// Recomputes the CRC-32 of a file whose parameters start at `start`.
+fn fix_checksum(buf: &mut [u8], start: usize) {
+    let mut crc = 0xFFFF_FFFFu32;
+    let data: Vec<u8> = buf[..start - 4]
+        .iter()
+        .chain(&buf[start..])
+        .copied()
+        .collect();
+    for b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    buf[start - 4..start].copy_from_slice(&(!crc).to_le_bytes());
+}
+
+#[test]
+fn random_and_corrupted_buffers_never_panic_and_never_load() {
+    let mut r = rng(4);
+    let good = saved(&Net::random(Init::Xavier, &mut r));
+    // Pure noise of every length up to a little past a real file.
+    for case in 0..3000 {
+        let n = r.random_range(0..good.len() + 16);
+        let mut b = vec![0u8; n];
+        r.fill_bytes(&mut b);
+        if case % 2 == 0 && n >= 8 {
+            b[..8].copy_from_slice(&io::MAGIC); // get past the first check
+        }
+        rejected(&b);
+    }
+    // Real files with one to eight random bytes changed.
+    for _ in 0..3000 {
+        let mut b = good.clone();
+        for _ in 0..r.random_range(1..=8) {
+            let i = r.random_range(0..b.len());
+            b[i] ^= r.random_range(1..=255u8);
+        }
+        rejected(&b);
+    }
+    // A buffer too small to save into.
+    let net = Net::zeros();
+    let mut small = vec![0u8; io::saved_len(&net) - 1];
+    assert_eq!(
+        io::save(&net, &mut small),
+        Err(Error::BufferTooSmall {
+            needed: small.len() + 1,
+            found: small.len()
+        })
+    );
+}
+
+#[test]
+fn files_round_trip_and_report_io_errors() {
+    let net = Net::random(Init::He, &mut rng(5));
+    let path = std::env::temp_dir().join(format!("staticnet-io-test-{}.bin", std::process::id()));
+    io::save_file(&net, &path).unwrap();
+    let mut back = Net::zeros();
+    io::load_file(&mut back, &path).unwrap();
+    assert_eq!(back, net);
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(
+        io::load_file(&mut back, &path),
+        Err(io::FileError::Io(_))
+    ));
+}
