@@ -47,6 +47,8 @@
 mod crc;
 #[cfg(feature = "std")]
 mod file;
+#[cfg(feature = "std")]
+pub mod rust;
 
 #[cfg(feature = "std")]
 pub use file::{FileError, load_file, save_file};
