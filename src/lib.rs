@@ -52,6 +52,9 @@
 //! * Training: [`optim`] ([`Sgd`](optim::Sgd), [`Adam`](optim::Adam)),
 //!   [`schedule`], [`sampling`], the [`train::Trainer`] fit loop over a
 //!   [`data::Dataset`], and [`metrics`].
+//! * [`io`]: parameters to and from bytes in a checked format (`no_std`),
+//!   files, Rust source for `static` models in flash, and PyTorch
+//!   safetensors import.
 //! * [`shape`]: the compile-time size checks and their messages.
 //!
 //! # Memory
@@ -69,8 +72,11 @@
 //! # Features
 //!
 //! * `std` (default): what needs an operating system: the CSV loader
-//!   ([`data::load_csv`]) and `std::error::Error` impls. Without it the crate
+//!   ([`data::load_csv`]), weight files ([`io::save_file`]), Rust source
+//!   ([`io::rust`]) and `std::error::Error` impls. Without it the crate
 //!   builds for bare-metal targets such as `thumbv7em-none-eabihf`.
+//! * `safetensors`: import of PyTorch `state_dict`s saved as safetensors
+//!   (`io::safetensors`; adds the `safetensors` crate).
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -49,6 +49,8 @@ mod crc;
 mod file;
 #[cfg(feature = "std")]
 pub mod rust;
+#[cfg(feature = "safetensors")]
+pub mod safetensors;
 
 #[cfg(feature = "std")]
 pub use file::{FileError, load_file, save_file};
