@@ -11,6 +11,79 @@
 //! (`SVector<T, N>`) and a batch (`SMatrix<T, N, B>`, one sample per column)
 //! alike, and a parameter-free layer like [`Relu`](crate::Relu) needs no size
 //! of its own. A tuple of layers is a layer (see [`crate::network`]).
+//!
+//! # Writing a layer
+//!
+//! A layer implements [`Module`] and [`Train`] for the inputs it takes,
+//! [`Params`] for its parameters, and [`Network`] (empty) for the user-facing
+//! methods. Here, a learnable element-wise scale `y = a ⊙ x`:
+//!
+//! ```
+//! use nalgebra::{SMatrix, SVector};
+//! use rand::Rng;
+//! use staticnet::{Dense, Init, Module, Network, Params, Scalar, Tanh, Train};
+//!
+//! #[derive(Debug, Clone, PartialEq)]
+//! struct Scale<const N: usize, T = f32> {
+//!     a: SVector<T, N>,
+//! }
+//!
+//! impl<T: Scalar, const N: usize, const B: usize> Module<SMatrix<T, N, B>> for Scale<N, T> {
+//!     type Output = SMatrix<T, N, B>;
+//!     fn forward(&self, x: &SMatrix<T, N, B>) -> Self::Output {
+//!         SMatrix::from_fn(|i, j| self.a[i] * x[(i, j)])
+//!     }
+//! }
+//!
+//! impl<T: Scalar, const N: usize, const B: usize> Train<SMatrix<T, N, B>> for Scale<N, T> {
+//!     type Tape = SMatrix<T, N, B>; // the input: ∂y/∂a needs it
+//!     fn forward_train(&self, x: &SMatrix<T, N, B>) -> (Self::Output, Self::Tape) {
+//!         (self.forward(x), *x)
+//!     }
+//!     fn backward(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> SMatrix<T, N, B> {
+//!         for j in 0..B {
+//!             for i in 0..N {
+//!                 grad.a[i] += dy[(i, j)] * x[(i, j)]; // ∂L/∂a, accumulated
+//!             }
+//!         }
+//!         SMatrix::from_fn(|i, j| self.a[i] * dy[(i, j)]) // ∂L/∂x
+//!     }
+//! }
+//!
+//! impl<T: Scalar, const N: usize> Params<T> for Scale<N, T> {
+//!     const NUM_PARAMS: usize = N;
+//!     fn zeros() -> Self {
+//!         Scale { a: SVector::zeros() }
+//!     }
+//!     fn zip<const R: usize, const W: usize>(
+//!         read: [&Self; R],
+//!         mut write: [&mut Self; W],
+//!         f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+//!     ) {
+//!         f(read.map(|s| s.a.as_slice()), write.each_mut().map(|s| s.a.as_mut_slice()));
+//!     }
+//!     fn init<G: Rng + ?Sized>(&mut self, _: Init, _: &mut G) {
+//!         self.a.fill(T::ONE);
+//!     }
+//! }
+//!
+//! impl<const N: usize, T> Network for Scale<N, T> {}
+//!
+//! // It composes like any layer, and its gradient is exact:
+//! type Net = (Dense<2, 3, f64>, Scale<3, f64>, Tanh);
+//! let mut net = Net::zeros();
+//! net.0 = Dense::from_rows([[1.0, 0.5], [-1.0, 0.0], [0.25, 2.0]], [0.0, 0.1, 0.0]);
+//! net.1.a = SVector::from([2.0, -1.0, 0.5]);
+//! let x = SVector::from([0.3, -0.7]);
+//! let j = net.jacobian(&x);
+//! let h = 1e-6;
+//! for i in 0..2 {
+//!     let mut e = SVector::<f64, 2>::zeros();
+//!     e[i] = h;
+//!     let numeric = (net.predict(&(x + e)) - net.predict(&(x - e))) / (2.0 * h);
+//!     assert!((j.column(i) - numeric).norm() < 1e-8);
+//! }
+//! ```
 
 use rand::Rng;
 
