@@ -13,8 +13,8 @@
 //!   time: the weights are constants in flash.
 //! * [`train_xor`]: XOR trained on the device with the library's `Trainer`.
 //! * [`stack_high_water`]: how much stack the program has used.
-//! * [`exit`]: the semihosting exit status QEMU turns into its own; a panic
-//!   exits with failure.
+//! * [`exit`]: the semihosting exit status QEMU turns into its own; a panic,
+//!   a hard fault or any other exception exits with failure.
 
 #![no_std]
 
@@ -214,6 +214,24 @@ pub fn finish(success: bool) -> ! {
 #[inline(never)]
 fn report_stack() {
     cortex_m_semihosting::hprintln!("stack high-water mark: {} bytes", stack_high_water());
+}
+
+// A fault or an unexpected exception ends the run with failure rather than
+// spinning forever in cortex-m-rt's default handlers (which would leave QEMU,
+// and CI, waiting). cortex-m-rt requires these handlers to be `unsafe fn`
+// because they can preempt critical sections; they are sound here because
+// they touch no shared data: they only make the semihosting exit call.
+
+/// A hard fault (bad memory access, undefined instruction, …) exits with failure.
+#[cortex_m_rt::exception(trampoline = false)]
+unsafe fn HardFault() -> ! {
+    exit(false)
+}
+
+/// Any other exception or interrupt (none is enabled) exits with failure.
+#[cortex_m_rt::exception]
+unsafe fn DefaultHandler(_irqn: i16) {
+    exit(false)
 }
 
 /// A panic exits with failure, silently (formatting its message would cost
