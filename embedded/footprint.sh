@@ -12,17 +12,21 @@
 # that every function of the silent build is, instruction for instruction,
 # the same in the reporting one. The flash breakdown sums symbol sizes from
 # llvm-nm. Needs qemu-system-arm and llvm-tools (rustup component add
-# llvm-tools).
+# llvm-tools; LLVM's own tools on the PATH also do).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 check=false
 [ "${1:-}" = "--check" ] && check=true
 
+# rustup's llvm-tools, or else LLVM's tools on the PATH.
 host=$(rustc -vV | sed -n 's/^host: //p')
 tools="$(rustc --print sysroot)/lib/rustlib/$host/bin"
+if [ ! -x "$tools/llvm-objdump" ]; then
+    tools=$(dirname "$(command -v llvm-objdump || echo /nonexistent/llvm-objdump)")
+fi
 for t in llvm-size llvm-nm llvm-objdump; do
-    [ -x "$tools/$t" ] || { echo "error: $tools/$t missing: rustup component add llvm-tools" >&2; exit 1; }
+    [ -x "$tools/$t" ] || { echo "error: $t missing: rustup component add llvm-tools" >&2; exit 1; }
 done
 elf=target/thumbv7em-none-eabihf/release
 tmp=$(mktemp -d)
