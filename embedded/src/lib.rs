@@ -1,0 +1,242 @@
+//! staticnet on a microcontroller: what the firmware binaries in `src/bin/`
+//! share.
+//!
+//! The target is QEMU's `mps2-an386` board, a Cortex-M4F with 4 MiB of
+//! flash at `0x0` and 4 MiB of RAM at `0x2000_0000` (`memory.x`). There is no
+//! allocator: every network, tape, gradient and optimizer state below lives
+//! in a `static` (flash) or on the stack.
+//!
+//! * [`generated`]: the digits classifier and the sine model, trained on the
+//!   host and written as Rust `static`s by
+//!   `cargo run --release --example export_embedded` (in the repository root),
+//!   with their test data and the host's outputs. Nothing is parsed at run
+//!   time: the weights are constants in flash.
+//! * [`train_xor`]: XOR trained on the device with the library's `Trainer`.
+//! * [`stack_high_water`]: how much stack the program has used.
+//! * [`exit`]: the semihosting exit status QEMU turns into its own; a panic,
+//!   a hard fault or any other exception exits with failure.
+
+#![no_std]
+
+use cortex_m_semihosting::debug;
+use nalgebra::SVector;
+use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+use staticnet::optim::Sgd;
+use staticnet::prelude::*;
+use staticnet::train::{Control, TrainError, Trainer};
+
+/// Models and data written by the host (`examples/export_embedded.rs`).
+pub mod generated {
+    /// The digits classifier 64 → 32 (ReLU) → 10, its test digits and the
+    /// host's outputs.
+    pub mod digits;
+    /// The sine model 1 → 16 → 16 → 1 (ReLU) and the host's outputs.
+    pub mod sine;
+}
+
+use generated::{digits, sine};
+
+/// The largest difference allowed between a device output and the host's
+/// (f32 arithmetic may differ between x86 and Cortex-M in its last bits).
+pub const TOLERANCE: f32 = 1e-4;
+
+/// Test digits: pixel counts 0..=16 (the network's input is count / 16),
+/// labels, the host's predicted classes and its number of correct ones.
+pub struct TestDigits<const N: usize> {
+    /// The 8×8 images, row by row.
+    pub pixels: [[u8; 64]; N],
+    /// The true digits.
+    pub labels: [u8; N],
+    /// The classes the host predicts with the same weights.
+    pub host_classes: [u8; N],
+    /// How many of `host_classes` equal `labels`.
+    pub host_correct: usize,
+}
+
+/// The network's input for an image: each pixel count divided by 16 (exact
+/// in `f32`, so the device sees the host's input bit for bit).
+pub fn digit_input(pixels: &[u8; 64]) -> SVector<f32, 64> {
+    SVector::from_fn(|i, _| f32::from(pixels[i]) / 16.0)
+}
+
+/// The digits classifier's ten logits for an image. Not inlined, so that its
+/// size in the firmware is the library's inference code for this network.
+#[inline(never)]
+pub fn digit_logits(pixels: &[u8; 64]) -> SVector<f32, 10> {
+    digits::NET.predict(&digit_input(pixels))
+}
+
+/// The index of the largest value, the first of equal ones (the library's
+/// rule in `Network::predict_class`).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Whether the first test digits (`generated::digits::FIRST`) get the
+/// host's class each, hence the host's number of correct ones.
+pub fn first_digits_agree() -> bool {
+    let set = &digits::FIRST;
+    let mut correct = 0;
+    for ((pixels, &label), &host) in set.pixels.iter().zip(&set.labels).zip(&set.host_classes) {
+        let class = argmax(digit_logits(pixels).as_slice());
+        if class != usize::from(host) {
+            return false;
+        }
+        correct += usize::from(class == usize::from(label));
+    }
+    correct == set.host_correct
+}
+
+/// The sine model's output at `x`. Not inlined, for the same reason as
+/// [`digit_logits`].
+#[inline(never)]
+pub fn sine(x: f32) -> f32 {
+    sine::NET.predict(&SVector::from([x]))[0]
+}
+
+/// Whether the sine model gives the host's outputs at every test point,
+/// within [`TOLERANCE`].
+pub fn sine_agrees() -> bool {
+    sine::XS
+        .iter()
+        .zip(&sine::HOST_YS)
+        .all(|(&x, &y)| (sine(x) - y).abs() <= TOLERANCE)
+}
+
+/// The XOR network: 2 inputs, 8 tanh units, one output logit.
+pub type XorNet = (Dense<2, 8>, Tanh, Dense<8, 1>);
+
+/// The XOR truth table as a data set.
+pub fn xor_data() -> [(SVector<f32, 2>, SVector<f32, 1>); 4] {
+    [
+        ([0.0, 0.0], 0.0),
+        ([0.0, 1.0], 1.0),
+        ([1.0, 0.0], 1.0),
+        ([1.0, 1.0], 0.0),
+    ]
+    .map(|(x, t)| (SVector::from(x), SVector::from([t])))
+}
+
+/// XOR trained on the device from a random start drawn from `seed`, by the
+/// recipe of the library's `examples/xor.rs`: Xavier initialisation, SGD
+/// with learning rate 0.5 and momentum 0.9, 300 epochs of the full batch,
+/// binary cross-entropy on the logit. Everything lives on this function's
+/// stack. Not inlined, so that its size is the library's training code.
+#[inline(never)]
+pub fn train_xor(
+    seed: u64,
+    data: &[(SVector<f32, 2>, SVector<f32, 1>); 4],
+) -> Result<XorNet, TrainError> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut net = XorNet::random(Init::Xavier, &mut rng);
+    Trainer::new(Sgd::new(0.5).momentum(0.9))
+        .epochs(300)
+        .batch_size::<4>()
+        .fit(&mut net, &BinaryCrossEntropy, data, &mut rng, |_, _| {
+            Control::Continue
+        })?;
+    Ok(net)
+}
+
+/// Whether `net` gets XOR right: every logit on the target's side of 0,
+/// that is every probability rounding to its target.
+pub fn xor_correct(net: &XorNet, data: &[(SVector<f32, 2>, SVector<f32, 1>); 4]) -> bool {
+    data.iter()
+        .all(|(x, t)| (net.predict(x)[0] > 0.0) == (t[0] > 0.5))
+}
+
+/// The most stack the program has used so far, in bytes, from the top of
+/// RAM down to the lowest word that no longer holds the paint.
+///
+/// cortex-m-rt's `paint-stack` feature fills everything between the end of
+/// the statics (`_stack_end`) and the top of the stack (`_stack_start`)
+/// with `0xCCCC_CCCC` in the reset handler, before any Rust code runs. This
+/// scans upwards from `_stack_end` to the current stack pointer for the
+/// first word that differs. (A word the program happened to write with the
+/// paint value itself would hide; the result can then be low by the words
+/// below it that also still hold the paint, which is unlikely to be many.)
+pub fn stack_high_water() -> usize {
+    unsafe extern "C" {
+        // From cortex-m-rt's link.x: the stack region's bottom and top.
+        static _stack_end: u32;
+        static _stack_start: u32;
+    }
+    let bottom = &raw const _stack_end as usize;
+    let top = &raw const _stack_start as usize;
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut p = bottom;
+    while p < sp {
+        // SAFETY: `p` is 4-byte aligned (link.x asserts it of `_stack_end`)
+        // and lies in [_stack_end, sp): mapped RAM, below the stack pointer
+        // and above every static, so no live Rust object or reference covers
+        // it. A volatile read of it has no other effect.
+        if unsafe { core::ptr::read_volatile(p as *const u32) } != cortex_m_rt::STACK_PAINT_VALUE {
+            break;
+        }
+        p += 4;
+    }
+    top - p
+}
+
+/// Ends the program: QEMU (run with `-semihosting-config
+/// enable=on,target=native`) exits with status 0 on success, 1 on failure.
+pub fn exit(success: bool) -> ! {
+    debug::exit(if success {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    // Only reached if a debugger resumes the program.
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// The end of a silent build: with the `report-stack` feature, prints the
+/// stack high-water mark (measured before printing); then exits. Out of
+/// line, so that the code before it is the same with and without the
+/// feature (`footprint.sh` checks this).
+#[inline(never)]
+pub fn finish(success: bool) -> ! {
+    #[cfg(feature = "report-stack")]
+    report_stack();
+    exit(success)
+}
+
+/// Prints the stack high-water mark.
+#[cfg(feature = "report-stack")]
+#[inline(never)]
+fn report_stack() {
+    cortex_m_semihosting::hprintln!("stack high-water mark: {} bytes", stack_high_water());
+}
+
+// A fault or an unexpected exception ends the run with failure rather than
+// spinning forever in cortex-m-rt's default handlers (which would leave QEMU,
+// and CI, waiting). cortex-m-rt requires these handlers to be `unsafe fn`
+// because they can preempt critical sections; they are sound here because
+// they touch no shared data: they only make the semihosting exit call.
+
+/// A hard fault (bad memory access, undefined instruction, …) exits with failure.
+#[cortex_m_rt::exception(trampoline = false)]
+unsafe fn HardFault() -> ! {
+    exit(false)
+}
+
+/// Any other exception or interrupt (none is enabled) exits with failure.
+#[cortex_m_rt::exception]
+unsafe fn DefaultHandler(_irqn: i16) {
+    exit(false)
+}
+
+/// A panic exits with failure, silently (formatting its message would cost
+/// flash in every build; the demo prints what it is doing as it goes).
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    exit(false)
+}
