@@ -73,7 +73,7 @@
 //!   builds for bare-metal targets such as `thumbv7em-none-eabihf`.
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "std")]
