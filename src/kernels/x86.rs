@@ -42,7 +42,9 @@
 //!   product over the contiguous row; other `O < 8` run the plain loops.
 //! * [`transpose_times`]: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, one vector sum
 //!   per output over windows of 8 rows, then the lanes summed as
-//!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
+//!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`. Up to `O = 24`
+//!   (three windows) it transposes `W` and runs [`affine`] on `Wᵀ` instead;
+//!   below 8, the plain loops.
 //! * [`accumulate_outer`]: `dW[:, i] += Σ_j dy[:, j] x[i, j]`, the samples
 //!   fused in order of `j` onto the loaded `dW`, so that a batch gives bit
 //!   for bit what the samples give one call at a time.
@@ -321,11 +323,12 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
 ) {
     let v = O.div_ceil(8);
     // One sample: 8 / S vectors of one column (8 sums in flight). A batch:
-    // 12 sums, as many columns as vectors allow.
+    // 8 to 12 sums, as many columns as the chains leave registers for.
     let (rows, cols) = if B == 1 {
         (8 / S, 1)
     } else {
         match S {
+            1 if v.is_multiple_of(2) => (2, 4),
             1 => (3, 4),
             2 => (2, 3),
             4 => (1, 3),
@@ -347,6 +350,7 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
                 (4, 1) => affine_tile::<O, I, B, 4, 1, S>(w, b, x, out, v0, j0),
                 (2, 1) => affine_tile::<O, I, B, 2, 1, S>(w, b, x, out, v0, j0),
                 (3, 4) => affine_tile::<O, I, B, 3, 4, S>(w, b, x, out, v0, j0),
+                (2, 4) => affine_tile::<O, I, B, 2, 4, S>(w, b, x, out, v0, j0),
                 (2, 3) => affine_tile::<O, I, B, 2, 3, S>(w, b, x, out, v0, j0),
                 (1, 3) => affine_tile::<O, I, B, 1, 3, S>(w, b, x, out, v0, j0),
                 _ => affine_tile::<O, I, B, 1, 1, S>(w, b, x, out, v0, j0),
@@ -494,10 +498,22 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     if O < 8 {
         return portable::transpose_times(w, dy);
     }
+    if O <= 24 {
+        // Up to 3 windows per dot product: summing the lanes would cost more
+        // than the products. Transpose W instead (O·I moves) and run W x + b
+        // on it, with vectors down the columns of Wᵀ and no lane sums.
+        let mut wt = [[0.0; I]; O];
+        for (i, col) in w.iter().enumerate() {
+            for (row, &v) in wt.iter_mut().zip(col) {
+                row[i] = v;
+            }
+        }
+        return simd_affine(&wt, &[0.0; I], dy);
+    }
     let mut out = [[0.0; I]; B];
     // One sample: 8 outputs of one column, their lanes summed together. A
-    // batch: 4 outputs by 3 columns.
-    let (rows, cols) = if B == 1 { (8, 1) } else { (4, 3) };
+    // batch: 4 outputs by 2 columns.
+    let (rows, cols) = if B == 1 { (8, 1) } else { (4, 2) };
     if I < rows || B < cols {
         for i0 in 0..I {
             for j0 in 0..B {
@@ -506,14 +522,26 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
         }
         return out;
     }
-    for i0 in tiles(I, rows) {
+    // Blocks of 16 columns of W (16 KiB for a height of 256) stay in L1
+    // while the columns of dy go by, each pair of dy columns in L1 for the
+    // 4 tiles of the block.
+    let full = I / rows;
+    let count = full + usize::from(!I.is_multiple_of(rows));
+    let mut t0 = 0;
+    while t0 < count {
+        let t1 = (t0 + 4).min(count);
         for j0 in tiles(B, cols) {
-            match (rows, cols) {
-                (8, 1) => tt_tile::<O, I, B, 8, 1>(w, dy, &mut out, i0, j0),
-                (4, 3) => tt_tile::<O, I, B, 4, 3>(w, dy, &mut out, i0, j0),
-                _ => tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0),
+            for t in t0..t1 {
+                // The tiles of `tiles(I, rows)`, by index.
+                let i0 = if t < full { t * rows } else { I - rows };
+                match (rows, cols) {
+                    (8, 1) => tt_tile::<O, I, B, 8, 1>(w, dy, &mut out, i0, j0),
+                    (4, 2) => tt_tile::<O, I, B, 4, 2>(w, dy, &mut out, i0, j0),
+                    _ => tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0),
+                }
             }
         }
+        t0 = t1;
     }
     out
 }
@@ -607,26 +635,37 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     if I == 0 {
         return;
     }
-    const ROWS: usize = 3;
+    // 8 or 12 sums in registers: 2 vectors by 4 columns, or 3 by 4 when the
+    // height is an odd number of vectors (1 by 4 for a single vector).
     const COLS: usize = 4;
-    if v < ROWS || I < COLS {
-        for i0 in 0..I {
-            for v0 in 0..v {
+    let rows = match v {
+        1 => 1,
+        _ if v.is_multiple_of(2) => 2,
+        _ => 3,
+    };
+    if I < COLS {
+        for v0 in 0..v {
+            for i0 in 0..I {
                 ao_tile::<O, I, B, 1, 1>(dw, dy, x, v0, i0, 0, 0, fresh);
             }
         }
         return;
     }
-    // Overlapping tiles would add twice: a tile stores only the vectors and
-    // columns that the tiles before it did not.
-    let mut cols_done = 0;
-    for i0 in tiles(I, COLS) {
-        let mut rows_done = 0;
-        for v0 in tiles(v, ROWS) {
-            ao_tile::<O, I, B, ROWS, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
-            rows_done = v0 + ROWS;
+    // Row tiles outside, so that a tile's rows of dy stay in L1 while the
+    // columns go by. Overlapping tiles would add twice: a tile stores only
+    // the vectors and columns that the tiles before it did not.
+    let mut rows_done = 0;
+    for v0 in tiles(v, rows) {
+        let mut cols_done = 0;
+        for i0 in tiles(I, COLS) {
+            match rows {
+                1 => ao_tile::<O, I, B, 1, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+                2 => ao_tile::<O, I, B, 2, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+                _ => ao_tile::<O, I, B, 3, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+            }
+            cols_done = i0 + COLS;
         }
-        cols_done = i0 + COLS;
+        rows_done = v0 + rows;
     }
 }
 
