@@ -39,9 +39,24 @@ pub(crate) mod x86;
 /// The `f32` kernels: SIMD where available.
 pub(crate) mod f32_kernels {
     #[cfg(not(target_arch = "x86_64"))]
-    pub(crate) use super::portable::{accumulate_outer, affine, transpose_times};
+    pub(crate) use super::portable::{accumulate_outer, affine, map, map2, transpose_times};
     #[cfg(target_arch = "x86_64")]
-    pub(crate) use super::x86::{accumulate_outer, affine, transpose_times};
+    pub(crate) use super::x86::{accumulate_outer, affine, map, map2, transpose_times};
+}
+
+/// `s[k] = f(s[k])` for every element: an element-wise activation. For
+/// `f32` the loop is compiled for AVX2 too and runs so where the CPU has it;
+/// the arithmetic is the same on both paths (the compiler never fuses a
+/// multiply and an add on its own), so the bits are too.
+#[inline]
+pub(crate) fn map<T: Scalar>(s: &mut [T], f: impl Fn(T) -> T) {
+    T::map(s, f)
+}
+
+/// `(y[k], d[k]) = f(y[k])`: an activation and its derivative, as [`map`].
+#[inline]
+pub(crate) fn map2<T: Scalar>(y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+    T::map2(y, d, f)
 }
 
 /// `W x + b`, for every column of `x`.

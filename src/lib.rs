@@ -102,7 +102,8 @@ pub mod tensor;
 pub mod train;
 
 pub use activation::{
-    Activation, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Softplus, Tanh,
+    Activation, Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax,
+    Softplus, Tanh,
 };
 pub use dense::Dense;
 pub use init::Init;
@@ -115,8 +116,8 @@ pub use tensor::Tensor;
 /// Everything a typical program needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Activation, BinaryCrossEntropy, CrossEntropy, Dense, Elu, Gelu, Huber, Identity, Init,
-        LeakyRelu, Loss, MeanSquared, Module, Network, Params, Relu, Sigmoid, Softmax, Softplus,
-        Tanh, Train,
+        Activation, BinaryCrossEntropy, CrossEntropy, Dense, Elu, FastSigmoid, FastTanh, Gelu,
+        Huber, Identity, Init, LeakyRelu, Loss, MeanSquared, Module, Network, Params, Relu,
+        Sigmoid, Softmax, Softplus, Tanh, Train,
     };
 }

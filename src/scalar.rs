@@ -3,7 +3,7 @@
 use core::fmt::{Debug, Display};
 use nalgebra::RealField;
 
-mod sealed {
+pub(crate) mod sealed {
     use crate::kernels::{f32_kernels, portable};
 
     /// The hidden side of [`Scalar`](super::Scalar): the dense-layer
@@ -28,6 +28,11 @@ mod sealed {
             dy: &[[Self; O]; B],
             x: &[[Self; I]; B],
         );
+        /// `s[k] = f(s[k])` for every `k`: an element-wise activation.
+        fn map(s: &mut [Self], f: impl Fn(Self) -> Self);
+        /// `(y[k], d[k]) = f(y[k])` for every `k`: an element-wise
+        /// activation and its derivative.
+        fn map2(y: &mut [Self], d: &mut [Self], f: impl Fn(Self) -> (Self, Self));
     }
 
     impl Sealed for f32 {
@@ -55,6 +60,14 @@ mod sealed {
         ) {
             f32_kernels::accumulate_outer(dw, db, dy, x)
         }
+        #[inline]
+        fn map(s: &mut [f32], f: impl Fn(f32) -> f32) {
+            f32_kernels::map(s, f)
+        }
+        #[inline]
+        fn map2(y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+            f32_kernels::map2(y, d, f)
+        }
     }
 
     impl Sealed for f64 {
@@ -81,6 +94,14 @@ mod sealed {
             x: &[[f64; I]; B],
         ) {
             portable::accumulate_outer(dw, db, dy, x)
+        }
+        #[inline]
+        fn map(s: &mut [f64], f: impl Fn(f64) -> f64) {
+            portable::map(s, f)
+        }
+        #[inline]
+        fn map2(y: &mut [f64], d: &mut [f64], f: impl Fn(f64) -> (f64, f64)) {
+            portable::map2(y, d, f)
         }
     }
 }

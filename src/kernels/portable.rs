@@ -68,3 +68,19 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
         }
     }
 }
+
+/// `s[k] = f(s[k])`.
+#[inline]
+pub(crate) fn map<T: Copy>(s: &mut [T], f: impl Fn(T) -> T) {
+    for v in s {
+        *v = f(*v);
+    }
+}
+
+/// `(y[k], d[k]) = f(y[k])`.
+#[inline]
+pub(crate) fn map2<T: Copy>(y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+    for (v, dv) in y.iter_mut().zip(d) {
+        (*v, *dv) = f(*v);
+    }
+}
