@@ -44,19 +44,19 @@ pub(crate) mod f32_kernels {
     pub(crate) use super::x86::{accumulate_outer, affine, map, map2, transpose_times};
 }
 
-/// `s[k] = f(s[k])` for every element: an element-wise activation. For
+/// `y[k] = f(x[k])` for every element: an element-wise activation. For
 /// `f32` the loop is compiled for AVX2 too and runs so where the CPU has it;
 /// the arithmetic is the same on both paths (the compiler never fuses a
 /// multiply and an add on its own), so the bits are too.
 #[inline]
-pub(crate) fn map<T: Scalar>(s: &mut [T], f: impl Fn(T) -> T) {
-    T::map(s, f)
+pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
+    T::map(x, y, f)
 }
 
-/// `(y[k], d[k]) = f(y[k])`: an activation and its derivative, as [`map`].
+/// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].
 #[inline]
-pub(crate) fn map2<T: Scalar>(y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
-    T::map2(y, d, f)
+pub(crate) fn map2<T: Scalar>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+    T::map2(x, y, d, f)
 }
 
 /// `W x + b`, for every column of `x`.

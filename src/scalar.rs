@@ -28,11 +28,11 @@ pub(crate) mod sealed {
             dy: &[[Self; O]; B],
             x: &[[Self; I]; B],
         );
-        /// `s[k] = f(s[k])` for every `k`: an element-wise activation.
-        fn map(s: &mut [Self], f: impl Fn(Self) -> Self);
-        /// `(y[k], d[k]) = f(y[k])` for every `k`: an element-wise
+        /// `y[k] = f(x[k])` for every `k`: an element-wise activation.
+        fn map(x: &[Self], y: &mut [Self], f: impl Fn(Self) -> Self);
+        /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise
         /// activation and its derivative.
-        fn map2(y: &mut [Self], d: &mut [Self], f: impl Fn(Self) -> (Self, Self));
+        fn map2(x: &[Self], y: &mut [Self], d: &mut [Self], f: impl Fn(Self) -> (Self, Self));
     }
 
     impl Sealed for f32 {
@@ -61,12 +61,12 @@ pub(crate) mod sealed {
             f32_kernels::accumulate_outer(dw, db, dy, x)
         }
         #[inline]
-        fn map(s: &mut [f32], f: impl Fn(f32) -> f32) {
-            f32_kernels::map(s, f)
+        fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+            f32_kernels::map(x, y, f)
         }
         #[inline]
-        fn map2(y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
-            f32_kernels::map2(y, d, f)
+        fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+            f32_kernels::map2(x, y, d, f)
         }
     }
 
@@ -96,12 +96,12 @@ pub(crate) mod sealed {
             portable::accumulate_outer(dw, db, dy, x)
         }
         #[inline]
-        fn map(s: &mut [f64], f: impl Fn(f64) -> f64) {
-            portable::map(s, f)
+        fn map(x: &[f64], y: &mut [f64], f: impl Fn(f64) -> f64) {
+            portable::map(x, y, f)
         }
         #[inline]
-        fn map2(y: &mut [f64], d: &mut [f64], f: impl Fn(f64) -> (f64, f64)) {
-            portable::map2(y, d, f)
+        fn map2(x: &[f64], y: &mut [f64], d: &mut [f64], f: impl Fn(f64) -> (f64, f64)) {
+            portable::map2(x, y, d, f)
         }
     }
 }

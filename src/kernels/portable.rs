@@ -69,18 +69,20 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
     }
 }
 
-/// `s[k] = f(s[k])`.
+/// `y[k] = f(x[k])`. Out of place, so that every element is stored: in
+/// place, a function that often returns its argument (ReLU) compiles to
+/// masked stores, which are slow on some CPUs.
 #[inline]
-pub(crate) fn map<T: Copy>(s: &mut [T], f: impl Fn(T) -> T) {
-    for v in s {
-        *v = f(*v);
+pub(crate) fn map<T: Copy>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
+    for (v, &u) in y.iter_mut().zip(x) {
+        *v = f(u);
     }
 }
 
-/// `(y[k], d[k]) = f(y[k])`.
+/// `(y[k], d[k]) = f(x[k])`.
 #[inline]
-pub(crate) fn map2<T: Copy>(y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
-    for (v, dv) in y.iter_mut().zip(d) {
-        (*v, *dv) = f(*v);
+pub(crate) fn map2<T: Copy>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+    for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
+        (*v, *dv) = f(u);
     }
 }

@@ -146,38 +146,38 @@ pub(crate) fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
     portable::accumulate_outer(dw, db, dy, x)
 }
 
-/// `s[k] = f(s[k])`, the loop compiled for AVX2 where the CPU has it.
+/// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
 #[inline]
-pub(crate) fn map(s: &mut [f32], f: impl Fn(f32) -> f32) {
+pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     if available() {
         // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_map(s, f) };
+        return unsafe { simd_map(x, y, f) };
     }
-    portable::map(s, f)
+    portable::map(x, y, f)
 }
 
-/// `(y[k], d[k]) = f(y[k])`, the loop compiled for AVX2 where the CPU has it.
+/// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
 #[inline]
-pub(crate) fn map2(y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+pub(crate) fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
     if available() {
         // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_map2(y, d, f) };
+        return unsafe { simd_map2(x, y, d, f) };
     }
-    portable::map2(y, d, f)
+    portable::map2(x, y, d, f)
 }
 
 /// [`portable::map`] compiled with AVX2 and FMA enabled: `f` is inlined
 /// into it and vectorised 8 wide. (The compiler does not contract `a * b + c`
 /// into an FMA, so the results are those of the plain loop.)
 #[target_feature(enable = "avx2,fma")]
-fn simd_map(s: &mut [f32], f: impl Fn(f32) -> f32) {
-    portable::map(s, f)
+fn simd_map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+    portable::map(x, y, f)
 }
 
 /// [`portable::map2`] compiled with AVX2 and FMA enabled.
 #[target_feature(enable = "avx2,fma")]
-fn simd_map2(y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
-    portable::map2(y, d, f)
+fn simd_map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+    portable::map2(x, y, d, f)
 }
 
 // ---------------------------------------------------------------------------
