@@ -217,8 +217,12 @@ pub struct Mid {
 }
 
 impl Mid {
-    pub fn new(l1: &Dense<128, 256>, l2: &Dense<256, 256>, l3: &Dense<256, 10>) -> Box<Self> {
-        let mut m = Box::new(Mid {
+    pub fn new(
+        l1: &Dense<128, 256>,
+        l2: &Dense<256, 256>,
+        l3: &Dense<256, 10>,
+    ) -> Box<super::Aligned<Self>> {
+        let mut m = super::aligned(Mid {
             l1: NaiveDense::zeros(),
             l2: NaiveDense::zeros(),
             l3: NaiveDense::zeros(),
@@ -226,9 +230,9 @@ impl Mid {
             g2: NaiveDense::zeros(),
             g3: NaiveDense::zeros(),
         });
-        m.l1 = NaiveDense::from(l1);
-        m.l2 = NaiveDense::from(l2);
-        m.l3 = NaiveDense::from(l3);
+        m.0.l1 = NaiveDense::from(l1);
+        m.0.l2 = NaiveDense::from(l2);
+        m.0.l3 = NaiveDense::from(l3);
         m
     }
 
