@@ -306,6 +306,10 @@ pub(crate) mod testing {
             (32, 64),
             (256, 24),
         );
+        // A short W too large to transpose on the stack (17 · 1000 > 16 Ki
+        // elements): Wᵀ dy keeps the dot products.
+        check::<K, 17, 1000, 1>(1000);
+        check::<K, 17, 1000, 5>(1000);
     }
 }
 

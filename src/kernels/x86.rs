@@ -43,11 +43,15 @@
 //! * [`transpose_times`]: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, one vector sum
 //!   per output over windows of 8 rows, then the lanes summed as
 //!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`. Up to `O = 24`
-//!   (three windows) it transposes `W` and runs [`affine`] on `Wᵀ` instead;
-//!   below 8, the plain loops.
+//!   (three windows) it transposes `W` into a stack copy (at most 64 KiB;
+//!   larger matrices keep the dot products) and runs [`affine`] on `Wᵀ`
+//!   instead; below 8, the plain loops.
 //! * [`accumulate_outer`]: `dW[:, i] += Σ_j dy[:, j] x[i, j]`, the samples
 //!   fused in order of `j` onto the loaded `dW`, so that a batch gives bit
 //!   for bit what the samples give one call at a time.
+//!
+//! Stack: besides their outputs (as the plain loops), the kernels keep
+//! registers only, except that one copy of `W` (at most 64 KiB).
 
 // Register tiles read best as index loops over their constant sizes.
 #![allow(clippy::needless_range_loop)]
@@ -532,10 +536,11 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     if O < 8 {
         return portable::transpose_times(w, dy);
     }
-    if O <= 24 {
+    if O <= 24 && O * I <= TRANSPOSED_MAX {
         // Up to 3 windows per dot product: summing the lanes would cost more
-        // than the products. Transpose W instead (O·I moves) and run W x + b
-        // on it, with vectors down the columns of Wᵀ and no lane sums.
+        // than the products. Transpose W instead (O·I moves, into a copy on
+        // the stack of at most 64 KiB) and run W x + b on it, with vectors
+        // down the columns of Wᵀ and no lane sums.
         let mut wt = [[0.0; I]; O];
         for (i, col) in w.iter().enumerate() {
             for (row, &v) in wt.iter_mut().zip(col) {
@@ -579,6 +584,10 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     }
     out
 }
+
+/// The most elements of `W` that [`transpose_times`] copies to the stack to
+/// transpose (64 KiB of `f32`); larger short matrices take the dot products.
+const TRANSPOSED_MAX: usize = 16 * 1024;
 
 /// Outputs `i0 .. i0 + R` of columns `j0 .. j0 + C` of `Wᵀ dy`.
 #[target_feature(enable = "avx2,fma")]
