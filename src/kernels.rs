@@ -1,12 +1,63 @@
 //! The four products a dense layer spends its time in, over nalgebra's
-//! column-major storage. Everything else in the crate calls these, so a tuned
-//! kernel replaces one function here and no public signature changes.
+//! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous).
+//! Everything else in the crate calls these, so a tuned kernel replaces one
+//! function here and no public signature changes.
 //!
 //! Shapes: `W: O×I`, `x: I×B` (one sample per column), `dy: O×B`.
+//!
+//! Which code runs is chosen per scalar type by the sealed side of
+//! [`Scalar`]: `f64` runs the plain loops of [`portable`]; `f32` runs the
+//! AVX2 + FMA kernels of [`x86`] where the CPU has them and the plain loops
+//! elsewhere (see [`x86`] for how that is decided).
+//!
+//! Two properties hold on every path and are tested (tests/kernels.rs and
+//! the unit tests below):
+//!
+//! * every kernel agrees with a naive triple loop to rounding, on any size,
+//!   including sizes that leave vector tails;
+//! * each output element is computed in an order that depends only on the
+//!   shapes `O` and `I`, never on the batch size or the column: a batch gives
+//!   bit for bit what its samples give one by one, and `dW` accumulated over
+//!   a batch is bit for bit the sum accumulated one sample at a time.
+//!
+//! The SIMD and the plain paths round differently (the SIMD path fuses
+//! multiply and add, and sums in another order), so the same program gives
+//! the same bits on the same kind of CPU, not across CPUs with and without
+//! AVX2 + FMA.
 
-use nalgebra::{SMatrix, SVector};
+use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::Scalar;
+
+pub(crate) mod portable;
+// The only module allowed `unsafe`: the SIMD loads and stores and the call
+// into `#[target_feature]` code after the CPU was checked.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub(crate) mod x86;
+
+/// The `f32` kernels: SIMD where available.
+pub(crate) mod f32_kernels {
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(crate) use super::portable::{accumulate_outer, affine, map, map2, transpose_times};
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) use super::x86::{accumulate_outer, affine, map, map2, transpose_times};
+}
+
+/// `y[k] = f(x[k])` for every element: an element-wise activation. For
+/// `f32` the loop is compiled for AVX2 too and runs so where the CPU has it;
+/// the arithmetic is the same on both paths (the compiler never fuses a
+/// multiply and an add on its own), so the bits are too.
+#[inline]
+pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
+    T::map(x, y, f)
+}
+
+/// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].
+#[inline]
+pub(crate) fn map2<T: Scalar>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+    T::map2(x, y, d, f)
+}
 
 /// `W x + b`, for every column of `x`.
 #[inline]
@@ -15,18 +66,7 @@ pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
     b: &SVector<T, O>,
     x: &SMatrix<T, I, B>,
 ) -> SMatrix<T, O, B> {
-    let (w, b, x) = (&w.data.0, &b.data.0[0], &x.data.0);
-    let mut out = SMatrix::<T, O, B>::zeros();
-    for (col, xj) in out.data.0.iter_mut().zip(x) {
-        *col = *b;
-        // col += Σ_i W[:, i] x[i]: an axpy per input over a contiguous column of W.
-        for (wi, &xi) in w.iter().zip(xj) {
-            for (c, &wv) in col.iter_mut().zip(wi) {
-                *c += wv * xi;
-            }
-        }
-    }
-    out
+    SMatrix::from_array_storage(ArrayStorage(T::affine(&w.data.0, &b.data.0[0], &x.data.0)))
 }
 
 /// `Wᵀ dy`: the input gradient.
@@ -35,19 +75,7 @@ pub(crate) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B
     w: &SMatrix<T, O, I>,
     dy: &SMatrix<T, O, B>,
 ) -> SMatrix<T, I, B> {
-    let (w, dy) = (&w.data.0, &dy.data.0);
-    let mut out = SMatrix::<T, I, B>::zeros();
-    for (col, dyj) in out.data.0.iter_mut().zip(dy) {
-        // dx[i] = ⟨W[:, i], dy⟩: a dot product over a contiguous column of W.
-        for (c, wi) in col.iter_mut().zip(w) {
-            let mut s = T::zero();
-            for (&wv, &d) in wi.iter().zip(dyj) {
-                s += wv * d;
-            }
-            *c = s;
-        }
-    }
-    out
+    SMatrix::from_array_storage(ArrayStorage(T::transpose_times(&w.data.0, &dy.data.0)))
 }
 
 /// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`: the parameter gradients.
@@ -58,16 +86,266 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
     dy: &SMatrix<T, O, B>,
     x: &SMatrix<T, I, B>,
 ) {
-    let (dw, db, dy, x) = (&mut dw.data.0, &mut db.data.0[0], &dy.data.0, &x.data.0);
-    for (dyj, xj) in dy.iter().zip(x) {
-        for (d, &v) in db.iter_mut().zip(dyj) {
-            *d += v;
+    T::accumulate_outer(&mut dw.data.0, &mut db.data.0[0], &dy.data.0, &x.data.0);
+}
+
+/// Checks shared by the tests of each path: every kernel against a naive
+/// `f64` triple loop on sizes that leave every kind of vector tail, and
+/// batches against their columns one at a time, bit for bit.
+#[cfg(test)]
+pub(crate) mod testing {
+    extern crate std;
+    use std::format;
+
+    /// One path's three `f32` kernels.
+    pub(crate) trait Kernels {
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            b: &[f32; O],
+            x: &[[f32; I]; B],
+        ) -> [[f32; O]; B];
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            dy: &[[f32; O]; B],
+        ) -> [[f32; I]; B];
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[f32; O]; I],
+            db: &mut [f32; O],
+            dy: &[[f32; O]; B],
+            x: &[[f32; I]; B],
+        );
+    }
+
+    /// Deterministic values in [-2, 2) of varied magnitude, none zero.
+    struct Values(u64);
+
+    impl Values {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let u = (self.0 >> 40) as f32 / (1u64 << 24) as f32; // [0, 1)
+            let v = (u * 4.0 - 2.0) * if self.0 & 1 == 0 { 1.0 } else { 0.01 };
+            if v == 0.0 { 0.5 } else { v }
         }
-        // dW[:, i] += dy[:, j] x[i, j]: an axpy per input.
-        for (dwi, &xi) in dw.iter_mut().zip(xj) {
-            for (d, &v) in dwi.iter_mut().zip(dyj) {
-                *d += v * xi;
+        fn fill<const N: usize, const M: usize>(&mut self) -> [[f32; N]; M] {
+            let mut a = [[0.0; N]; M];
+            a.iter_mut().flatten().for_each(|v| *v = self.next());
+            a
+        }
+    }
+
+    /// `got` equals the exact sum of `terms` (given with their sum) to the
+    /// rounding of `n` operations in f32: |got − sum| ≤ (n + 1) u Σ|terms|.
+    fn close(what: &str, got: f32, exact: f64, magnitude: f64, n: usize) {
+        let bound = (n as f64 + 1.0) * f64::from(f32::EPSILON) * magnitude;
+        assert!(
+            (f64::from(got) - exact).abs() <= bound,
+            "{what}: {got} vs exact {exact} (bound {bound:e})"
+        );
+    }
+
+    fn bits<const N: usize, const M: usize>(a: &[[f32; N]; M]) -> std::vec::Vec<u32> {
+        a.iter().flatten().map(|v| v.to_bits()).collect()
+    }
+
+    /// All three kernels at one shape.
+    pub(crate) fn check<K: Kernels, const O: usize, const I: usize, const B: usize>(seed: u64) {
+        let shape = format!("O {O}, I {I}, B {B}");
+        let mut r = Values(0x9e37_79b9_7f4a_7c15 ^ seed);
+        let w: [[f32; O]; I] = r.fill();
+        let [b]: [[f32; O]; 1] = r.fill();
+        let x: [[f32; I]; B] = r.fill();
+        let dy: [[f32; O]; B] = r.fill();
+
+        // W x + b.
+        let y = K::affine(&w, &b, &x);
+        for j in 0..B {
+            for o in 0..O {
+                let (mut exact, mut mag) = (f64::from(b[o]), f64::from(b[o].abs()));
+                for i in 0..I {
+                    let t = f64::from(w[i][o]) * f64::from(x[j][i]);
+                    exact += t;
+                    mag += t.abs();
+                }
+                close(
+                    &format!("affine {shape} [{o}, {j}]"),
+                    y[j][o],
+                    exact,
+                    mag,
+                    I,
+                );
+            }
+            let one = K::affine(&w, &b, &[x[j]]);
+            assert_eq!(
+                bits(&one),
+                bits(&[y[j]]),
+                "affine {shape}: column {j} alone"
+            );
+        }
+
+        // Wᵀ dy.
+        let dx = K::transpose_times(&w, &dy);
+        for j in 0..B {
+            for i in 0..I {
+                let (mut exact, mut mag) = (0.0, 0.0);
+                for o in 0..O {
+                    let t = f64::from(w[i][o]) * f64::from(dy[j][o]);
+                    exact += t;
+                    mag += t.abs();
+                }
+                close(
+                    &format!("transpose_times {shape} [{i}, {j}]"),
+                    dx[j][i],
+                    exact,
+                    mag,
+                    O,
+                );
+            }
+            let one = K::transpose_times(&w, &[dy[j]]);
+            assert_eq!(
+                bits(&one),
+                bits(&[dx[j]]),
+                "transpose_times {shape}: column {j} alone"
+            );
+        }
+
+        // dW += dy xᵀ, db += Σ dy, onto nonzero gradients.
+        let (dw0, [db0]): ([[f32; O]; I], [[f32; O]; 1]) = (r.fill(), r.fill());
+        let (mut dw, mut db) = (dw0, db0);
+        K::accumulate_outer(&mut dw, &mut db, &dy, &x);
+        for o in 0..O {
+            let (mut exact, mut mag) = (f64::from(db0[o]), f64::from(db0[o].abs()));
+            for dyj in &dy {
+                exact += f64::from(dyj[o]);
+                mag += f64::from(dyj[o].abs());
+            }
+            close(
+                &format!("accumulate_outer db {shape} [{o}]"),
+                db[o],
+                exact,
+                mag,
+                B,
+            );
+            for i in 0..I {
+                let (mut exact, mut mag) = (f64::from(dw0[i][o]), f64::from(dw0[i][o].abs()));
+                for j in 0..B {
+                    let t = f64::from(dy[j][o]) * f64::from(x[j][i]);
+                    exact += t;
+                    mag += t.abs();
+                }
+                close(
+                    &format!("accumulate_outer dW {shape} [{o}, {i}]"),
+                    dw[i][o],
+                    exact,
+                    mag,
+                    B,
+                );
             }
         }
+        let (mut dw1, mut db1) = (dw0, db0);
+        for j in 0..B {
+            K::accumulate_outer(&mut dw1, &mut db1, &[dy[j]], &[x[j]]);
+        }
+        assert_eq!(
+            bits(&dw1),
+            bits(&dw),
+            "accumulate_outer {shape}: dW sample by sample"
+        );
+        assert_eq!(
+            bits(&[db1]),
+            bits(&[db]),
+            "accumulate_outer {shape}: db sample by sample"
+        );
+    }
+
+    /// Every shape the tests cover: the odd sizes 1, 3, 7, 17, 33, 65, 130
+    /// as heights and as widths (every tail of a vector of 8, tiles that do
+    /// not divide, fewer inputs than chains), a few exact multiples, and
+    /// batches of 1, 2, 5 and 32 (below, across and on the tile widths).
+    pub(crate) fn check_all<K: Kernels>() {
+        macro_rules! shapes {
+            ($(($o:literal, $i:literal)),* $(,)?) => {{
+                let mut seed = 0;
+                $(
+                    seed += 1;
+                    check::<K, $o, $i, 1>(seed);
+                    check::<K, $o, $i, 2>(seed);
+                    check::<K, $o, $i, 5>(seed);
+                    check::<K, $o, $i, 32>(seed);
+                )*
+            }};
+        }
+        shapes!(
+            (1, 1),
+            (1, 3),
+            (1, 7),
+            (1, 17),
+            (1, 130),
+            (3, 1),
+            (3, 7),
+            (3, 65),
+            (7, 3),
+            (7, 33),
+            (17, 1),
+            (17, 3),
+            (17, 17),
+            (17, 130),
+            (33, 2),
+            (33, 7),
+            (33, 65),
+            (65, 1),
+            (65, 33),
+            (65, 130),
+            (130, 3),
+            (130, 17),
+            (130, 65),
+            (8, 8),
+            (16, 16),
+            (10, 32),
+            (32, 64),
+            (256, 24),
+        );
+        // A short W too large to transpose on the stack (17 · 1000 > 16 Ki
+        // elements): Wᵀ dy keeps the dot products.
+        check::<K, 17, 1000, 1>(1000);
+        check::<K, 17, 1000, 5>(1000);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::portable;
+    use super::testing::{Kernels, check_all};
+
+    struct Portable;
+
+    impl Kernels for Portable {
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            b: &[f32; O],
+            x: &[[f32; I]; B],
+        ) -> [[f32; O]; B] {
+            portable::affine(w, b, x)
+        }
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            dy: &[[f32; O]; B],
+        ) -> [[f32; I]; B] {
+            portable::transpose_times(w, dy)
+        }
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[f32; O]; I],
+            db: &mut [f32; O],
+            dy: &[[f32; O]; B],
+            x: &[[f32; I]; B],
+        ) {
+            portable::accumulate_outer(dw, db, dy, x)
+        }
+    }
+
+    #[test]
+    fn portable_kernels_are_exact_to_rounding_on_odd_sizes() {
+        check_all::<Portable>();
     }
 }

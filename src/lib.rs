@@ -79,7 +79,7 @@
 //!   (`io::safetensors`; adds the `safetensors` crate).
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "std")]
@@ -109,7 +109,8 @@ pub mod tensor;
 pub mod train;
 
 pub use activation::{
-    Activation, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Softplus, Tanh,
+    Activation, Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax,
+    Softplus, Tanh,
 };
 pub use dense::Dense;
 pub use init::Init;
@@ -122,8 +123,8 @@ pub use tensor::Tensor;
 /// Everything a typical program needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Activation, BinaryCrossEntropy, CrossEntropy, Dense, Elu, Gelu, Huber, Identity, Init,
-        LeakyRelu, Loss, MeanSquared, Module, Network, Params, Relu, Sigmoid, Softmax, Softplus,
-        Tanh, Train,
+        Activation, BinaryCrossEntropy, CrossEntropy, Dense, Elu, FastSigmoid, FastTanh, Gelu,
+        Huber, Identity, Init, LeakyRelu, Loss, MeanSquared, Module, Network, Params, Relu,
+        Sigmoid, Softmax, Softplus, Tanh, Train,
     };
 }

@@ -9,7 +9,6 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::activation::softmax_in_place;
 use crate::scalar::c;
 use crate::shape::{Columns, OneSample, TargetSize};
 use crate::tensor::{Batch, Sample};
@@ -242,8 +241,17 @@ elementwise_loss!(
 elementwise_loss!(
     BinaryCrossEntropy,
     |_l, y, t| {
-        let v = y.max(T::zero()) - y * t + (-y.abs()).exp().ln_1p();
-        (v, y.sigmoid() - t)
+        // One exponential for the loss and the sigmoid: with e = e^(−|y|),
+        // σ(y) = 1 / (1 + e) for y ≥ 0 and e / (1 + e) otherwise, exactly
+        // as `Scalar::sigmoid` computes it.
+        let e = (-y.abs()).exp();
+        let v = y.max(T::zero()) - y * t + e.ln_1p();
+        let s = if y >= T::zero() {
+            T::one() / (T::one() + e)
+        } else {
+            e / (T::one() + e)
+        };
+        (v, s - t)
     },
     |t| t >= T::zero() && t <= T::one()
 );
@@ -262,12 +270,21 @@ elementwise_loss!(
     |t| t.is_finite()
 );
 
-/// `(log Σ e^y, softmax(y))`, stable for any finite logits.
+/// `(log Σ e^y, softmax(y))`, stable for any finite logits: each `e^(y − m)`
+/// computed once, for the sum and for the softmax (the same values, in the
+/// same order, as `Softmax` computes them).
 fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVector<T, P>) {
     let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
-    let sum = y.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
     let mut s = *y;
-    softmax_in_place(s.as_mut_slice());
+    let mut sum = T::zero();
+    for v in s.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    let inv = T::one() / sum;
+    for v in s.iter_mut() {
+        *v *= inv;
+    }
     (m + sum.ln(), s)
 }
 

@@ -178,6 +178,10 @@ pub enum Layer {
     },
     /// [`Gelu`](crate::Gelu).
     Gelu,
+    /// [`FastTanh`](crate::FastTanh).
+    FastTanh,
+    /// [`FastSigmoid`](crate::FastSigmoid).
+    FastSigmoid,
     /// [`Softmax`](crate::Softmax).
     Softmax,
     /// A layer defined outside this crate.
@@ -201,6 +205,8 @@ impl core::fmt::Display for Layer {
             Layer::Softplus => f.write_str("Softplus"),
             Layer::Elu { alpha } => write!(f, "Elu({alpha})"),
             Layer::Gelu => f.write_str("Gelu"),
+            Layer::FastTanh => f.write_str("FastTanh"),
+            Layer::FastSigmoid => f.write_str("FastSigmoid"),
             Layer::Softmax => f.write_str("Softmax"),
             Layer::Custom { name, params } => write!(f, "{name} ({params} parameters)"),
         }

@@ -3,10 +3,107 @@
 use core::fmt::{Debug, Display};
 use nalgebra::RealField;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    use crate::kernels::{f32_kernels, portable};
+
+    /// The hidden side of [`Scalar`](super::Scalar): the dense-layer
+    /// products, chosen per type (see `crate::kernels`). Users can neither
+    /// name nor call it.
+    pub trait Sealed: Sized {
+        /// `W x + b` for every column of `x`.
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[Self; O]; I],
+            b: &[Self; O],
+            x: &[[Self; I]; B],
+        ) -> [[Self; O]; B];
+        /// `Wᵀ dy`.
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[Self; O]; I],
+            dy: &[[Self; O]; B],
+        ) -> [[Self; I]; B];
+        /// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[Self; O]; I],
+            db: &mut [Self; O],
+            dy: &[[Self; O]; B],
+            x: &[[Self; I]; B],
+        );
+        /// `y[k] = f(x[k])` for every `k`: an element-wise activation.
+        fn map(x: &[Self], y: &mut [Self], f: impl Fn(Self) -> Self);
+        /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise
+        /// activation and its derivative.
+        fn map2(x: &[Self], y: &mut [Self], d: &mut [Self], f: impl Fn(Self) -> (Self, Self));
+    }
+
+    impl Sealed for f32 {
+        #[inline]
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            b: &[f32; O],
+            x: &[[f32; I]; B],
+        ) -> [[f32; O]; B] {
+            f32_kernels::affine(w, b, x)
+        }
+        #[inline]
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            dy: &[[f32; O]; B],
+        ) -> [[f32; I]; B] {
+            f32_kernels::transpose_times(w, dy)
+        }
+        #[inline]
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[f32; O]; I],
+            db: &mut [f32; O],
+            dy: &[[f32; O]; B],
+            x: &[[f32; I]; B],
+        ) {
+            f32_kernels::accumulate_outer(dw, db, dy, x)
+        }
+        #[inline]
+        fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+            f32_kernels::map(x, y, f)
+        }
+        #[inline]
+        fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+            f32_kernels::map2(x, y, d, f)
+        }
+    }
+
+    impl Sealed for f64 {
+        #[inline]
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[f64; O]; I],
+            b: &[f64; O],
+            x: &[[f64; I]; B],
+        ) -> [[f64; O]; B] {
+            portable::affine(w, b, x)
+        }
+        #[inline]
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[f64; O]; I],
+            dy: &[[f64; O]; B],
+        ) -> [[f64; I]; B] {
+            portable::transpose_times(w, dy)
+        }
+        #[inline]
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[f64; O]; I],
+            db: &mut [f64; O],
+            dy: &[[f64; O]; B],
+            x: &[[f64; I]; B],
+        ) {
+            portable::accumulate_outer(dw, db, dy, x)
+        }
+        #[inline]
+        fn map(x: &[f64], y: &mut [f64], f: impl Fn(f64) -> f64) {
+            portable::map(x, y, f)
+        }
+        #[inline]
+        fn map2(x: &[f64], y: &mut [f64], d: &mut [f64], f: impl Fn(f64) -> (f64, f64)) {
+            portable::map2(x, y, d, f)
+        }
+    }
 }
 
 /// A scalar a network can compute in: `f32` (the default everywhere) or `f64`

@@ -81,6 +81,8 @@ fn every_layer_gives_the_same_results_on_a_batch_as_sample_by_sample() {
     check::<Softplus, 6, 6>("Softplus", 7);
     check::<Elu, 6, 6>("Elu", 8);
     check::<Gelu, 6, 6>("Gelu", 9);
+    check::<FastTanh, 6, 6>("FastTanh", 12);
+    check::<FastSigmoid, 6, 6>("FastSigmoid", 13);
     check::<Softmax, 6, 6>("Softmax", 10);
     check::<(Dense<6, 9>, Gelu, Dense<9, 3>, Softmax), 6, 3>("network", 11);
 }

@@ -48,6 +48,8 @@ fn elementwise_activations_match_finite_differences() {
     layer_check::<_, 6, 6>("Elu", Elu::<f64>::default(), 17);
     layer_check::<_, 6, 6>("Elu(0.5)", Elu::new(0.5f64), 18);
     layer_check::<_, 6, 6>("Gelu", Gelu, 19);
+    layer_check::<_, 6, 6>("FastTanh", FastTanh, 21);
+    layer_check::<_, 6, 6>("FastSigmoid", FastSigmoid, 22);
 }
 
 #[test]

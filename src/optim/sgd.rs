@@ -81,6 +81,23 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
         let wd = T::of_f64(self.weight_decay);
         let (use_momentum, nesterov, started) = (self.momentum != 0.0, self.nesterov, self.started);
         let decay = self.weight_decay != 0.0;
+        if !use_momentum {
+            // θ' = θ − η d, d = g + λθ: no velocity to read or write, and
+            // loops without branches, which the compiler vectorises. The
+            // same arithmetic as `rule` below, so the same bits.
+            let mut finite = true;
+            N::zip([&*net, grad], [], &mut |[p, g], []| {
+                finite &= plain_update_is_finite(p, g, lr, wd, decay);
+            });
+            if !finite {
+                return Err(NonFinite);
+            }
+            N::zip([grad], [net], &mut |[g], [p]| {
+                plain_update(p, g, lr, wd, decay)
+            });
+            self.started = true;
+            return Ok(());
+        }
         // The update of one parameter: (θ, g, b) ↦ (θ', b').
         let rule = |p: T, g: T, b: T| -> (T, T) {
             let d = if decay { g + wd * p } else { g };
@@ -117,5 +134,36 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+}
+
+/// Whether `θ − η (g + λθ)` (or `θ − η g` without decay) is finite for every
+/// parameter. No early exit: a branch-free pass over the whole slice.
+#[inline]
+fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
+    let mut bad = false;
+    if decay {
+        for (&p, &g) in p.iter().zip(g) {
+            bad |= !(p - lr * (g + wd * p)).is_finite();
+        }
+    } else {
+        for (&p, &g) in p.iter().zip(g) {
+            bad |= !(p - lr * g).is_finite();
+        }
+    }
+    !bad
+}
+
+/// `θ ← θ − η (g + λθ)` (or `θ − η g` without decay).
+#[inline]
+fn plain_update<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
+    if decay {
+        for (p, &g) in p.iter_mut().zip(g) {
+            *p = *p - lr * (g + wd * *p);
+        }
+    } else {
+        for (p, &g) in p.iter_mut().zip(g) {
+            *p -= lr * g;
+        }
     }
 }

@@ -1,0 +1,261 @@
+//! Speed of the three reference models, each against a plain hand-written
+//! baseline and the machine's peak, all measured in the same run.
+//!
+//! * `tiny`: 2 → 16 tanh → 16 tanh → 1 sigmoid;
+//! * `digits`: 64 → 32 relu → 10;
+//! * `mid`: 128 → 256 relu → 256 relu → 10.
+//!
+//! For each: one-sample inference (ns per sample), a batch-32 forward pass,
+//! and one SGD step on a batch of 32 (µs per step: `forward_train`, the batch
+//! loss gradient, `set_zero` of the gradient, `backward_params` and
+//! `Sgd::step`, plain SGD with learning rate 0.1). The baseline is what a user
+//! would write by hand: `[[f32; I]; O]` arrays, naive loops, `std`'s
+//! `tanh`/`exp`. `peak` is a register-only FMA loop: the machine's f32 peak on
+//! one core. Criterion's throughput counts floating-point operations as
+//! elements, so its `Gelem/s` reads GFLOP/s. A summary table with the medians,
+//! GFLOP/s, % of the measured peak and the ratios closes the run.
+//!
+//! ```sh
+//! cargo bench --bench models
+//! RUSTFLAGS="-C target-cpu=native" cargo bench --bench models
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use nalgebra::{SMatrix, SVector};
+use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
+use staticnet::optim::{Optimizer, Sgd};
+use staticnet::prelude::*;
+
+mod baseline;
+mod peak;
+mod summary;
+
+const B: usize = 32;
+const LR: f32 = 0.1;
+
+/// The activation the tiny model uses: the vectorising approximation (see
+/// the README's speed table; `Tanh` is the exact one).
+type TinyAct = FastTanh;
+/// Its output activation (`Sigmoid` is the exact one).
+type TinyOut = FastSigmoid;
+
+type Tiny = (
+    Dense<2, 16>,
+    TinyAct,
+    Dense<16, 16>,
+    TinyAct,
+    Dense<16, 1>,
+    TinyOut,
+);
+/// The tiny model trains on logits: `BinaryCrossEntropy` fuses the sigmoid.
+type TinyLogits = (Dense<2, 16>, TinyAct, Dense<16, 16>, TinyAct, Dense<16, 1>);
+type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
+type Mid = (Dense<128, 256>, Relu, Dense<256, 256>, Relu, Dense<256, 10>);
+
+/// A value at the start of a cache line. Every network, gradient and
+/// baseline here lives in one, so that the figures do not depend on where
+/// the stack or the allocator happened to put them: one-sample inference is
+/// bound by vector loads, and on this machine a load that straddles two
+/// cache lines costs two (the digits model is ~1.4× slower with its weights
+/// at 56 mod 64 than at 32 mod 64).
+#[repr(C, align(64))]
+struct Aligned<T>(T);
+
+fn aligned<T>(value: T) -> Box<Aligned<T>> {
+    Box::new(Aligned(value))
+}
+
+fn rng(seed: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(seed)
+}
+
+fn uniform(r: &mut impl Rng) -> f32 {
+    (r.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+}
+
+fn input<const I: usize, const N: usize>(seed: u64) -> SMatrix<f32, I, N> {
+    let mut r = rng(seed);
+    SMatrix::from_fn(|_, _| uniform(&mut r))
+}
+
+/// Flops of one forward pass of `Dense` layers with these (inputs, outputs).
+fn forward_flops(layers: &[(usize, usize)]) -> u64 {
+    layers.iter().map(|&(i, o)| 2 * i as u64 * o as u64).sum()
+}
+
+/// Flops of a training step on a batch: the forward pass, `dW += dy xᵀ` for
+/// every layer and `Wᵀ dy` for every layer but the first.
+fn train_flops(layers: &[(usize, usize)], batch: usize) -> u64 {
+    let fwd = forward_flops(layers);
+    let dx = forward_flops(&layers[1..]);
+    (2 * fwd + dx) * batch as u64
+}
+
+fn bench<F: FnMut() -> R, R>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, flops: u64, mut f: F) {
+    g.throughput(Throughput::Elements(flops));
+    g.bench_function(id, |b| b.iter(|| black_box(f())));
+}
+
+fn tiny(c: &mut Criterion) {
+    let layers = [(2, 16), (16, 16), (16, 1)];
+    let mut g = c.benchmark_group("tiny");
+    let net = aligned(Tiny::random(Init::Xavier, &mut rng(1)));
+    let net = &net.0;
+    let x: SVector<f32, 2> = input(2);
+    let xb: SMatrix<f32, 2, B> = input(3);
+    let naive = aligned(baseline::Tiny::new(&net.0, &net.2, &net.4));
+    let naive = &naive.0;
+    let f1 = forward_flops(&layers);
+    bench(&mut g, "infer-staticnet", f1, || net.predict(black_box(&x)));
+    bench(&mut g, "infer-baseline", f1, || {
+        naive.forward(black_box(&x.data.0[0]))
+    });
+    bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
+        net.predict(black_box(&xb))
+    });
+
+    let targets: [SVector<f32, 1>; B] =
+        core::array::from_fn(|j| SVector::from([(xb[(0, j)] * xb[(1, j)] > 0.0) as u8 as f32]));
+    let mut train = aligned(TinyLogits::random(Init::Xavier, &mut rng(1)));
+    let train = &mut train.0;
+    let mut naive = aligned(baseline::Tiny::new(&train.0, &train.2, &train.4));
+    let naive = &mut naive.0;
+    let mut grad = aligned(TinyLogits::zeros());
+    let grad = &mut grad.0;
+    let mut sgd = aligned(Sgd::new(LR as f64));
+    let sgd = &mut sgd.0;
+    let ft = train_flops(&layers, B);
+    bench(&mut g, "train-staticnet", ft, || {
+        let (y, tape) = train.forward_train(black_box(&xb));
+        let (l, dy) = BinaryCrossEntropy.batch_loss_and_grad(&y, &targets);
+        grad.set_zero();
+        train.backward_params(&tape, &dy, grad);
+        sgd.step(train, grad).expect("finite");
+        l
+    });
+    let xs = xb.data.0;
+    let ts = targets.map(|t| t[0]);
+    bench(&mut g, "train-baseline", ft, || {
+        naive.train_step(black_box(&xs), &ts, LR)
+    });
+    g.finish();
+}
+
+fn digits(c: &mut Criterion) {
+    let layers = [(64, 32), (32, 10)];
+    let mut g = c.benchmark_group("digits");
+    let net = aligned(Digits::random(Init::He, &mut rng(4)));
+    let net = &net.0;
+    let x: SVector<f32, 64> = input(5);
+    let xb: SMatrix<f32, 64, B> = input(6);
+    let naive = aligned(baseline::Digits::new(&net.0, &net.2));
+    let naive = &naive.0;
+    let f1 = forward_flops(&layers);
+    bench(&mut g, "infer-staticnet", f1, || net.predict(black_box(&x)));
+    bench(&mut g, "infer-baseline", f1, || {
+        naive.forward(black_box(&x.data.0[0]))
+    });
+    bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
+        net.predict(black_box(&xb))
+    });
+
+    let targets: [usize; B] = core::array::from_fn(|j| j % 10);
+    let mut train = aligned(net.clone());
+    let train = &mut train.0;
+    let mut naive = aligned(naive.clone());
+    let naive = &mut naive.0;
+    let mut grad = aligned(Digits::zeros());
+    let grad = &mut grad.0;
+    let mut sgd = aligned(Sgd::new(LR as f64));
+    let sgd = &mut sgd.0;
+    let ft = train_flops(&layers, B);
+    bench(&mut g, "train-staticnet", ft, || {
+        let (y, tape) = train.forward_train(black_box(&xb));
+        let (l, dy) = CrossEntropy.batch_loss_and_grad(&y, &targets);
+        grad.set_zero();
+        train.backward_params(&tape, &dy, grad);
+        sgd.step(train, grad).expect("finite");
+        l
+    });
+    let xs = xb.data.0;
+    bench(&mut g, "train-baseline", ft, || {
+        naive.train_step(black_box(&xs), &targets, LR)
+    });
+    g.finish();
+}
+
+fn mid(c: &mut Criterion) {
+    let layers = [(128, 256), (256, 256), (256, 10)];
+    let mut g = c.benchmark_group("mid");
+    // About 800 KB of state between the networks, gradients and velocities:
+    // boxed, so that nothing large sits on the benchmark's stack frame.
+    let net = aligned(Mid::random(Init::He, &mut rng(7)));
+    let net = &net.0;
+    let x: SVector<f32, 128> = input(8);
+    let xb: Box<SMatrix<f32, 128, B>> = Box::new(input(9));
+    let naive = baseline::Mid::new(&net.0, &net.2, &net.4);
+    let naive = &naive.0;
+    let f1 = forward_flops(&layers);
+    bench(&mut g, "infer-staticnet", f1, || net.predict(black_box(&x)));
+    bench(&mut g, "infer-baseline", f1, || {
+        naive.forward(black_box(&x.data.0[0]))
+    });
+    bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
+        net.predict(black_box(&*xb))
+    });
+
+    let targets: [usize; B] = core::array::from_fn(|j| (j * 7) % 10);
+    let mut train = aligned(net.clone());
+    let train = &mut train.0;
+    let mut naive = baseline::Mid::new(&net.0, &net.2, &net.4);
+    let naive = &mut naive.0;
+    let mut grad = aligned(Mid::zeros());
+    let grad = &mut grad.0;
+    let mut sgd = aligned(Sgd::<Mid>::new(LR as f64));
+    let sgd = &mut sgd.0;
+    let ft = train_flops(&layers, B);
+    bench(&mut g, "train-staticnet", ft, || {
+        let (y, tape) = train.forward_train(black_box(&*xb));
+        let (l, dy) = CrossEntropy.batch_loss_and_grad(&y, &targets);
+        grad.set_zero();
+        train.backward_params(&tape, &dy, grad);
+        sgd.step(train, grad).expect("finite");
+        l
+    });
+    let xs = Box::new(xb.data.0);
+    bench(&mut g, "train-baseline", ft, || {
+        naive.train_step(black_box(&xs), &targets, LR)
+    });
+    g.finish();
+}
+
+fn peak(c: &mut Criterion) {
+    let mut g = c.benchmark_group("peak");
+    if let Some(kernel) = peak::fma_kernel() {
+        bench(&mut g, "fma", peak::FLOPS, kernel);
+    }
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    peak(&mut c);
+    tiny(&mut c);
+    digits(&mut c);
+    mid(&mut c);
+    c.final_summary();
+    let tiny = [(2, 16), (16, 16), (16, 1)];
+    let digits = [(64, 32), (32, 10)];
+    let mid = [(128, 256), (256, 256), (256, 10)];
+    summary::print(&[
+        ("tiny", forward_flops(&tiny), train_flops(&tiny, B)),
+        ("digits", forward_flops(&digits), train_flops(&digits, B)),
+        ("mid", forward_flops(&mid), train_flops(&mid, B)),
+    ]);
+}

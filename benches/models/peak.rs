@@ -1,0 +1,45 @@
+//! The machine's f32 peak on one core: a loop of independent fused
+//! multiply-adds on 8-lane vectors that never touches memory.
+
+/// Vector FMAs per call: `ROUNDS` rounds over `ACC` independent accumulators.
+const ROUNDS: u64 = 1000;
+const ACC: u64 = 12;
+/// Flops per call: 8 lanes, 2 flops (a multiply and an add) per FMA.
+pub const FLOPS: u64 = ROUNDS * ACC * 8 * 2;
+
+/// The kernel, if this machine has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub fn fma_kernel() -> Option<impl FnMut() -> f32> {
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the features `fma_loop` enables were just detected.
+        Some(|| unsafe { fma_loop(std::hint::black_box(0.999_999), 1e-7) })
+    } else {
+        None
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn fma_kernel() -> Option<impl FnMut() -> f32> {
+    None::<fn() -> f32>
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fma_loop(a: f32, b: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let (va, vb) = (_mm256_set1_ps(a), _mm256_set1_ps(b));
+    let mut acc = [_mm256_set1_ps(1.0); ACC as usize];
+    for _ in 0..ROUNDS {
+        for v in &mut acc {
+            *v = _mm256_fmadd_ps(*v, va, vb);
+        }
+    }
+    let mut sum = _mm256_setzero_ps();
+    for v in acc {
+        sum = _mm256_add_ps(sum, v);
+    }
+    let mut out = [0.0f32; 8];
+    // SAFETY: `out` holds 8 floats.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+    out.iter().sum()
+}

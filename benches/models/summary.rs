@@ -1,0 +1,107 @@
+//! The closing table: criterion's samples of this run, read back from its
+//! output directory, as medians, spreads, GFLOP/s, % of peak and ratios.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Criterion's output directory, found the way criterion finds it.
+fn criterion_dir() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return Some(PathBuf::from(home));
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(Path::new(&target).join("criterion"));
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .map(|a| a.join("criterion"))
+        .find(|d| d.is_dir())
+}
+
+/// The numbers of the JSON array that follows `"key":` in `text`.
+fn array(text: &str, key: &str) -> Vec<f64> {
+    let Some(start) = text.find(&format!("\"{key}\":[")) else {
+        return Vec::new();
+    };
+    let rest = &text[start + key.len() + 4..];
+    let end = rest.find(']').unwrap_or(rest.len());
+    rest[..end]
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// Time per iteration in ns of one benchmark of this run: (median, first
+/// quartile, third quartile).
+fn quartiles(dir: &Path, group: &str, id: &str) -> Option<(f64, f64, f64)> {
+    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
+    let (iters, times) = (array(&text, "iters"), array(&text, "times"));
+    let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
+    if per.is_empty() {
+        return None;
+    }
+    per.sort_by(f64::total_cmp);
+    let q = |f: f64| per[((per.len() - 1) as f64 * f).round() as usize];
+    Some((q(0.5), q(0.25), q(0.75)))
+}
+
+fn time(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}
+
+/// Prints the table. `models`: (name, forward flops per sample, training
+/// flops per step).
+pub fn print(models: &[(&str, u64, u64)]) {
+    let Some(dir) = criterion_dir() else {
+        println!("summary: criterion's output directory not found");
+        return;
+    };
+    let peak = quartiles(&dir, "peak", "fma").map(|(m, _, _)| super::peak::FLOPS as f64 / m);
+    println!();
+    match peak {
+        Some(p) => println!("peak (FMA, one core): {p:.1} GFLOP/s"),
+        None => println!("peak: not measured"),
+    }
+    println!(
+        "{:<7} {:<10} {:>10} {:>17} {:>10} {:>9} {:>7} {:>10}",
+        "model", "case", "staticnet", "(IQR)", "baseline", "× base", "GFLOP/s", "% peak"
+    );
+    for &(model, f1, ft) in models {
+        let cases = [
+            ("infer", f1),
+            ("forward32", f1 * super::B as u64),
+            ("train", ft),
+        ];
+        let mut fwd32 = None;
+        for (case, flops) in cases {
+            let Some((m, q1, q3)) = quartiles(&dir, model, &format!("{case}-staticnet")) else {
+                continue;
+            };
+            if case == "forward32" {
+                fwd32 = Some(m);
+            }
+            let base = quartiles(&dir, model, &format!("{case}-baseline"));
+            let gflops = flops as f64 / m;
+            println!(
+                "{:<7} {:<10} {:>10} {:>17} {:>10} {:>9} {:>7.1} {:>10}",
+                model,
+                case,
+                time(m),
+                format!("{}–{}", time(q1), time(q3)),
+                base.map_or("—".into(), |b| time(b.0)),
+                base.map_or("—".into(), |b| format!("{:.1}×", b.0 / m)),
+                gflops,
+                peak.map_or("—".into(), |p| format!("{:.0}%", 100.0 * gflops / p)),
+            );
+            if let (Some(f), "train") = (fwd32, case) {
+                println!("{:<7} train / forward32 = {:.2}", model, m / f);
+            }
+        }
+    }
+}

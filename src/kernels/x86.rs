@@ -1,0 +1,915 @@
+//! `f32` kernels for x86-64 CPUs with AVX2 and FMA, and the choice between
+//! them and the plain loops.
+//!
+//! # Which code runs
+//!
+//! * A build whose target already enables `avx2` and `fma` (for example
+//!   `-C target-cpu=native` on such a CPU) calls the SIMD kernels directly.
+//! * Otherwise, with the `std` feature, the CPU is asked once
+//!   (`is_x86_feature_detected!`) and the answer kept in an atomic; every
+//!   later call pays one relaxed load and a branch that always goes the same
+//!   way.
+//! * Otherwise (`no_std` without those target features) the plain loops run.
+//!
+//! # Safety
+//!
+//! This is the crate's only module allowed `unsafe`, for three things: the
+//! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
+//! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and the
+//! calls into `#[target_feature(enable = "avx2,fma")]` functions, made only
+//! after [`available`] said the CPU has both features. Everything else is
+//! safe code: the arithmetic intrinsics are safe to call inside functions
+//! that enable their feature, and every index is bounds-checked.
+//!
+//! # The kernels
+//!
+//! Vectors run down the columns of `W` (the output index `o`, contiguous in
+//! nalgebra's column-major storage). A column whose height `O` is not a
+//! multiple of 8 ends with a window that overlaps the one before it
+//! (`O - 8 .. O`) rather than with scalar code; where that would count a row
+//! twice, the overlapping lanes are masked (in dot products) or left as they
+//! were (in accumulations). Register tiles of several vectors by several
+//! columns keep the accumulators in registers; nothing is stored inside an
+//! inner loop. Where a tile does not divide a dimension, the last tile
+//! overlaps the one before it and recomputes identical values (or, when
+//! accumulating, does not store the columns already done).
+//!
+//! * [`affine`]: `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The terms of one
+//!   output are split over `S` interleaved chains (input `i` goes to chain
+//!   `i mod S`, chain 0 starts from the bias) that are summed as a balanced
+//!   tree, `S` chosen from `O` and `I` only so that one sample has enough
+//!   independent sums in flight to hide the FMA latency. `O = 1` is a dot
+//!   product over the contiguous row; other `O < 8` run the plain loops.
+//! * [`transpose_times`]: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, one vector sum
+//!   per output over windows of 8 rows, then the lanes summed as
+//!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`. Up to `O = 24`
+//!   (three windows) it transposes `W` into a stack copy (at most 64 KiB;
+//!   larger matrices keep the dot products) and runs [`affine`] on `Wᵀ`
+//!   instead; below 8, the plain loops.
+//! * [`accumulate_outer`]: `dW[:, i] += Σ_j dy[:, j] x[i, j]`, the samples
+//!   fused in order of `j` onto the loaded `dW`, so that a batch gives bit
+//!   for bit what the samples give one call at a time.
+//!
+//! Stack: besides their outputs (as the plain loops), the kernels keep
+//! registers only, except that one copy of `W` (at most 64 KiB).
+
+// Register tiles read best as index loops over their constant sizes.
+#![allow(clippy::needless_range_loop)]
+
+use core::arch::x86_64::*;
+
+use super::portable;
+
+// ---------------------------------------------------------------------------
+// Dispatch.
+
+/// Whether the SIMD kernels may run: the target enables AVX2 and FMA.
+#[cfg(all(target_feature = "avx2", target_feature = "fma"))]
+#[inline(always)]
+pub(crate) fn available() -> bool {
+    true
+}
+
+/// Whether the SIMD kernels may run: this CPU has AVX2 and FMA. Asked once,
+/// then read from a cache.
+#[cfg(all(
+    not(all(target_feature = "avx2", target_feature = "fma")),
+    feature = "std"
+))]
+#[inline(always)]
+pub(crate) fn available() -> bool {
+    use core::sync::atomic::{AtomicU8, Ordering};
+    /// 0: not asked yet; 1: no; 2: yes.
+    static CPU: AtomicU8 = AtomicU8::new(0);
+
+    #[cold]
+    #[inline(never)]
+    fn ask() -> bool {
+        let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        CPU.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+        yes
+    }
+
+    match CPU.load(Ordering::Relaxed) {
+        2 => true,
+        1 => false,
+        _ => ask(),
+    }
+}
+
+/// Whether the SIMD kernels may run: not without the target features or
+/// `std` to ask the CPU.
+#[cfg(all(
+    not(all(target_feature = "avx2", target_feature = "fma")),
+    not(feature = "std")
+))]
+#[inline(always)]
+pub(crate) fn available() -> bool {
+    false
+}
+
+/// `W x + b` for every column of `x`.
+#[inline]
+pub(crate) fn affine<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+) -> [[f32; O]; B] {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_affine(w, b, x) };
+    }
+    portable::affine(w, b, x)
+}
+
+/// `Wᵀ dy`.
+#[inline]
+pub(crate) fn transpose_times<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+) -> [[f32; I]; B] {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_transpose_times(w, dy) };
+    }
+    portable::transpose_times(w, dy)
+}
+
+/// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
+#[inline]
+pub(crate) fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+    dw: &mut [[f32; O]; I],
+    db: &mut [f32; O],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_accumulate_outer(dw, db, dy, x) };
+    }
+    portable::accumulate_outer(dw, db, dy, x)
+}
+
+/// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
+#[inline]
+pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_map(x, y, f) };
+    }
+    portable::map(x, y, f)
+}
+
+/// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
+#[inline]
+pub(crate) fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_map2(x, y, d, f) };
+    }
+    portable::map2(x, y, d, f)
+}
+
+/// [`portable::map`] compiled with AVX2 and FMA enabled: `f` is inlined
+/// into it and vectorised 8 wide. (The compiler does not contract `a * b + c`
+/// into an FMA, so the results are those of the plain loop.)
+#[target_feature(enable = "avx2,fma")]
+fn simd_map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+    portable::map(x, y, f)
+}
+
+/// [`portable::map2`] compiled with AVX2 and FMA enabled.
+#[target_feature(enable = "avx2,fma")]
+fn simd_map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+    portable::map2(x, y, d, f)
+}
+
+// ---------------------------------------------------------------------------
+// Memory access: the only `unsafe` of the kernels.
+
+/// Reads 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load(a: &[f32; 8]) -> __m256 {
+    // SAFETY: `a` is a reference to 8 initialised `f32`, exactly the 32
+    // bytes read; `loadu` has no alignment requirement.
+    unsafe { _mm256_loadu_ps(a.as_ptr()) }
+}
+
+/// Writes 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn store(a: &mut [f32; 8], v: __m256) {
+    // SAFETY: `a` is a unique reference to 8 `f32`, exactly the 32 bytes
+    // written; `storeu` has no alignment requirement.
+    unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
+}
+
+/// Writes 4 lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn store4(a: &mut [f32; 4], v: __m128) {
+    // SAFETY: `a` is a unique reference to 4 `f32`, exactly the 16 bytes
+    // written; `storeu` has no alignment requirement.
+    unsafe { _mm_storeu_ps(a.as_mut_ptr(), v) }
+}
+
+/// The 8 values of `s` from `k`.
+#[inline(always)]
+fn at(s: &[f32], k: usize) -> &[f32; 8] {
+    s[k..k + 8].try_into().expect("8 lanes")
+}
+
+/// The 8 values of `s` from `k`, mutably.
+#[inline(always)]
+fn at_mut(s: &mut [f32], k: usize) -> &mut [f32; 8] {
+    (&mut s[k..k + 8]).try_into().expect("8 lanes")
+}
+
+// ---------------------------------------------------------------------------
+// Shapes.
+
+/// Where vector `v` of a column of height `n ≥ 8` starts: every 8 rows, the
+/// last window ending at `n`.
+#[inline(always)]
+fn offset(n: usize, v: usize) -> usize {
+    if 8 * v + 8 <= n { 8 * v } else { n - 8 }
+}
+
+/// The starts of tiles of `t` over `n ≥ t` items: every `t`, the last tile
+/// ending at `n` (and so overlapping the one before when `t` does not divide
+/// `n`).
+#[inline(always)]
+fn tiles(n: usize, t: usize) -> impl Iterator<Item = usize> {
+    let full = n / t;
+    (0..full)
+        .map(move |k| k * t)
+        .chain((!n.is_multiple_of(t)).then_some(n - t))
+}
+
+/// Lanes `8 - r ..` set: in a last window of a height with `r = n mod 8`,
+/// the rows the windows before it did not cover.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn new_lanes(r: usize) -> __m256 {
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(7 - r as i32)))
+}
+
+/// The chains each output of `affine` is split into, from the shapes only:
+/// enough that the vectors of one column give 8 or more independent sums
+/// (the FMA latency times the FMA units), never more chains than inputs.
+const fn chains(o: usize, i: usize) -> usize {
+    let v = o.div_ceil(8);
+    let mut s = if v >= 8 {
+        1
+    } else if v >= 4 {
+        2
+    } else if v >= 2 {
+        4
+    } else {
+        8
+    };
+    while s > 1 && s > i {
+        s /= 2;
+    }
+    s
+}
+
+/// `a[0] + a[1] + …` as a balanced tree: `(a0 + a1) + (a2 + a3)`, …
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tree<const S: usize>(mut a: [__m256; S]) -> __m256 {
+    let mut n = S;
+    while n > 1 {
+        for k in 0..n / 2 {
+            a[k] = _mm256_add_ps(a[2 * k], a[2 * k + 1]);
+        }
+        n /= 2;
+    }
+    a[0]
+}
+
+/// The sum of the 8 lanes, `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_sum(v: __m256) -> f32 {
+    let h = _mm256_hadd_ps(v, v);
+    let h = _mm256_hadd_ps(h, h);
+    let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+    _mm_cvtss_f32(s)
+}
+
+/// The lane sums of 4 vectors, each summed as in [`lane_sum`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_sums4(v: [__m256; 4]) -> __m128 {
+    let t0 = _mm256_hadd_ps(v[0], v[1]);
+    let t1 = _mm256_hadd_ps(v[2], v[3]);
+    let u = _mm256_hadd_ps(t0, t1);
+    _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps::<1>(u))
+}
+
+/// The lane sums of 8 vectors, each summed as in [`lane_sum`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_sums8(v: [__m256; 8]) -> __m256 {
+    let t0 = _mm256_hadd_ps(v[0], v[1]);
+    let t1 = _mm256_hadd_ps(v[2], v[3]);
+    let t2 = _mm256_hadd_ps(v[4], v[5]);
+    let t3 = _mm256_hadd_ps(v[6], v[7]);
+    let u0 = _mm256_hadd_ps(t0, t1);
+    let u1 = _mm256_hadd_ps(t2, t3);
+    let lo = _mm256_permute2f128_ps::<0x20>(u0, u1);
+    let hi = _mm256_permute2f128_ps::<0x31>(u0, u1);
+    _mm256_add_ps(lo, hi)
+}
+
+// ---------------------------------------------------------------------------
+// affine: W x + b.
+
+#[target_feature(enable = "avx2,fma")]
+fn simd_affine<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+) -> [[f32; O]; B] {
+    if O == 1 {
+        return affine_row(w, b, x);
+    }
+    if O < 8 || I == 0 {
+        return portable::affine(w, b, x);
+    }
+    let mut out = [[0.0; O]; B];
+    match chains(O, I) {
+        1 => affine_chains::<O, I, B, 1>(w, b, x, &mut out),
+        2 => affine_chains::<O, I, B, 2>(w, b, x, &mut out),
+        4 => affine_chains::<O, I, B, 4>(w, b, x, &mut out),
+        _ => affine_chains::<O, I, B, 8>(w, b, x, &mut out),
+    }
+    out
+}
+
+/// [`affine`] with `S` chains per output, over register tiles.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[f32; O]; B],
+) {
+    let v = O.div_ceil(8);
+    if B == 1 && S == 1 && v >= 8 {
+        // One sample of a tall layer: stream W (see `affine_streaming`).
+        for (col, xj) in out.iter_mut().zip(x) {
+            affine_streaming(w, b, xj, col);
+        }
+        return;
+    }
+    // One sample: 8 / S vectors of one column (8 sums in flight). A batch:
+    // 8 to 12 sums, as many columns as the chains leave registers for.
+    let (rows, cols) = if B == 1 {
+        (8 / S, 1)
+    } else {
+        match S {
+            1 if v.is_multiple_of(2) => (2, 4),
+            1 => (3, 4),
+            2 => (2, 3),
+            4 => (1, 3),
+            _ => (1, 1),
+        }
+    };
+    if v < rows || B < cols {
+        for v0 in 0..v {
+            for j0 in 0..B {
+                affine_tile::<O, I, B, 1, 1, S>(w, b, x, out, v0, j0);
+            }
+        }
+        return;
+    }
+    for v0 in tiles(v, rows) {
+        for j0 in tiles(B, cols) {
+            match (rows, cols) {
+                (8, 1) => affine_tile::<O, I, B, 8, 1, S>(w, b, x, out, v0, j0),
+                (4, 1) => affine_tile::<O, I, B, 4, 1, S>(w, b, x, out, v0, j0),
+                (2, 1) => affine_tile::<O, I, B, 2, 1, S>(w, b, x, out, v0, j0),
+                (3, 4) => affine_tile::<O, I, B, 3, 4, S>(w, b, x, out, v0, j0),
+                (2, 4) => affine_tile::<O, I, B, 2, 4, S>(w, b, x, out, v0, j0),
+                (2, 3) => affine_tile::<O, I, B, 2, 3, S>(w, b, x, out, v0, j0),
+                (1, 3) => affine_tile::<O, I, B, 1, 3, S>(w, b, x, out, v0, j0),
+                _ => affine_tile::<O, I, B, 1, 1, S>(w, b, x, out, v0, j0),
+            }
+        }
+    }
+}
+
+/// One sample, `S = 1`, at least 8 vectors high: `out = b + Σ_i W[:, i] x[i]`
+/// in groups of 8 inputs, each group swept down the whole height with the
+/// partial sums kept in `out` (in L1) between groups. The same operations in
+/// the same order per output as [`affine_tile`] with one chain, but W is read
+/// as 8 sequential streams, which the hardware prefetchers follow, instead of
+/// a few cache lines per column every `4·O` bytes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn affine_streaming<const O: usize, const I: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[f32; I],
+    out: &mut [f32; O],
+) {
+    let v = O.div_ceil(8);
+    // The last window overlaps the one before; it must not add twice.
+    let fresh = new_lanes(if O.is_multiple_of(8) { 8 } else { O % 8 });
+    *out = *b;
+    let mut i = 0;
+    while i < I {
+        let k = (I - i).min(8);
+        let mut xv = [_mm256_setzero_ps(); 8];
+        for t in 0..k {
+            xv[t] = _mm256_set1_ps(x[i + t]);
+        }
+        for vv in 0..v {
+            let o = offset(O, vv);
+            let old = load(at(out, o));
+            let mut acc = old;
+            if k == 8 {
+                for t in 0..8 {
+                    acc = _mm256_fmadd_ps(load(at(&w[i + t], o)), xv[t], acc);
+                }
+            } else {
+                for t in 0..k {
+                    acc = _mm256_fmadd_ps(load(at(&w[i + t], o)), xv[t], acc);
+                }
+            }
+            if vv + 1 == v {
+                acc = _mm256_blendv_ps(old, acc, fresh);
+            }
+            store(at_mut(out, o), acc);
+        }
+        i += k;
+    }
+}
+
+/// `R` vectors (from vector `v0`) by `C` columns (from `j0`) of `out`, each
+/// output summed in `S` chains.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn affine_tile<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const S: usize,
+>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[f32; O]; B],
+    v0: usize,
+    j0: usize,
+) {
+    let zero = _mm256_setzero_ps();
+    let mut rows = [0; R];
+    for (r, row) in rows.iter_mut().enumerate() {
+        *row = offset(O, v0 + r);
+    }
+    let mut acc = [[[zero; R]; C]; S];
+    for r in 0..R {
+        let bias = load(at(b, rows[r]));
+        for c in 0..C {
+            acc[0][c][r] = bias;
+        }
+    }
+    let mut i = 0;
+    while i + S <= I {
+        for s in 0..S {
+            let wi = &w[i + s];
+            let mut wv = [zero; R];
+            for r in 0..R {
+                wv[r] = load(at(wi, rows[r]));
+            }
+            for c in 0..C {
+                let xv = _mm256_set1_ps(x[j0 + c][i + s]);
+                for r in 0..R {
+                    acc[s][c][r] = _mm256_fmadd_ps(wv[r], xv, acc[s][c][r]);
+                }
+            }
+        }
+        i += S;
+    }
+    // The last `I mod S` inputs, to chains 0, 1, …
+    for s in 0..I - i {
+        let wi = &w[i + s];
+        for c in 0..C {
+            let xv = _mm256_set1_ps(x[j0 + c][i + s]);
+            for r in 0..R {
+                acc[s][c][r] = _mm256_fmadd_ps(load(at(wi, rows[r])), xv, acc[s][c][r]);
+            }
+        }
+    }
+    for c in 0..C {
+        for r in 0..R {
+            let mut chain = [zero; S];
+            for s in 0..S {
+                chain[s] = acc[s][c][r];
+            }
+            store(at_mut(&mut out[j0 + c], rows[r]), tree(chain));
+        }
+    }
+}
+
+/// `O = 1`: `out[0, j] = b + ⟨W, x[:, j]⟩` over the contiguous row `W`.
+#[target_feature(enable = "avx2,fma")]
+fn affine_row<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+) -> [[f32; O]; B] {
+    let mut out = [[0.0; O]; B];
+    let row = w.as_flattened();
+    for (y, xj) in out.iter_mut().zip(x) {
+        y[0] = b[0] + dot(row, xj);
+    }
+    out
+}
+
+/// `⟨a, b⟩` for slices of equal length `n`: windows of 8 (the last one
+/// overlapping and masked) spread over up to 4 chains, the chains summed as
+/// a tree, then the lanes as in [`lane_sum`]; below 8, in order.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len();
+    if n < 8 {
+        let mut s = 0.0;
+        for (&u, &v) in a.iter().zip(b) {
+            s += u * v;
+        }
+        return s;
+    }
+    let windows = n.div_ceil(8);
+    let chains = if windows >= 4 {
+        4
+    } else if windows >= 2 {
+        2
+    } else {
+        1
+    };
+    let zero = _mm256_setzero_ps();
+    let mut acc = [zero; 4];
+    let full = n / 8;
+    for k in 0..full {
+        let c = k % chains;
+        acc[c] = _mm256_fmadd_ps(load(at(a, 8 * k)), load(at(b, 8 * k)), acc[c]);
+    }
+    if !n.is_multiple_of(8) {
+        let m = new_lanes(n % 8);
+        let c = full % chains;
+        let u = _mm256_and_ps(load(at(a, n - 8)), m);
+        let v = _mm256_and_ps(load(at(b, n - 8)), m);
+        acc[c] = _mm256_fmadd_ps(u, v, acc[c]);
+    }
+    let sum = match chains {
+        4 => tree([acc[0], acc[1], acc[2], acc[3]]),
+        2 => tree([acc[0], acc[1]]),
+        _ => acc[0],
+    };
+    lane_sum(sum)
+}
+
+// ---------------------------------------------------------------------------
+// transpose_times: Wᵀ dy.
+
+#[target_feature(enable = "avx2,fma")]
+fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+) -> [[f32; I]; B] {
+    if O < 8 {
+        return portable::transpose_times(w, dy);
+    }
+    if O <= 24 && O * I <= TRANSPOSED_MAX {
+        // Up to 3 windows per dot product: summing the lanes would cost more
+        // than the products. Transpose W instead (O·I moves, into a copy on
+        // the stack of at most 64 KiB) and run W x + b on it, with vectors
+        // down the columns of Wᵀ and no lane sums.
+        let mut wt = [[0.0; I]; O];
+        for (i, col) in w.iter().enumerate() {
+            for (row, &v) in wt.iter_mut().zip(col) {
+                row[i] = v;
+            }
+        }
+        return simd_affine(&wt, &[0.0; I], dy);
+    }
+    let mut out = [[0.0; I]; B];
+    // One sample: 8 outputs of one column, their lanes summed together. A
+    // batch: 4 outputs by 2 columns.
+    let (rows, cols) = if B == 1 { (8, 1) } else { (4, 2) };
+    if I < rows || B < cols {
+        for i0 in 0..I {
+            for j0 in 0..B {
+                tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0);
+            }
+        }
+        return out;
+    }
+    // Blocks of 16 columns of W (16 KiB for a height of 256) stay in L1
+    // while the columns of dy go by, each pair of dy columns in L1 for the
+    // 4 tiles of the block.
+    let full = I / rows;
+    let count = full + usize::from(!I.is_multiple_of(rows));
+    let mut t0 = 0;
+    while t0 < count {
+        let t1 = (t0 + 4).min(count);
+        for j0 in tiles(B, cols) {
+            for t in t0..t1 {
+                // The tiles of `tiles(I, rows)`, by index.
+                let i0 = if t < full { t * rows } else { I - rows };
+                match (rows, cols) {
+                    (8, 1) => tt_tile::<O, I, B, 8, 1>(w, dy, &mut out, i0, j0),
+                    (4, 2) => tt_tile::<O, I, B, 4, 2>(w, dy, &mut out, i0, j0),
+                    _ => tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0),
+                }
+            }
+        }
+        t0 = t1;
+    }
+    out
+}
+
+/// The most elements of `W` that [`transpose_times`] copies to the stack to
+/// transpose (64 KiB of `f32`); larger short matrices take the dot products.
+const TRANSPOSED_MAX: usize = 16 * 1024;
+
+/// Outputs `i0 .. i0 + R` of columns `j0 .. j0 + C` of `Wᵀ dy`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tt_tile<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    out: &mut [[f32; I]; B],
+    i0: usize,
+    j0: usize,
+) {
+    let zero = _mm256_setzero_ps();
+    let mut acc = [[zero; R]; C];
+    let full = O / 8;
+    for k in 0..full {
+        let mut wv = [zero; R];
+        for r in 0..R {
+            wv[r] = load(at(&w[i0 + r], 8 * k));
+        }
+        for c in 0..C {
+            let d = load(at(&dy[j0 + c], 8 * k));
+            for r in 0..R {
+                acc[c][r] = _mm256_fmadd_ps(wv[r], d, acc[c][r]);
+            }
+        }
+    }
+    if !O.is_multiple_of(8) {
+        let m = new_lanes(O % 8);
+        let mut wv = [zero; R];
+        for r in 0..R {
+            wv[r] = _mm256_and_ps(load(at(&w[i0 + r], O - 8)), m);
+        }
+        for c in 0..C {
+            let d = _mm256_and_ps(load(at(&dy[j0 + c], O - 8)), m);
+            for r in 0..R {
+                acc[c][r] = _mm256_fmadd_ps(wv[r], d, acc[c][r]);
+            }
+        }
+    }
+    for c in 0..C {
+        let col = &mut out[j0 + c];
+        if R == 8 {
+            let mut v = [zero; 8];
+            v.copy_from_slice(&acc[c][..8]);
+            store(at_mut(col, i0), lane_sums8(v));
+        } else if R == 4 {
+            let mut v = [zero; 4];
+            v.copy_from_slice(&acc[c][..4]);
+            let dst: &mut [f32; 4] = (&mut col[i0..i0 + 4]).try_into().expect("4 lanes");
+            store4(dst, lane_sums4(v));
+        } else {
+            for r in 0..R {
+                col[i0 + r] = lane_sum(acc[c][r]);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// accumulate_outer: dW += dy xᵀ, db += Σ dy.
+
+#[target_feature(enable = "avx2,fma")]
+fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
+    dw: &mut [[f32; O]; I],
+    db: &mut [f32; O],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    if O < 8 {
+        return portable::accumulate_outer(dw, db, dy, x);
+    }
+    let v = O.div_ceil(8);
+    // Lanes of the last window that earlier windows did not cover.
+    let fresh = new_lanes(if O.is_multiple_of(8) { 8 } else { O % 8 });
+    // db, vector by vector: the last window keeps the lanes already done.
+    for k in 0..v {
+        let o = offset(O, k);
+        let old = load(at(db, o));
+        let mut acc = old;
+        for dyj in dy {
+            acc = _mm256_add_ps(acc, load(at(dyj, o)));
+        }
+        if k + 1 == v {
+            acc = _mm256_blendv_ps(old, acc, fresh);
+        }
+        store(at_mut(db, o), acc);
+    }
+    if I == 0 {
+        return;
+    }
+    // 8 or 12 sums in registers: 2 vectors by 4 columns, or 3 by 4 when the
+    // height is an odd number of vectors (1 by 4 for a single vector).
+    const COLS: usize = 4;
+    let rows = match v {
+        1 => 1,
+        _ if v.is_multiple_of(2) => 2,
+        _ => 3,
+    };
+    if I < COLS {
+        for v0 in 0..v {
+            for i0 in 0..I {
+                ao_tile::<O, I, B, 1, 1>(dw, dy, x, v0, i0, 0, 0, fresh);
+            }
+        }
+        return;
+    }
+    // Row tiles outside, so that a tile's rows of dy stay in L1 while the
+    // columns go by. Overlapping tiles would add twice: a tile stores only
+    // the vectors and columns that the tiles before it did not.
+    let mut rows_done = 0;
+    for v0 in tiles(v, rows) {
+        let mut cols_done = 0;
+        for i0 in tiles(I, COLS) {
+            match rows {
+                1 => ao_tile::<O, I, B, 1, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+                2 => ao_tile::<O, I, B, 2, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+                _ => ao_tile::<O, I, B, 3, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
+            }
+            cols_done = i0 + COLS;
+        }
+        rows_done = v0 + rows;
+    }
+}
+
+/// `dW[rows, cols] += Σ_j dy[rows, j] x[cols, j]` for the `R` vectors from
+/// `v0` and the `C` columns from `i0`, storing only vectors from `rows_done`
+/// and columns from `cols_done`; the last window of a column keeps the
+/// lanes outside `fresh` as they are in memory.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+    dw: &mut [[f32; O]; I],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+    v0: usize,
+    i0: usize,
+    rows_done: usize,
+    cols_done: usize,
+    fresh: __m256,
+) {
+    let zero = _mm256_setzero_ps();
+    let v = O.div_ceil(8);
+    let mut rows = [0; R];
+    for (r, row) in rows.iter_mut().enumerate() {
+        *row = offset(O, v0 + r);
+    }
+    let mut acc = [[zero; R]; C];
+    for c in 0..C {
+        for r in 0..R {
+            acc[c][r] = load(at(&dw[i0 + c], rows[r]));
+        }
+    }
+    for (dyj, xj) in dy.iter().zip(x) {
+        let mut d = [zero; R];
+        for r in 0..R {
+            d[r] = load(at(dyj, rows[r]));
+        }
+        for c in 0..C {
+            let xv = _mm256_set1_ps(xj[i0 + c]);
+            for r in 0..R {
+                acc[c][r] = _mm256_fmadd_ps(d[r], xv, acc[c][r]);
+            }
+        }
+    }
+    for c in (0..C).rev() {
+        if i0 + c < cols_done {
+            continue;
+        }
+        let col = &mut dw[i0 + c];
+        // The last window first: where it overlaps the window before, it
+        // keeps the memory's values, which that window then overwrites.
+        for r in (0..R).rev() {
+            if v0 + r < rows_done {
+                continue;
+            }
+            let mut value = acc[c][r];
+            if v0 + r + 1 == v {
+                value = _mm256_blendv_ps(load(at(col, rows[r])), value, fresh);
+            }
+            store(at_mut(col, rows[r]), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_depend_on_the_height_and_never_exceed_the_inputs() {
+        assert_eq!(chains(256, 128), 1);
+        assert_eq!(chains(32, 64), 2);
+        assert_eq!(chains(16, 16), 4);
+        assert_eq!(chains(10, 32), 4);
+        assert_eq!(chains(8, 100), 8);
+        assert_eq!(chains(8, 3), 2);
+        assert_eq!(chains(16, 1), 1);
+    }
+
+    #[test]
+    fn tiles_cover_every_index_and_stay_inside() {
+        for n in 1..40 {
+            for t in 1..=n.min(8) {
+                let mut seen = [false; 40];
+                for s in tiles(n, t) {
+                    assert!(s + t <= n);
+                    seen[s..s + t].iter_mut().for_each(|v| *v = true);
+                }
+                assert!(seen[..n].iter().all(|&v| v), "n {n}, t {t}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod simd_tests {
+    use super::*;
+    use crate::kernels::testing::{Kernels, check_all};
+
+    /// The SIMD kernels called directly, whatever `available` would say.
+    struct Simd;
+
+    impl Kernels for Simd {
+        fn affine<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            b: &[f32; O],
+            x: &[[f32; I]; B],
+        ) -> [[f32; O]; B] {
+            assert!(available());
+            // SAFETY: asserted just above.
+            unsafe { simd_affine(w, b, x) }
+        }
+        fn transpose_times<const O: usize, const I: usize, const B: usize>(
+            w: &[[f32; O]; I],
+            dy: &[[f32; O]; B],
+        ) -> [[f32; I]; B] {
+            assert!(available());
+            // SAFETY: asserted just above.
+            unsafe { simd_transpose_times(w, dy) }
+        }
+        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+            dw: &mut [[f32; O]; I],
+            db: &mut [f32; O],
+            dy: &[[f32; O]; B],
+            x: &[[f32; I]; B],
+        ) {
+            assert!(available());
+            // SAFETY: asserted just above.
+            unsafe { simd_accumulate_outer(dw, db, dy, x) }
+        }
+    }
+
+    #[test]
+    fn simd_kernels_are_exact_to_rounding_on_odd_sizes() {
+        if !available() {
+            // Nothing to test on a CPU without AVX2 and FMA: the plain loops
+            // run there, and have their own test.
+            return;
+        }
+        check_all::<Simd>();
+    }
+
+    #[test]
+    fn the_cpu_is_asked_once_and_the_answer_kept() {
+        let first = available();
+        for _ in 0..3 {
+            assert_eq!(available(), first);
+        }
+    }
+}

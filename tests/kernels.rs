@@ -1,0 +1,289 @@
+//! The tuned paths, through the public API, against plain references written
+//! here: `Dense` forward and backward against a naive triple loop on sizes
+//! that leave every kind of vector tail (f32 and f64, one sample and
+//! batches), batches against their samples bit for bit, and the fast
+//! activations against the exact functions over the whole `f32` range.
+//!
+//! (The kernels' own unit tests also run the plain-loop path on a machine
+//! whose CPU would take the SIMD one, and the SIMD path directly.)
+
+mod common;
+
+use common::{rng, uniform};
+use nalgebra::{SMatrix, SVector};
+use staticnet::Scalar;
+use staticnet::prelude::*;
+
+/// `|got − exact| ≤ (n + 2) u Σ|terms|`: the rounding of a sum of `n`
+/// products in the scalar type, whatever the order.
+fn close<T: Scalar>(what: &str, got: T, exact: f64, magnitude: f64, n: usize) {
+    let u = if T::NAME == "f32" {
+        f64::from(f32::EPSILON)
+    } else {
+        f64::EPSILON
+    };
+    let bound = (n as f64 + 2.0) * u * magnitude;
+    assert!(
+        (got.as_f64() - exact).abs() <= bound,
+        "{what}: {got} vs exact {exact} (bound {bound:e})"
+    );
+}
+
+fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
+    v.iter().map(|x| x.as_f64().to_bits()).collect()
+}
+
+fn flat<T: Scalar, N: Params<T>>(n: &N) -> Vec<T> {
+    let mut v = Vec::new();
+    n.visit(&mut |p| v.extend_from_slice(p));
+    v
+}
+
+/// `Dense<I, O, T>` on a batch of `B` against the triple loops, and each
+/// column on its own bit for bit.
+fn dense<T: Scalar, const I: usize, const O: usize, const B: usize>(seed: u64) {
+    let what = format!("Dense<{I}, {O}, {}> on {B}", T::NAME);
+    let mut r = rng(seed);
+    let mut draw = || T::of_f64(uniform(&mut r, -2.0, 2.0));
+    let layer = Dense::<I, O, T>::new(
+        SMatrix::from_fn(|_, _| draw()),
+        SVector::from_fn(|_, _| draw()),
+    );
+    let x = SMatrix::<T, I, B>::from_fn(|_, _| draw());
+    let dy = SMatrix::<T, O, B>::from_fn(|_, _| draw());
+    let (w, b) = (&layer.weight, &layer.bias);
+
+    let (y, tape) = Train::<SMatrix<T, I, B>>::forward_train(&layer, &x);
+    let mut grad = Dense::<I, O, T>::zeros();
+    let dx: SMatrix<T, I, B> = layer.backward(&tape, &dy, &mut grad);
+    for j in 0..B {
+        for o in 0..O {
+            let (mut e, mut m) = (b[o].as_f64(), b[o].as_f64().abs());
+            for i in 0..I {
+                let t = w[(o, i)].as_f64() * x[(i, j)].as_f64();
+                e += t;
+                m += t.abs();
+            }
+            close(&format!("{what}: y[{o}, {j}]"), y[(o, j)], e, m, I);
+        }
+        for i in 0..I {
+            let (mut e, mut m) = (0.0, 0.0);
+            for o in 0..O {
+                let t = w[(o, i)].as_f64() * dy[(o, j)].as_f64();
+                e += t;
+                m += t.abs();
+            }
+            close(&format!("{what}: dx[{i}, {j}]"), dx[(i, j)], e, m, O);
+        }
+    }
+    for o in 0..O {
+        let (mut e, mut m) = (0.0, 0.0);
+        for j in 0..B {
+            e += dy[(o, j)].as_f64();
+            m += dy[(o, j)].as_f64().abs();
+        }
+        close(&format!("{what}: db[{o}]"), grad.bias[o], e, m, B);
+        for i in 0..I {
+            let (mut e, mut m) = (0.0, 0.0);
+            for j in 0..B {
+                let t = dy[(o, j)].as_f64() * x[(i, j)].as_f64();
+                e += t;
+                m += t.abs();
+            }
+            close(
+                &format!("{what}: dW[{o}, {i}]"),
+                grad.weight[(o, i)],
+                e,
+                m,
+                B,
+            );
+        }
+    }
+
+    // Column by column: the same bits.
+    let mut single = Dense::<I, O, T>::zeros();
+    for j in 0..B {
+        let xj: SVector<T, I> = x.column(j).into_owned();
+        let dyj: SVector<T, O> = dy.column(j).into_owned();
+        let (yj, tj) = layer.forward_train(&xj);
+        assert_eq!(
+            bits(yj.as_slice()),
+            bits(y.column(j).as_slice()),
+            "{what}: y column {j}"
+        );
+        let dxj: SVector<T, I> = layer.backward(&tj, &dyj, &mut single);
+        assert_eq!(
+            bits(dxj.as_slice()),
+            bits(dx.column(j).as_slice()),
+            "{what}: dx column {j}"
+        );
+    }
+    assert_eq!(
+        bits(&flat(&single)),
+        bits(&flat(&grad)),
+        "{what}: gradient sample by sample"
+    );
+}
+
+macro_rules! dense_shapes {
+    ($t:ty: $(($i:literal, $o:literal)),* $(,)?) => {{
+        let mut seed = 100;
+        $(
+            seed += 1;
+            dense::<$t, $i, $o, 1>(seed);
+            dense::<$t, $i, $o, 3>(seed);
+            dense::<$t, $i, $o, 33>(seed);
+        )*
+    }};
+}
+
+#[test]
+fn dense_layers_match_triple_loops_on_odd_sizes_in_f32() {
+    // Every odd size as a height (outputs) and as a width (inputs).
+    dense_shapes!(f32:
+        (1, 1), (3, 1), (130, 1), (1, 3), (7, 3), (65, 7), (3, 7),
+        (1, 17), (17, 17), (33, 17), (130, 33), (7, 33), (3, 65), (65, 65),
+        (17, 130), (130, 130),
+    );
+}
+
+#[test]
+fn dense_layers_match_triple_loops_on_odd_sizes_in_f64() {
+    dense_shapes!(f64:
+        (1, 1), (130, 1), (7, 3), (3, 7), (33, 17), (17, 33), (65, 65), (3, 130),
+    );
+}
+
+/// The largest absolute and relative (to `|exact|`, where it is above
+/// `1e-30`) errors of `f` against `exact` at `x`, folded into `worst`.
+fn fold_error(worst: &mut (f64, f64, f32, f32), x: f32, got: f32, exact: f64) {
+    let abs = (f64::from(got) - exact).abs();
+    if abs > worst.0 {
+        worst.0 = abs;
+        worst.2 = x;
+    }
+    if exact.abs() > 1e-30 && abs / exact.abs() > worst.1 {
+        worst.1 = abs / exact.abs();
+        worst.3 = x;
+    }
+}
+
+/// Every `f32` from 0 to `f32::MAX` whose bits are a multiple of `stride`
+/// (every `f32` with `STATICNET_EXHAUSTIVE=1`), and both signs.
+fn every_f32(mut f: impl FnMut(f32)) {
+    let stride = if std::env::var_os("STATICNET_EXHAUSTIVE").is_some() {
+        1
+    } else {
+        61
+    };
+    let top = f32::MAX.to_bits();
+    let mut b = 0u32;
+    while b <= top {
+        let x = f32::from_bits(b);
+        f(x);
+        f(-x);
+        b = match b.checked_add(stride) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    for x in [
+        f32::MAX,
+        f32::INFINITY,
+        9.0,
+        8.999_999,
+        9.000_001,
+        1e-30,
+        0.5,
+    ] {
+        f(x);
+        f(-x);
+    }
+}
+
+#[test]
+fn fast_tanh_is_within_its_documented_error_over_the_whole_f32_range() {
+    let mut worst = (0.0, 0.0, 0.0, 0.0);
+    every_f32(|x| {
+        let got = FastTanh.value(x);
+        fold_error(&mut worst, x, got, f64::from(x).tanh());
+        assert_eq!(got, -FastTanh.value(-x), "odd at {x}");
+        assert!(got.abs() <= 1.0, "|FastTanh({x})| = {got} > 1");
+    });
+    println!(
+        "FastTanh f32: max abs {:e} at {}, max rel {:e} at {}",
+        worst.0, worst.2, worst.1, worst.3
+    );
+    assert!(
+        worst.0 <= 4.5e-7,
+        "absolute error {:e} at {}",
+        worst.0,
+        worst.2
+    );
+    assert!(
+        worst.1 <= 4.5e-7,
+        "relative error {:e} at {}",
+        worst.1,
+        worst.3
+    );
+    assert!(FastTanh.value(f32::NAN).is_nan());
+
+    // In f64 the same approximation: the fit's error.
+    let mut worst64 = 0.0f64;
+    for k in 0..=200_000 {
+        let x = -12.0 + 24.0 * f64::from(k) / 200_000.0;
+        let t = x.tanh();
+        if t != 0.0 {
+            worst64 = worst64.max((FastTanh.value(x) - t).abs() / t.abs());
+        }
+    }
+    assert!(worst64 <= 7e-8, "f64 relative error {worst64:e}");
+}
+
+#[test]
+fn fast_sigmoid_is_within_its_documented_error_over_the_whole_f32_range() {
+    let mut worst = (0.0, 0.0, 0.0, 0.0);
+    every_f32(|x| {
+        let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
+        let got = FastSigmoid.value(x);
+        fold_error(&mut worst, x, got, exact);
+        assert!((0.0..=1.0).contains(&got), "FastSigmoid({x}) = {got}");
+    });
+    println!("FastSigmoid f32: max abs {:e} at {}", worst.0, worst.2);
+    assert!(
+        worst.0 <= 2.3e-7,
+        "absolute error {:e} at {}",
+        worst.0,
+        worst.2
+    );
+    assert!(FastSigmoid.value(f32::NAN).is_nan());
+}
+
+#[test]
+fn fast_activations_vectorised_give_the_scalar_bits() {
+    // The layer runs one (possibly SIMD) loop; each element must equal the
+    // scalar function, and forward must equal forward_train's value.
+    let x = SMatrix::<f32, 37, 3>::from_fn(|i, j| (i as f32 - 18.0) * 0.55 + j as f32 * 0.01);
+    let (yt, d) = FastTanh.forward_train(&x);
+    assert_eq!(yt, FastTanh.forward(&x));
+    let (ys, ds) = FastSigmoid.forward_train(&x);
+    assert_eq!(ys, FastSigmoid.forward(&x));
+    for (k, &v) in x.iter().enumerate() {
+        assert_eq!(yt[k], FastTanh.value(v));
+        assert_eq!(d[k], FastTanh.value_and_derivative(v).1);
+        assert_eq!(ys[k], FastSigmoid.value(v));
+        assert_eq!(ds[k], FastSigmoid.value_and_derivative(v).1);
+    }
+}
+
+#[test]
+fn fast_activations_describe_themselves() {
+    let mut layers = Vec::new();
+    Params::<f32>::layers(&(FastTanh, FastSigmoid), &mut |l| layers.push(l));
+    assert_eq!(
+        layers,
+        [staticnet::Layer::FastTanh, staticnet::Layer::FastSigmoid]
+    );
+    let names: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
+    assert_eq!(names, ["FastTanh", "FastSigmoid"]);
+}
