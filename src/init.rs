@@ -42,8 +42,7 @@ fn normal_f64<G: Rng + ?Sized>(rng: &mut G) -> f64 {
     // 1 - u lies in (0, 1], so the logarithm is finite.
     let u = 1.0 - unit_f64(rng);
     let v = unit_f64(rng);
-    ComplexField::sqrt(-2.0 * ComplexField::ln(u))
-        * ComplexField::cos(2.0 * core::f64::consts::PI * v)
+    ComplexField::sqrt(-2.0 * libm::log(u)) * libm::cos(2.0 * core::f64::consts::PI * v)
 }
 
 impl Init {

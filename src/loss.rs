@@ -9,7 +9,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::scalar::c;
+use crate::scalar::{c, math};
 use crate::shape::{Columns, OneSample, TargetSize};
 use crate::tensor::{Batch, Sample};
 use crate::{Scalar, Tensor};
@@ -244,8 +244,8 @@ elementwise_loss!(
         // One exponential for the loss and the sigmoid: with e = e^(−|y|),
         // σ(y) = 1 / (1 + e) for y ≥ 0 and e / (1 + e) otherwise, exactly
         // as `Scalar::sigmoid` computes it.
-        let e = (-y.abs()).exp();
-        let v = y.max(T::zero()) - y * t + e.ln_1p();
+        let e = math::exp(-y.abs());
+        let v = y.max(T::zero()) - y * t + math::ln_1p(e);
         let s = if y >= T::zero() {
             T::one() / (T::one() + e)
         } else {
@@ -278,14 +278,14 @@ fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVecto
     let mut s = *y;
     let mut sum = T::zero();
     for v in s.iter_mut() {
-        *v = (*v - m).exp();
+        *v = math::exp(*v - m);
         sum += *v;
     }
     let inv = T::one() / sum;
     for v in s.iter_mut() {
         *v *= inv;
     }
-    (m + sum.ln(), s)
+    (m + math::ln(sum), s)
 }
 
 impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
@@ -297,8 +297,8 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
             "class index {class} out of range for {P} classes"
         );
         let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
-        let sum = y.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
-        m + sum.ln() - y[class]
+        let sum = y.iter().fold(T::zero(), |s, &v| s + math::exp(v - m));
+        m + math::ln(sum) - y[class]
     }
     #[inline]
     fn loss_and_grad(&self, _: &CrossEntropy, y: &SVector<T, P>) -> (T, SVector<T, P>) {

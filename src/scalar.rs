@@ -33,6 +33,18 @@ pub(crate) mod sealed {
         /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise
         /// activation and its derivative.
         fn map2(x: &[Self], y: &mut [Self], d: &mut [Self], f: impl Fn(Self) -> (Self, Self));
+        /// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)`, `tanh x`: from the `libm`
+        /// crate, whichever features the build has, so that results are the
+        /// same bits on every platform (see `crate::math`).
+        fn exp(x: Self) -> Self;
+        /// See [`Sealed::exp`].
+        fn exp_m1(x: Self) -> Self;
+        /// See [`Sealed::exp`].
+        fn ln(x: Self) -> Self;
+        /// See [`Sealed::exp`].
+        fn ln_1p(x: Self) -> Self;
+        /// See [`Sealed::exp`].
+        fn tanh(x: Self) -> Self;
     }
 
     impl Sealed for f32 {
@@ -67,6 +79,26 @@ pub(crate) mod sealed {
         #[inline]
         fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
             f32_kernels::map2(x, y, d, f)
+        }
+        #[inline]
+        fn exp(x: f32) -> f32 {
+            libm::expf(x)
+        }
+        #[inline]
+        fn exp_m1(x: f32) -> f32 {
+            libm::expm1f(x)
+        }
+        #[inline]
+        fn ln(x: f32) -> f32 {
+            libm::logf(x)
+        }
+        #[inline]
+        fn ln_1p(x: f32) -> f32 {
+            libm::log1pf(x)
+        }
+        #[inline]
+        fn tanh(x: f32) -> f32 {
+            libm::tanhf(x)
         }
     }
 
@@ -103,6 +135,26 @@ pub(crate) mod sealed {
         fn map2(x: &[f64], y: &mut [f64], d: &mut [f64], f: impl Fn(f64) -> (f64, f64)) {
             portable::map2(x, y, d, f)
         }
+        #[inline]
+        fn exp(x: f64) -> f64 {
+            libm::exp(x)
+        }
+        #[inline]
+        fn exp_m1(x: f64) -> f64 {
+            libm::expm1(x)
+        }
+        #[inline]
+        fn ln(x: f64) -> f64 {
+            libm::log(x)
+        }
+        #[inline]
+        fn ln_1p(x: f64) -> f64 {
+            libm::log1p(x)
+        }
+        #[inline]
+        fn tanh(x: f64) -> f64 {
+            libm::tanh(x)
+        }
     }
 }
 
@@ -138,9 +190,9 @@ pub trait Scalar:
     #[inline]
     fn sigmoid(self) -> Self {
         if self >= Self::zero() {
-            Self::one() / (Self::one() + (-self).exp())
+            Self::one() / (Self::one() + math::exp(-self))
         } else {
-            let e = self.exp();
+            let e = math::exp(self);
             e / (Self::one() + e)
         }
     }
@@ -178,4 +230,39 @@ impl Scalar for f64 {
 #[inline(always)]
 pub(crate) fn c<T: Scalar>(x: f64) -> T {
     T::of_f64(x)
+}
+
+/// The transcendental functions the crate uses, always from the `libm`
+/// crate. Not through `nalgebra`'s `ComplexField` methods: those switch to the
+/// C library's functions when anything in the build enables `num-traits/std`
+/// (criterion does, as a dev-dependency), which changes the last bits of
+/// results between builds and between a host and a microcontroller.
+pub(crate) mod math {
+    use super::{Scalar, sealed::Sealed};
+
+    /// `eˣ`.
+    #[inline]
+    pub(crate) fn exp<T: Scalar>(x: T) -> T {
+        <T as Sealed>::exp(x)
+    }
+    /// `eˣ − 1`, accurate near 0.
+    #[inline]
+    pub(crate) fn exp_m1<T: Scalar>(x: T) -> T {
+        <T as Sealed>::exp_m1(x)
+    }
+    /// `ln x`.
+    #[inline]
+    pub(crate) fn ln<T: Scalar>(x: T) -> T {
+        <T as Sealed>::ln(x)
+    }
+    /// `ln(1 + x)`, accurate near 0.
+    #[inline]
+    pub(crate) fn ln_1p<T: Scalar>(x: T) -> T {
+        <T as Sealed>::ln_1p(x)
+    }
+    /// `tanh x`.
+    #[inline]
+    pub(crate) fn tanh<T: Scalar>(x: T) -> T {
+        <T as Sealed>::tanh(x)
+    }
 }

@@ -61,7 +61,7 @@ pub struct Cosine {
 impl Schedule for Cosine {
     fn learning_rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
         let phase = core::f64::consts::PI * epoch as f64 / epochs.max(1) as f64;
-        self.min + (base - self.min) * (1.0 + nalgebra::ComplexField::cos(phase)) / 2.0
+        self.min + (base - self.min) * (1.0 + libm::cos(phase)) / 2.0
     }
 }
 

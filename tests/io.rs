@@ -265,3 +265,30 @@ fn files_round_trip_and_report_io_errors() {
         Err(io::FileError::Io(_))
     ));
 }
+
+#[test]
+fn every_layer_kind_survives_a_round_trip() {
+    type All = (
+        Dense<2, 3>,
+        (Identity, Relu, LeakyRelu, Sigmoid, Tanh, Softplus),
+        (Elu, Gelu, FastTanh, FastSigmoid, Softmax),
+    );
+    let mut net = All::random(Init::Xavier, &mut rng(6));
+    net.1.2 = LeakyRelu::new(0.3);
+    net.2.0 = Elu::new(0.4);
+    // Settings are part of the shape: a zero network with the default slope
+    // and α is another shape; the same settings with zero weights load.
+    let err = io::load(&mut All::zeros(), &saved(&net)).unwrap_err();
+    assert!(
+        matches!(err, Error::LayerMismatch { index: 3, .. }),
+        "{err}"
+    );
+    let mut back = net.clone();
+    back.set_zero();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(back, net);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    net.layers(&mut |l| a.push(l));
+    back.layers(&mut |l| b.push(l));
+    assert_eq!((a.len(), a), (12, b));
+}

@@ -293,6 +293,8 @@ fn encode_layer(l: &Layer) -> [u8; LAYER_BYTES] {
         Layer::Elu { alpha } => (8, 0, 0, alpha),
         Layer::Gelu => (9, 0, 0, 0.0),
         Layer::Softmax => (10, 0, 0, 0.0),
+        Layer::FastTanh => (11, 0, 0, 0.0),
+        Layer::FastSigmoid => (12, 0, 0, 0.0),
         Layer::Custom { name, params } => (255, params as u32, fnv1a(name), 0.0),
     };
     let mut out = [0u8; LAYER_BYTES];
@@ -321,6 +323,8 @@ fn decode_layer(bytes: &[u8]) -> FileLayer {
         8 => Layer::Elu { alpha: setting },
         9 => Layer::Gelu,
         10 => Layer::Softmax,
+        11 => Layer::FastTanh,
+        12 => Layer::FastSigmoid,
         255 => {
             return FileLayer::Custom {
                 params: a,
