@@ -494,16 +494,14 @@ impl<X: Tensor> Train<X> for Identity {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Softmax;
 
-/// Softmax of one column, in place.
-pub(crate) fn softmax_in_place<T: Scalar>(col: &mut [T]) {
-    let m = col.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
-    let mut sum = T::zero();
-    for v in col.iter_mut() {
-        *v = math::exp(*v - m);
-        sum += *v;
-    }
+/// Softmax of one column `x` into `s`: `e^(x − max x)` (one vectorised
+/// loop), then the normalisation.
+pub(crate) fn softmax_into<T: Scalar>(x: &[T], s: &mut [T]) {
+    let m = x.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+    kernels::map(x, s, |v| math::exp(v - m));
+    let sum = s.iter().fold(T::zero(), |a, &v| a + v);
     let inv = T::one() / sum;
-    for v in col.iter_mut() {
+    for v in s.iter_mut() {
         *v *= inv;
     }
 }
@@ -514,9 +512,13 @@ impl<X: Tensor> Module<X> for Softmax {
     fn forward(&self, x: &X) -> X {
         let mut s = *x;
         if X::ROWS > 0 {
-            s.as_mut_slice()
-                .chunks_exact_mut(X::ROWS)
-                .for_each(softmax_in_place);
+            for (xc, sc) in x
+                .as_slice()
+                .chunks_exact(X::ROWS)
+                .zip(s.as_mut_slice().chunks_exact_mut(X::ROWS))
+            {
+                softmax_into(xc, sc);
+            }
         }
         s
     }

@@ -9,6 +9,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
+use crate::kernels;
 use crate::scalar::{c, math};
 use crate::shape::{Columns, OneSample, TargetSize};
 use crate::tensor::{Batch, Sample};
@@ -275,12 +276,9 @@ elementwise_loss!(
 /// same order, as `Softmax` computes them).
 fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVector<T, P>) {
     let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
-    let mut s = *y;
-    let mut sum = T::zero();
-    for v in s.iter_mut() {
-        *v = math::exp(*v - m);
-        sum += *v;
-    }
+    let mut s = SVector::<T, P>::zeros();
+    kernels::map(y.as_slice(), s.as_mut_slice(), |v| math::exp(v - m));
+    let sum = s.iter().fold(T::zero(), |a, &v| a + v);
     let inv = T::one() / sum;
     for v in s.iter_mut() {
         *v *= inv;
