@@ -6,8 +6,10 @@
 //! `dx = σ'(x) ⊙ dy`. None has parameters or a size of its own: each works on
 //! any [`Tensor`], one sample or a batch.
 //!
-//! All but two use the exact functions of the scalar type (`libm` on
-//! `no_std`): [`Tanh`] and [`Sigmoid`] are exact. [`FastTanh`] and
+//! All but two use the exact functions of the scalar type, from the `libm`
+//! crate on every platform (so the bits do not depend on the C library),
+//! except `f32`'s `eˣ`, the crate's own, within 1 ulp: [`Tanh`] and
+//! [`Sigmoid`] are exact in that sense. [`FastTanh`] and
 //! [`FastSigmoid`] are rational approximations that vectorise, for small
 //! networks where `tanh` and `exp` would cost more than the matrix products;
 //! their documented error bounds are tested against the exact functions, and
