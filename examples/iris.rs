@@ -10,8 +10,8 @@ mod common;
 
 use std::time::Instant;
 
-use nalgebra::SVector;
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+use staticnet::data::Standardize;
 use staticnet::metrics::{accuracy, confusion_matrix};
 use staticnet::optim::Sgd;
 use staticnet::prelude::*;
@@ -25,18 +25,9 @@ fn main() {
     let (mut train, mut test) = common::load_split::<4>("iris");
 
     // Standardise with the training set's statistics only.
-    let n = train.len() as f32;
-    let mean = train
-        .iter()
-        .fold(SVector::<f32, 4>::zeros(), |m, (x, _)| m + x)
-        / n;
-    let var = train.iter().fold(SVector::<f32, 4>::zeros(), |v, (x, _)| {
-        v + (x - mean).component_mul(&(x - mean))
-    }) / n;
-    let std = var.map(f32::sqrt);
-    for (x, _) in train.iter_mut().chain(test.iter_mut()) {
-        *x = (*x - mean).component_div(&std);
-    }
+    let standardize = Standardize::fit(&train[..]);
+    standardize.apply_all(&mut train);
+    standardize.apply_all(&mut test);
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let mut net = Net::random(Init::Xavier, &mut rng);

@@ -6,27 +6,23 @@
 //! 0..4 (95.0–96.4%); we require a mean of at least 95.5% and no seed below
 //! 94.7%, and Adam (learning rate 0.01) a mean of at least 96.5%.
 
+#[path = "../examples/common/mod.rs"]
+mod example;
+
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
-use staticnet::data::load_csv;
 use staticnet::metrics::accuracy;
 use staticnet::optim::{Adam, Optimizer, Sgd};
 use staticnet::prelude::*;
 use staticnet::train::{Control, Trainer};
 
 type Net = (Dense<64, 32>, Relu, Dense<32, 10>);
-type Rows = Vec<(nalgebra::SVector<f32, 64>, usize)>;
+type Rows = example::Rows<64>;
 
+/// The example's split (test rows `i % 5 == 4`), features / 16.
 fn split() -> (Rows, Rows) {
-    let rows =
-        load_csv::<f32, 64>(concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv")).unwrap();
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (i, (x, c)) in rows.into_iter().enumerate() {
-        let row = (x / 16.0, c);
-        if i % 5 == 4 {
-            test.push(row)
-        } else {
-            train.push(row)
-        }
+    let (mut train, mut test) = example::load_split::<64>("digits");
+    for (x, _) in train.iter_mut().chain(test.iter_mut()) {
+        *x /= 16.0;
     }
     (train, test)
 }

@@ -4,9 +4,11 @@
 //! test rows `i % 5 == 4`. Every seed 0..4 must reach 93% on the 30 test
 //! flowers (at most two mistakes).
 
-use nalgebra::SVector;
+#[path = "../examples/common/mod.rs"]
+mod example;
+
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
-use staticnet::data::load_csv;
+use staticnet::data::Standardize;
 use staticnet::metrics::accuracy;
 use staticnet::optim::Sgd;
 use staticnet::prelude::*;
@@ -16,28 +18,11 @@ type Net = (Dense<4, 16>, Tanh, Dense<16, 3>);
 
 #[test]
 fn iris_reaches_93_percent_for_every_seed_0_to_4() {
-    let rows = load_csv::<f32, 4>(concat!(env!("CARGO_MANIFEST_DIR"), "/data/iris.csv")).unwrap();
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (i, row) in rows.into_iter().enumerate() {
-        if i % 5 == 4 {
-            test.push(row)
-        } else {
-            train.push(row)
-        }
-    }
+    let (mut train, mut test) = example::load_split::<4>("iris");
     assert_eq!((train.len(), test.len()), (120, 30));
-    let n = train.len() as f32;
-    let mean = train
-        .iter()
-        .fold(SVector::<f32, 4>::zeros(), |m, (x, _)| m + x)
-        / n;
-    let var = train.iter().fold(SVector::<f32, 4>::zeros(), |v, (x, _)| {
-        v + (x - mean).component_mul(&(x - mean))
-    }) / n;
-    let std = var.map(f32::sqrt);
-    for (x, _) in train.iter_mut().chain(test.iter_mut()) {
-        *x = (*x - mean).component_div(&std);
-    }
+    let standardize = Standardize::fit(&train[..]);
+    standardize.apply_all(&mut train);
+    standardize.apply_all(&mut test);
 
     let accuracies: Vec<f64> = (0..5)
         .map(|seed| {

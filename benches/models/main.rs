@@ -33,6 +33,31 @@ mod baseline;
 mod peak;
 mod summary;
 
+/// The measured training step: forward with its tape, the batch loss and
+/// its gradient, the gradient zeroed, the backward pass, the SGD update
+/// (with its finiteness check).
+fn sgd_step<N, L, X, Tg, const B: usize>(
+    net: &mut N,
+    loss: &L,
+    x: &X,
+    targets: &[Tg; B],
+    grad: &mut N,
+    sgd: &mut Sgd<N>,
+) -> f32
+where
+    N: Train<X> + Params<f32>,
+    N::Output: staticnet::tensor::Batch<B> + staticnet::Tensor<Scalar = f32>,
+    <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
+    L: Loss,
+{
+    let (y, tape) = net.forward_train(x);
+    let (l, dy) = loss.batch_loss_and_grad(&y, targets);
+    grad.set_zero();
+    net.backward_params(&tape, &dy, grad);
+    sgd.step(net, grad).expect("finite");
+    l
+}
+
 const B: usize = 32;
 const LR: f32 = 0.1;
 
@@ -129,12 +154,14 @@ fn tiny(c: &mut Criterion) {
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
     bench(&mut g, "train-staticnet", ft, || {
-        let (y, tape) = train.forward_train(black_box(&xb));
-        let (l, dy) = BinaryCrossEntropy.batch_loss_and_grad(&y, &targets);
-        grad.set_zero();
-        train.backward_params(&tape, &dy, grad);
-        sgd.step(train, grad).expect("finite");
-        l
+        sgd_step(
+            train,
+            &BinaryCrossEntropy,
+            black_box(&xb),
+            &targets,
+            grad,
+            sgd,
+        )
     });
     let xs = xb.data.0;
     let ts = targets.map(|t| t[0]);
@@ -173,12 +200,7 @@ fn digits(c: &mut Criterion) {
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
     bench(&mut g, "train-staticnet", ft, || {
-        let (y, tape) = train.forward_train(black_box(&xb));
-        let (l, dy) = CrossEntropy.batch_loss_and_grad(&y, &targets);
-        grad.set_zero();
-        train.backward_params(&tape, &dy, grad);
-        sgd.step(train, grad).expect("finite");
-        l
+        sgd_step(train, &CrossEntropy, black_box(&xb), &targets, grad, sgd)
     });
     let xs = xb.data.0;
     bench(&mut g, "train-baseline", ft, || {
@@ -218,12 +240,7 @@ fn mid(c: &mut Criterion) {
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
     bench(&mut g, "train-staticnet", ft, || {
-        let (y, tape) = train.forward_train(black_box(&*xb));
-        let (l, dy) = CrossEntropy.batch_loss_and_grad(&y, &targets);
-        grad.set_zero();
-        train.backward_params(&tape, &dy, grad);
-        sgd.step(train, grad).expect("finite");
-        l
+        sgd_step(train, &CrossEntropy, black_box(&*xb), &targets, grad, sgd)
     });
     let xs = Box::new(xb.data.0);
     bench(&mut g, "train-baseline", ft, || {

@@ -68,6 +68,67 @@ impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for (&[SVector<T, I>], 
     }
 }
 
+/// Per-feature standardisation, `x ↦ (x − μ) / σ`, with the mean `μ` and
+/// the (population) standard deviation `σ` of a training set, so that test
+/// data is scaled with the training set's statistics only. A feature with
+/// `σ = 0` is only centred (`σ` is taken as 1).
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::data::Standardize;
+///
+/// let train = [(SVector::from([1.0f32, 5.0]), 0usize), (SVector::from([3.0, 5.0]), 1)];
+/// let s = Standardize::fit(&train);
+/// assert_eq!(s.mean, SVector::from([2.0, 5.0]));
+/// assert_eq!(s.apply(&SVector::from([3.0, 6.0])), SVector::from([1.0, 1.0]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Standardize<T, const I: usize> {
+    /// The per-feature mean `μ`.
+    pub mean: SVector<T, I>,
+    /// The per-feature standard deviation `σ` (1 where it was 0).
+    pub std: SVector<T, I>,
+}
+
+impl<T: Scalar, const I: usize> Standardize<T, I> {
+    /// The statistics of a data set's inputs (accumulated in `f64`). An empty
+    /// data set gives `μ = 0`, `σ = 1`.
+    pub fn fit<D: Dataset<T, I> + ?Sized>(data: &D) -> Self {
+        let n = data.len().max(1) as f64;
+        let mut mean = [0.0f64; I];
+        for i in 0..data.len() {
+            for (m, v) in mean.iter_mut().zip(data.input(i).iter()) {
+                *m += v.as_f64() / n;
+            }
+        }
+        let mut var = [0.0f64; I];
+        for i in 0..data.len() {
+            for ((s, m), v) in var.iter_mut().zip(&mean).zip(data.input(i).iter()) {
+                *s += (v.as_f64() - m) * (v.as_f64() - m) / n;
+            }
+        }
+        Standardize {
+            mean: SVector::from_fn(|k, _| T::of_f64(mean[k])),
+            std: SVector::from_fn(|k, _| {
+                let s = nalgebra::ComplexField::sqrt(var[k]);
+                T::of_f64(if s > 0.0 { s } else { 1.0 })
+            }),
+        }
+    }
+
+    /// `(x − μ) / σ`.
+    pub fn apply(&self, x: &SVector<T, I>) -> SVector<T, I> {
+        (x - self.mean).component_div(&self.std)
+    }
+
+    /// Standardises every input of a slice of pairs in place.
+    pub fn apply_all<Tg>(&self, rows: &mut [(SVector<T, I>, Tg)]) {
+        for (x, _) in rows {
+            *x = self.apply(x);
+        }
+    }
+}
+
 #[cfg(feature = "std")]
 mod csv_loader;
 #[cfg(feature = "std")]
