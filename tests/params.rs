@@ -69,4 +69,27 @@ fn slices_cover_every_parameter_once_in_a_fixed_order() {
     assert!(net.is_finite());
     net.3.bias[0] = f32::INFINITY;
     assert!(!net.is_finite());
+
+    // Every position, every kind of non-finite value, is seen (the check is
+    // branch-free, over chunks of eight and a remainder).
+    let n = <Net as Params<f32>>::NUM_PARAMS;
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        for k in 0..n {
+            let mut net = Net::zeros();
+            net.visit_mut(&mut |p| p.iter_mut().for_each(|v| *v = 1e30));
+            let mut i = 0;
+            net.visit_mut(&mut |p| {
+                for v in p {
+                    if i == k {
+                        *v = bad;
+                    }
+                    i += 1;
+                }
+            });
+            assert!(!net.is_finite(), "{bad} at {k}");
+        }
+    }
+    let mut big = Net::zeros();
+    big.visit_mut(&mut |p| p.iter_mut().for_each(|v| *v = -f32::MAX));
+    assert!(big.is_finite());
 }
