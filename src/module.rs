@@ -303,7 +303,7 @@ pub trait Params<T: Scalar>: Sized {
 
     /// Whether every parameter is finite (neither NaN nor infinite).
     ///
-    /// `v − v` is 0 for a finite `v` and NaN otherwise, and a sum with a NaN
+    /// `0 · v` is 0 for a finite `v` and NaN otherwise, and a sum with a NaN
     /// is NaN: eight running sums of it, one pass without branches, which
     /// the compiler vectorises (a trainer checks every gradient with this).
     fn is_finite(&self) -> bool {
@@ -311,11 +311,11 @@ pub trait Params<T: Scalar>: Sized {
         self.visit(&mut |p| {
             let chunks = p.chunks_exact(8);
             for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
-                *a += v - v;
+                *a += v * T::ZERO;
             }
             for c in chunks {
                 for (a, &v) in acc.iter_mut().zip(c) {
-                    *a += v - v;
+                    *a += v * T::ZERO;
                 }
             }
         });
