@@ -348,4 +348,49 @@ mod tests {
     fn portable_kernels_are_exact_to_rounding_on_odd_sizes() {
         check_all::<Portable>();
     }
+
+    /// `map` and `map2` (the dispatched `f32` ones and the plain `f64`
+    /// ones) give every element `f` of itself, bit for bit, on every length
+    /// up to past a few vectors: the eight-wide chunks and the padded tail.
+    #[test]
+    fn maps_apply_the_function_to_every_element_on_every_length() {
+        extern crate std;
+        use std::vec::Vec;
+        let f32s = |n: usize| -> Vec<f32> { (0..n).map(|k| k as f32 * 0.37 - 5.0).collect() };
+        for n in (0..=34).chain([65, 130]) {
+            let x = f32s(n);
+            let f = |v: f32| crate::scalar::math::exp(v) * 0.5 - v;
+            let g = |v: f32| (crate::scalar::math::exp(v), v * v + 1.0);
+            let (mut y, mut d) = (std::vec![f32::NAN; n], std::vec![f32::NAN; n]);
+            super::map(&x, &mut y, f);
+            for (k, (&a, &v)) in y.iter().zip(&x).enumerate() {
+                assert_eq!(a.to_bits(), f(v).to_bits(), "map, length {n}, element {k}");
+            }
+            let mut y = std::vec![f32::NAN; n];
+            super::map2(&x, &mut y, &mut d, g);
+            for (k, ((&a, &b), &v)) in y.iter().zip(&d).zip(&x).enumerate() {
+                assert_eq!(
+                    (a.to_bits(), b.to_bits()),
+                    (g(v).0.to_bits(), g(v).1.to_bits()),
+                    "map2, length {n}, element {k}"
+                );
+            }
+            let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            let mut y = std::vec![f64::NAN; n];
+            super::map(&x, &mut y, |v| v * v - 1.0);
+            for (k, (&a, &v)) in y.iter().zip(&x).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    (v * v - 1.0).to_bits(),
+                    "f64 map, length {n}, element {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "lengths differ")]
+    fn a_map_onto_a_shorter_output_panics() {
+        portable::map(&[1.0f32; 9], &mut [0.0; 8], |v| v);
+    }
 }

@@ -263,7 +263,8 @@ pub(crate) mod math {
         const ROUND: f32 = 12_582_912.0;
         // Beyond these every result is 0 or +∞; NaN passes through.
         let x = x.clamp(-104.0, 88.8);
-        let nf = (x * LOG2E + ROUND) - ROUND;
+        let shifted = x * LOG2E + ROUND;
+        let nf = shifted - ROUND;
         let r = (x - nf * LN2_HI) - nf * LN2_LO;
         let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
             * r
@@ -272,7 +273,11 @@ pub(crate) mod math {
             + 0.5;
         let y = p * (r * r) + r + 1.0;
         // n ∈ [−150, 128]: split so that each factor is a normal power of two.
-        let n = nf as i32;
+        // n = nf, read off the low bits of `shifted` (whose exponent is that
+        // of ROUND): an integer subtraction that vectorises, where `nf as
+        // i32` saturates lane by lane in scalar code. For NaN, n is garbage
+        // and y is NaN, so the result is NaN all the same.
+        let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
         let (n1, n2) = (n >> 1, n - (n >> 1));
         let pow2 = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
         y * pow2(n1) * pow2(n2)
