@@ -122,3 +122,91 @@ fn batch_loss_gradient_is_the_mean_of_sample_gradients() {
 fn gs_zero() -> Vec<f32> {
     vec![0.0; <(Dense<4, 7>, Tanh, Dense<7, 3>) as Params<f32>>::NUM_PARAMS]
 }
+
+/// `partial_batch_loss_and_grad` against the per-sample `loss_and_grad`,
+/// bit for bit: the sum of the first `n` losses times `1/n`, and each of
+/// their gradients times `1/n` (zero in the other columns).
+fn loss_bits<L, Tg, const P: usize, const N: usize>(
+    what: &str,
+    loss: L,
+    y: &SMatrix<f32, P, N>,
+    targets: &[Tg; N],
+    n: usize,
+) where
+    L: Loss,
+    Tg: staticnet::loss::Target<L, f32, P>,
+{
+    let (lb, gb) = loss.partial_batch_loss_and_grad(y, targets, n);
+    let scale = 1.0 / n.max(1) as f32;
+    let mut sum = 0.0f32;
+    for (j, target) in targets.iter().enumerate() {
+        let col = gb.column(j);
+        if j >= n {
+            assert!(
+                col.iter().all(|&v| v == 0.0),
+                "{what}: column {j} beyond {n}"
+            );
+            continue;
+        }
+        let (l, g) = loss.loss_and_grad(&y.column(j).into_owned(), target);
+        sum += l;
+        for (k, (&a, &b)) in col.iter().zip(g.iter()).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                (b * scale).to_bits(),
+                "{what}: column {j}, row {k}: {a} vs {}",
+                b * scale
+            );
+        }
+    }
+    assert_eq!(
+        lb.to_bits(),
+        (sum * scale).to_bits(),
+        "{what}: loss {lb} vs {}",
+        sum * scale
+    );
+}
+
+#[test]
+fn batch_losses_give_the_bits_of_their_samples() {
+    // 64 samples of 10 logits: the batched cross-entropy works in groups of
+    // 25 samples, so full groups, a short last group and a partial batch
+    // that ends inside a group are all covered; logits up to ±1e4 as well.
+    let mut r = rng(40);
+    let mut y = SMatrix::<f32, 10, 64>::from_fn(|_, _| uniform(&mut r, -8.0, 8.0) as f32);
+    y[(3, 7)] = 1e4;
+    y[(5, 30)] = -1e4;
+    let classes: [usize; 64] = core::array::from_fn(|j| (j * 7 + 3) % 10);
+    for n in [64, 50, 37, 25, 1, 0] {
+        loss_bits("cross-entropy, classes", CrossEntropy, &y, &classes, n);
+    }
+    let probs: [SVector<f32, 10>; 64] = core::array::from_fn(|_| {
+        let p = SVector::<f32, 10>::from_fn(|_, _| uniform(&mut r, 0.0, 1.0) as f32);
+        p / p.sum()
+    });
+    loss_bits("cross-entropy, probabilities", CrossEntropy, &y, &probs, 41);
+    let t: [SVector<f32, 10>; 64] =
+        core::array::from_fn(|_| SVector::from_fn(|_, _| uniform(&mut r, 0.0, 1.0) as f32));
+    loss_bits("mean squared", MeanSquared, &y, &t, 64);
+    loss_bits("binary cross-entropy", BinaryCrossEntropy, &y, &t, 63);
+    loss_bits("huber", Huber::new(0.5f32), &y, &t, 64);
+
+    // More classes than one group holds: sample by sample.
+    let wide = SMatrix::<f32, 300, 3>::from_fn(|_, _| uniform(&mut r, -3.0, 3.0) as f32);
+    loss_bits(
+        "cross-entropy, 300 classes",
+        CrossEntropy,
+        &wide,
+        &[299, 0, 150],
+        3,
+    );
+}
+
+#[test]
+#[should_panic(expected = "class index 10 out of range for 10 classes")]
+fn a_batch_with_a_class_out_of_range_panics() {
+    let y = SMatrix::<f32, 10, 30>::zeros();
+    let mut classes = [0usize; 30];
+    classes[27] = 10;
+    let _ = CrossEntropy.batch_loss_and_grad(&y, &classes);
+}
