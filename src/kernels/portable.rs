@@ -72,66 +72,22 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
 /// `y[k] = f(x[k])`. Out of place, so that every element is stored: in
 /// place, a function that often returns its argument (ReLU) compiles to
 /// masked stores, which are slow on some CPUs.
-///
-/// The elements go through `f` eight at a time, the last few padded with a
-/// copy of their first element, so that a short slice (the ten logits of a
-/// sample, say) runs the same vector code as a long one instead of a scalar
-/// remainder loop. `f` is pure, so the padding lanes are computed and
-/// dropped; every element gets the same arithmetic wherever it sits.
 #[inline]
 pub(crate) fn map<T: Copy>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
     assert_eq!(x.len(), y.len(), "map: input and output lengths differ");
-    let mut xs = x.chunks_exact(LANES);
-    let mut ys = y.chunks_exact_mut(LANES);
-    for (u, v) in (&mut xs).zip(&mut ys) {
-        let u: &[T; LANES] = u.try_into().expect("chunk of LANES");
-        let v: &mut [T; LANES] = v.try_into().expect("chunk of LANES");
-        for (v, &u) in v.iter_mut().zip(u) {
-            *v = f(u);
-        }
-    }
-    let (u, v) = (xs.remainder(), ys.into_remainder());
-    if let Some(&first) = u.first() {
-        let padded: [T; LANES] = core::array::from_fn(|k| *u.get(k).unwrap_or(&first));
-        let mut out = padded;
-        for (o, &p) in out.iter_mut().zip(&padded) {
-            *o = f(p);
-        }
-        for (v, &o) in v.iter_mut().zip(&out) {
-            *v = o;
-        }
+    for (v, &u) in y.iter_mut().zip(x) {
+        *v = f(u);
     }
 }
 
-/// `(y[k], d[k]) = f(x[k])`, eight at a time as [`map`].
+/// `(y[k], d[k]) = f(x[k])`.
 #[inline]
 pub(crate) fn map2<T: Copy>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
     assert!(
         x.len() == y.len() && x.len() == d.len(),
         "map2: input and output lengths differ"
     );
-    let mut xs = x.chunks_exact(LANES);
-    let mut ys = y.chunks_exact_mut(LANES);
-    let mut ds = d.chunks_exact_mut(LANES);
-    for ((u, v), dv) in (&mut xs).zip(&mut ys).zip(&mut ds) {
-        let u: &[T; LANES] = u.try_into().expect("chunk of LANES");
-        for ((v, dv), &u) in v.iter_mut().zip(dv).zip(u) {
-            (*v, *dv) = f(u);
-        }
-    }
-    let (u, v, dv) = (xs.remainder(), ys.into_remainder(), ds.into_remainder());
-    if let Some(&first) = u.first() {
-        let padded: [T; LANES] = core::array::from_fn(|k| *u.get(k).unwrap_or(&first));
-        let (mut out, mut dout) = (padded, padded);
-        for ((o, d), &p) in out.iter_mut().zip(&mut dout).zip(&padded) {
-            (*o, *d) = f(p);
-        }
-        for ((v, dv), (&o, &d)) in v.iter_mut().zip(dv).zip(out.iter().zip(&dout)) {
-            (*v, *dv) = (o, d);
-        }
+    for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
+        (*v, *dv) = f(u);
     }
 }
-
-/// How many elements [`map`] and [`map2`] pass through `f` at a time: one
-/// AVX2 vector of `f32`.
-const LANES: usize = 8;
