@@ -379,8 +379,8 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
     }
     /// The whole batch at once: the exponentials of up to 256 logits go
     /// through one vectorised loop, where sample by sample each few would
-    /// pay for a call and a padded tail of their own (twice as fast for
-    /// 32 samples of 10 classes). Each value is computed exactly as
+    /// pay for a call and a scalar remainder loop of their own (twice as
+    /// fast for 32 samples of 10 classes). Each value is computed exactly as
     /// [`loss_and_grad`](Target::loss_and_grad) computes it.
     fn batch_loss_and_grad(
         loss: &CrossEntropy,

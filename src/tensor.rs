@@ -72,6 +72,9 @@ where
 }
 
 /// A batch of `B` samples: [`SMatrix<T, N, B>`], one sample per column.
+///
+/// Column-major: [`Tensor::as_slice`] holds the samples one after another,
+/// `N` values each, which is how the losses' batch forms read it.
 pub trait Batch<const B: usize>: Tensor {
     /// One column of the batch: an [`SVector<T, N>`].
     type Column: Sample<Scalar = Self::Scalar>;
