@@ -340,15 +340,28 @@ elementwise_loss!(
 /// computed once, for the sum and for the softmax (the same values, in the
 /// same order, as `Softmax` computes them).
 fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVector<T, P>) {
-    let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+    let m = max_logit(y.as_slice());
     let mut s = SVector::<T, P>::zeros();
     kernels::map(y.as_slice(), s.as_mut_slice(), |v| math::exp(v - m));
-    let sum = s.iter().fold(T::zero(), |a, &v| a + v);
+    let sum = normalize(s.as_mut_slice());
+    (m + math::ln(sum), s)
+}
+
+/// The largest logit of one sample: the shift that keeps every
+/// exponential at most 1.
+fn max_logit<T: Scalar>(y: &[T]) -> T {
+    y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v))
+}
+
+/// Divides one sample's exponentials by their sum, in place, and returns
+/// the sum.
+fn normalize<T: Scalar>(e: &mut [T]) -> T {
+    let sum = e.iter().fold(T::zero(), |a, &v| a + v);
     let inv = T::one() / sum;
-    for v in s.iter_mut() {
+    for v in e.iter_mut() {
         *v *= inv;
     }
-    (m + math::ln(sum), s)
+    sum
 }
 
 impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
@@ -359,7 +372,7 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
             class < P,
             "class index {class} out of range for {P} classes"
         );
-        let m = y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+        let m = max_logit(y.as_slice());
         let sum = y.iter().fold(T::zero(), |s, &v| s + math::exp(v - m));
         m + math::ln(sum) - y[class]
     }
@@ -408,7 +421,7 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
                 .zip(shifted.chunks_exact_mut(P))
                 .zip(&mut maxima)
             {
-                *m = yj.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
+                *m = max_logit(yj);
                 for (s, &v) in sj.iter_mut().zip(yj) {
                     *s = v - *m;
                 }
@@ -424,11 +437,7 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
                     class < P,
                     "class index {class} out of range for {P} classes"
                 );
-                let total = gj.iter().fold(T::zero(), |a, &v| a + v);
-                let inv = T::one() / total;
-                for g in gj.iter_mut() {
-                    *g *= inv;
-                }
+                let total = normalize(gj);
                 gj[class] -= T::one();
                 sum += m + math::ln(total) - yj[class];
                 for g in gj.iter_mut() {
