@@ -8,6 +8,7 @@ use nalgebra::ComplexField;
 use rand::Rng;
 
 use crate::Scalar;
+use crate::params::Fill;
 
 /// How to draw the initial parameters of a layer with `fan_in` inputs and
 /// `fan_out` outputs. Parameter-free layers ignore it.
@@ -46,6 +47,27 @@ fn normal_f64<G: Rng + ?Sized>(rng: &mut G) -> f64 {
 }
 
 impl Init {
+    /// Fills one tensor as its [`Fill`] says under this scheme: what
+    /// [`Params::init`](crate::Params::init) does for every tensor of a
+    /// network, in order.
+    pub fn fill_tensor<T: Scalar, G: Rng + ?Sized>(self, fill: Fill, values: &mut [T], rng: &mut G) {
+        match fill {
+            Fill::Weight { fan_in, fan_out } => self.fill(values, &mut [], fan_in, fan_out, rng),
+            Fill::Bias { fan_in } => {
+                if self == Init::PyTorch {
+                    let a = 1.0 / ComplexField::sqrt(fan_in.max(1) as f64);
+                    values
+                        .iter_mut()
+                        .for_each(|b| *b = T::of_f64(a * (2.0 * unit_f64(rng) - 1.0)));
+                } else {
+                    values.fill(T::zero());
+                }
+            }
+            Fill::Zeros => values.fill(T::zero()),
+            Fill::Ones => values.fill(T::one()),
+        }
+    }
+
     /// Fills a layer's weights and bias according to the scheme.
     pub fn fill<T: Scalar, G: Rng + ?Sized>(
         self,

@@ -90,17 +90,17 @@ extern crate std;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub mod activation;
 pub mod data;
-pub mod dense;
 pub mod init;
 pub mod io;
 mod kernels;
+pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod module;
 pub mod network;
 pub mod optim;
+pub mod params;
 pub mod sampling;
 mod scalar;
 pub mod schedule;
@@ -108,23 +108,20 @@ pub mod shape;
 pub mod tensor;
 pub mod train;
 
-pub use activation::{
-    Activation, Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax,
-    Softplus, Tanh,
-};
-pub use dense::Dense;
+pub use layers::*;
 pub use init::Init;
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanSquared};
-pub use module::{Layer, Module, Node, Params, Train};
+pub use module::{Mode, Module, Train};
+pub use params::{Layer, Node, Params};
 pub use network::Network;
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 
 /// Everything a typical program needs, in one `use`.
 pub mod prelude {
+    pub use crate::layers::*;
     pub use crate::{
-        Activation, BinaryCrossEntropy, CrossEntropy, Dense, Elu, FastSigmoid, FastTanh, Gelu,
-        Huber, Identity, Init, LeakyRelu, Loss, MeanSquared, Module, Network, Params, Relu,
-        Sigmoid, Softmax, Softplus, Tanh, Train,
+        BinaryCrossEntropy, CrossEntropy, Huber, Init, Layer, Loss, MeanSquared, Mode, Module,
+        Network, Params, Train,
     };
 }

@@ -1,11 +1,12 @@
-//! The three traits every layer and every network implements.
+//! The traits every layer and every network implements.
 //!
 //! * [`Module`]: inference, `x ↦ y`.
 //! * [`Train`]: the forward pass that keeps a tape of what the backward pass
 //!   needs, and the backward pass `∂L/∂y ↦ ∂L/∂x` that adds `∂L/∂θ` into a
 //!   gradient of the same static type as the layer.
-//! * [`Params`]: the parameters as flat slices, for optimizers, initialisation
-//!   and serialisation.
+//! * [`Params`]: the tensors as flat slices with their names and roles
+//!   (trainable or buffer), and the layer's description of itself (see
+//!   [`crate::params`]).
 //!
 //! The input type is a trait parameter, so one layer serves a single sample
 //! (`SVector<T, N>`) and a batch (`SMatrix<T, N, B>`, one sample per column)
@@ -14,14 +15,17 @@
 //!
 //! # Writing a layer
 //!
-//! A layer implements [`Module`] and [`Train`] for the inputs it takes,
-//! [`Params`] for its parameters, and [`Network`] (empty) for the user-facing
-//! methods. Here, a learnable element-wise scale `y = a ⊙ x`:
+//! A layer is one file: it implements [`Module`] and [`Train`] for the
+//! inputs it takes and [`Params`] for its tensors and its description (a
+//! stable kind name, tensor names, roles and shapes). Every tool that walks a
+//! network — weights files, Rust source, the safetensors import — asks the
+//! layer, and [`Network`]'s methods come with it. Here, a learnable
+//! element-wise scale `y = a ⊙ x`:
 //!
 //! ```
 //! use nalgebra::{SMatrix, SVector};
-//! use rand::Rng;
-//! use staticnet::{Dense, Init, Module, Network, Params, Scalar, Tanh, Train};
+//! use staticnet::params::{Fill, Shape, TensorInfo};
+//! use staticnet::{Dense, Layer, Mode, Module, Network, Params, Scalar, Tanh, Train};
 //!
 //! #[derive(Debug, Clone, PartialEq)]
 //! struct Scale<const N: usize, T = f32> {
@@ -37,7 +41,7 @@
 //!
 //! impl<T: Scalar, const N: usize, const B: usize> Train<SMatrix<T, N, B>> for Scale<N, T> {
 //!     type Tape = SMatrix<T, N, B>; // the input: ∂y/∂a needs it
-//!     fn forward_train(&self, x: &SMatrix<T, N, B>) -> (Self::Output, Self::Tape) {
+//!     fn forward_tape(&self, x: &SMatrix<T, N, B>, _: &mut Mode) -> (Self::Output, Self::Tape) {
 //!         (self.forward(x), *x)
 //!     }
 //!     fn backward(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> SMatrix<T, N, B> {
@@ -50,24 +54,25 @@
 //!     }
 //! }
 //!
+//! impl<const N: usize, T> Layer for Scale<N, T> {
+//!     const KIND: &'static str = "Scale"; // stable: weights files record it
+//! }
+//!
 //! impl<T: Scalar, const N: usize> Params<T> for Scale<N, T> {
 //!     const NUM_PARAMS: usize = N;
 //!     fn zeros() -> Self {
 //!         Scale { a: SVector::zeros() }
 //!     }
-//!     fn zip<const R: usize, const W: usize>(
+//!     fn tensors<const R: usize, const W: usize>(
 //!         read: [&Self; R],
 //!         mut write: [&mut Self; W],
-//!         f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+//!         f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
 //!     ) {
-//!         f(read.map(|s| s.a.as_slice()), write.each_mut().map(|s| s.a.as_mut_slice()));
-//!     }
-//!     fn init<G: Rng + ?Sized>(&mut self, _: Init, _: &mut G) {
-//!         self.a.fill(T::ONE);
+//!         // Named `a`, shape (N), trained, starting at 1.
+//!         let info = TensorInfo::trainable("a", Shape::new(&[N]), Fill::Ones);
+//!         f(info, read.map(|s| s.a.as_slice()), write.each_mut().map(|s| s.a.as_mut_slice()));
 //!     }
 //! }
-//!
-//! impl<const N: usize, T> Network for Scale<N, T> {}
 //!
 //! // It composes like any layer, and its gradient is exact:
 //! type Net = (Dense<2, 3, f64>, Scale<3, f64>, Tanh);
@@ -87,12 +92,11 @@
 
 use rand::Rng;
 
-use crate::{Init, Network, Scalar};
+use crate::Network;
 
 /// Inference: a layer (or network) that maps an input `X` to an output.
 ///
-/// Every `Module` is a [`Network`] (an empty `impl Network for MyLayer {}`
-/// for a layer of your own), which gives it the methods users call.
+/// Every `Module` is a [`Network`], which gives it the methods users call.
 ///
 /// ```
 /// use nalgebra::{SMatrix, SVector};
@@ -109,10 +113,65 @@ use crate::{Init, Network, Scalar};
 pub trait Module<X>: Network {
     /// What the layer produces for an input `X`.
     type Output;
-    /// Computes the output. Prefer [`Network::predict`]
+    /// Computes the output (inference mode). Prefer [`Network::predict`]
     /// in user code: it computes the same thing, and its compile errors name
     /// the sizes that disagree.
     fn forward(&self, x: &X) -> Self::Output;
+}
+
+/// How a forward pass that keeps a tape behaves.
+///
+/// * [`Mode::Inference`]: as [`Module::forward`]: deterministic, running
+///   statistics, dropout off. Gradient checks, [`Network::loss_and_grad`] and
+///   [`Network::jacobian`] use it.
+/// * [`Mode::Training`]: what a training step does: batch statistics over the
+///   first `samples` columns (the rest of a short last batch is padding that
+///   no layer may count), dropout drawing from `rng`.
+pub enum Mode<'a> {
+    /// Inference: the function [`Module::forward`] computes.
+    Inference,
+    /// A training step.
+    Training {
+        /// The caller's generator (dropout draws from it, in layer order, so
+        /// the same seed gives the same bits).
+        rng: &'a mut dyn Rng,
+        /// How many of the batch's columns are real samples, from the first:
+        /// the batch size, except for a short last batch.
+        samples: usize,
+    },
+}
+
+impl core::fmt::Debug for Mode<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Mode::Inference => f.write_str("Inference"),
+            Mode::Training { samples, .. } => f
+                .debug_struct("Training")
+                .field("samples", samples)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<'a> Mode<'a> {
+    /// Training mode over a whole batch of `samples` columns.
+    pub fn training(rng: &'a mut dyn Rng, samples: usize) -> Self {
+        Mode::Training { rng, samples }
+    }
+
+    /// Whether this is a training step.
+    pub fn is_training(&self) -> bool {
+        matches!(self, Mode::Training { .. })
+    }
+
+    /// The number of real samples in a batch of `columns`: all of them in
+    /// inference, `samples` (at most `columns`) in training.
+    pub fn samples(&self, columns: usize) -> usize {
+        match self {
+            Mode::Inference => columns,
+            Mode::Training { samples, .. } => (*samples).min(columns),
+        }
+    }
 }
 
 /// Training: a forward pass that records a tape, and the backward pass that
@@ -125,14 +184,23 @@ pub trait Module<X>: Network {
 /// of what each layer keeps (see the crate docs for a worked figure).
 ///
 /// `backward` only reads the tape: running it twice on the same tape gives
-/// bit-identical results.
+/// bit-identical results. A layer with buffers (running statistics) keeps
+/// what it needs on the tape and updates them in
+/// [`update_buffers`](Train::update_buffers), which a trainer calls only
+/// after the step succeeded.
 pub trait Train<X>: Module<X> + Sized {
     /// What the forward pass keeps for the backward pass: for a `Dense` layer
     /// its input, for an element-wise activation its derivative (the diagonal
     /// of its Jacobian), for softmax its output.
     type Tape;
-    /// The forward pass, keeping the tape.
-    fn forward_train(&self, x: &X) -> (Self::Output, Self::Tape);
+    /// The forward pass in the given mode, keeping the tape.
+    fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> (Self::Output, Self::Tape);
+    /// The forward pass in [`Mode::Inference`], keeping the tape: the
+    /// derivative of exactly what [`Module::forward`] computes.
+    #[inline]
+    fn forward_train(&self, x: &X) -> (Self::Output, Self::Tape) {
+        self.forward_tape(x, &mut Mode::Inference)
+    }
     /// The backward pass: adds `∂L/∂θ` into `grad` and returns `∂L/∂x`.
     fn backward(&self, tape: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> X;
     /// Like [`backward`](Train::backward), but without computing `∂L/∂x`,
@@ -141,184 +209,13 @@ pub trait Train<X>: Module<X> + Sized {
     fn backward_params(&self, tape: &Self::Tape, dy: &Self::Output, grad: &mut Self) {
         let _ = self.backward(tape, dy, grad);
     }
-}
-
-/// One layer's kind, sizes and settings: an entry of a network's shape
-/// signature (see [`Params::layers`]). It displays as the type would be
-/// written, e.g. `Dense<32, 10>` or `LeakyRelu(0.01)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum Layer {
-    /// [`Dense<I, O>`](crate::Dense).
-    Dense {
-        /// `I`.
-        inputs: usize,
-        /// `O`.
-        outputs: usize,
-    },
-    /// [`Identity`](crate::Identity).
-    Identity,
-    /// [`Relu`](crate::Relu).
-    Relu,
-    /// [`LeakyRelu`](crate::LeakyRelu) with its slope.
-    LeakyRelu {
-        /// The negative slope.
-        slope: f64,
-    },
-    /// [`Sigmoid`](crate::Sigmoid).
-    Sigmoid,
-    /// [`Tanh`](crate::Tanh).
-    Tanh,
-    /// [`Softplus`](crate::Softplus).
-    Softplus,
-    /// [`Elu`](crate::Elu) with its `α`.
-    Elu {
-        /// `α`.
-        alpha: f64,
-    },
-    /// [`Gelu`](crate::Gelu).
-    Gelu,
-    /// [`FastTanh`](crate::FastTanh).
-    FastTanh,
-    /// [`FastSigmoid`](crate::FastSigmoid).
-    FastSigmoid,
-    /// [`Softmax`](crate::Softmax).
-    Softmax,
-    /// A layer defined outside this crate.
-    Custom {
-        /// Its type name.
-        name: &'static str,
-        /// Its number of parameters.
-        params: usize,
-    },
-}
-
-impl core::fmt::Display for Layer {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            Layer::Dense { inputs, outputs } => write!(f, "Dense<{inputs}, {outputs}>"),
-            Layer::Identity => f.write_str("Identity"),
-            Layer::Relu => f.write_str("Relu"),
-            Layer::LeakyRelu { slope } => write!(f, "LeakyRelu({slope})"),
-            Layer::Sigmoid => f.write_str("Sigmoid"),
-            Layer::Tanh => f.write_str("Tanh"),
-            Layer::Softplus => f.write_str("Softplus"),
-            Layer::Elu { alpha } => write!(f, "Elu({alpha})"),
-            Layer::Gelu => f.write_str("Gelu"),
-            Layer::FastTanh => f.write_str("FastTanh"),
-            Layer::FastSigmoid => f.write_str("FastSigmoid"),
-            Layer::Softmax => f.write_str("Softmax"),
-            Layer::Custom { name, params } => write!(f, "{name} ({params} parameters)"),
-        }
+    /// After a successful training step, updates the buffers from what a
+    /// [`Mode::Training`] forward pass kept on the tape (a batch
+    /// normalisation's running mean and variance). Nothing by default.
+    #[inline]
+    fn update_buffers(&mut self, tape: &Self::Tape) {
+        let _ = tape;
     }
 }
 
-/// An event of [`Params::structure`]: a layer, or the start or end of a tuple.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Node {
-    /// A layer.
-    Layer(Layer),
-    /// A tuple begins.
-    Open,
-    /// A tuple ends.
-    Close,
-}
-
-/// The parameters of a layer or network, in scalar type `T`.
-///
-/// A gradient, and each slot of an optimizer's state, is a value of the same
-/// type as the network (`Self`), so its shape is checked by the compiler.
-/// [`zip`](Params::zip) walks several such values in lock step, one
-/// contiguous slice per parameter tensor, in a fixed order (layer by layer;
-/// within a `Dense` layer the weights column by column, then the bias).
-pub trait Params<T: Scalar>: Sized {
-    /// The number of scalar parameters.
-    const NUM_PARAMS: usize;
-
-    /// A value of this type with every parameter zero (and every setting, such
-    /// as a leaky ReLU's slope, at its default): a fresh gradient.
-    fn zeros() -> Self;
-
-    /// Calls `f` once per parameter tensor with the matching slices of the
-    /// `read` values and of the `write` values.
-    fn zip<const R: usize, const W: usize>(
-        read: [&Self; R],
-        write: [&mut Self; W],
-        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
-    );
-
-    /// (Re-)initialises the parameters with the given scheme.
-    fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G);
-
-    /// Calls `f` with the network's structure: its layers in order, each
-    /// tuple (block) between an [`Node::Open`] and a [`Node::Close`]. The
-    /// default is `layers` alone (one leaf); tuples add the brackets.
-    fn structure(&self, f: &mut impl FnMut(Node)) {
-        self.layers(&mut |l| f(Node::Layer(l)))
-    }
-
-    /// Calls `f` with each layer's kind, sizes and settings, in order, nested
-    /// tuples flattened: the network's shape signature, which a weights file
-    /// records and checks. The default describes `Self` as one
-    /// [`Layer::Custom`] layer; the layers of this crate describe themselves.
-    fn layers(&self, f: &mut impl FnMut(Layer)) {
-        f(Layer::Custom {
-            name: core::any::type_name::<Self>(),
-            params: Self::NUM_PARAMS,
-        })
-    }
-
-    /// A new value initialised with the given scheme: the usual way to create
-    /// a network.
-    ///
-    /// ```
-    /// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
-    /// use staticnet::{Dense, Init, Params, Relu};
-    ///
-    /// type Net = (Dense<4, 8>, Relu, Dense<8, 2>);
-    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    /// let net = Net::random(Init::He, &mut rng);
-    /// assert_eq!(<Net as Params<f32>>::NUM_PARAMS, 4 * 8 + 8 + 8 * 2 + 2);
-    /// ```
-    fn random<G: Rng + ?Sized>(init: Init, rng: &mut G) -> Self {
-        let mut net = Self::zeros();
-        net.init(init, rng);
-        net
-    }
-
-    /// Calls `f` with each parameter tensor as a slice.
-    fn visit(&self, f: &mut impl FnMut(&[T])) {
-        Self::zip([self], [], &mut |[p], []| f(p));
-    }
-
-    /// Calls `f` with each parameter tensor as a mutable slice.
-    fn visit_mut(&mut self, f: &mut impl FnMut(&mut [T])) {
-        Self::zip([], [self], &mut |[], [p]| f(p));
-    }
-
-    /// Sets every parameter to zero, keeping settings: resets a gradient.
-    fn set_zero(&mut self) {
-        self.visit_mut(&mut |p| p.fill(T::zero()));
-    }
-
-    /// Whether every parameter is finite (neither NaN nor infinite).
-    ///
-    /// `0 · v` is 0 for a finite `v` and NaN otherwise, and a sum with a NaN
-    /// is NaN: eight running sums of it, one pass without branches, which
-    /// the compiler vectorises (a trainer checks every gradient with this).
-    fn is_finite(&self) -> bool {
-        let mut acc = [T::ZERO; 8];
-        self.visit(&mut |p| {
-            let chunks = p.chunks_exact(8);
-            for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
-                *a += v * T::ZERO;
-            }
-            for c in chunks {
-                for (a, &v) in acc.iter_mut().zip(c) {
-                    *a += v * T::ZERO;
-                }
-            }
-        });
-        acc.iter().all(|&a| a == T::ZERO)
-    }
-}
+pub use crate::params::{Layer, Node, Params};

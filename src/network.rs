@@ -13,12 +13,16 @@
 //! ```
 //!
 //! The tape of a tuple is the tuple of its layers' tapes, and its gradient is
-//! a value of the network's own type.
+//! a value of the network's own type. A tuple describes itself as a
+//! `Sequential` layer whose children are its elements.
 
 use rand::Rng;
 
+use core::fmt;
+
 use crate::loss::Prediction;
-use crate::module::{Layer, Node};
+use crate::module::Mode;
+use crate::params::{Layer, Node, RustSource, TensorInfo};
 use crate::tensor::{Batch, Sample};
 use crate::{Init, Loss, Module, Params, Scalar, Tensor, Train};
 
@@ -48,9 +52,9 @@ macro_rules! tuple_impls {
             type Tape = ($(<$L as Train<$In>>::Tape,)+);
             #[inline]
             #[allow(non_snake_case)]
-            fn forward_train(&self, x: &X) -> ($Y, Self::Tape) {
-                let (y, $L0) = self.$i0.forward_train(x);
-                $(let (y, $Lr) = self.$ir.forward_train(&y);)*
+            fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> ($Y, Self::Tape) {
+                let (y, $L0) = self.$i0.forward_tape(x, mode);
+                $(let (y, $Lr) = self.$ir.forward_tape(&y, mode);)*
                 (y, ($($L,)+))
             }
             #[inline]
@@ -65,15 +69,31 @@ macro_rules! tuple_impls {
                 $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
                 self.0.backward_params(&tape.0, d, &mut grad.0)
             }
+            #[inline]
+            fn update_buffers(&mut self, tape: &Self::Tape) {
+                $(self.$i.update_buffers(&tape.$i);)+
+            }
         }
 
-        impl<$($L),+> Network for ($($L,)+) {}
+        impl<$($L),+> Layer for ($($L,)+) {
+            const KIND: &'static str = "Sequential";
+        }
 
         impl<T: Scalar, $($L: Params<T>),+> Params<T> for ($($L,)+) {
             const NUM_PARAMS: usize = 0 $(+ $L::NUM_PARAMS)+;
+            const NUM_BUFFERS: usize = 0 $(+ $L::NUM_BUFFERS)+;
             fn zeros() -> Self {
                 ($($L::zeros(),)+)
             }
+            #[inline]
+            fn tensors<const R: usize, const W: usize>(
+                read: [&Self; R],
+                mut write: [&mut Self; W],
+                f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
+            ) {
+                $($L::tensors(read.map(|t| &t.$i), write.each_mut().map(|t| &mut t.$i), f);)+
+            }
+            #[inline]
             fn zip<const R: usize, const W: usize>(
                 read: [&Self; R],
                 mut write: [&mut Self; W],
@@ -84,13 +104,23 @@ macro_rules! tuple_impls {
             fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
                 $(self.$i.init(init, rng);)+
             }
-            fn layers(&self, f: &mut impl FnMut(Layer)) {
-                $(self.$i.layers(f);)+
+            fn describe(&self, f: &mut impl FnMut(Node)) {
+                f(Node::Begin(Self::KIND));
+                $(self.$i.describe(f);)+
+                f(Node::End);
             }
-            fn structure(&self, f: &mut impl FnMut(Node)) {
-                f(Node::Open);
-                $(self.$i.structure(f);)+
-                f(Node::Close);
+            fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+                src.text("(")?;
+                $($L::rust_type(src)?; src.text(", ")?;)+
+                src.text(")")
+            }
+            fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+                src.text("(")?;
+                src.indent();
+                $(src.newline()?; self.$i.rust_value(src)?; src.text(",")?;)+
+                src.dedent();
+                src.newline()?;
+                src.text(")")
             }
         }
     };
@@ -153,9 +183,9 @@ tuple_impls!([L0 0 X Y1, L1 1 Y1 Y2, L2 2 Y2 Y3, L3 3 Y3 Y4, L4 4 Y4 Y5, L5 5 Y5
 /// What you do with a network (or a single layer): predict, score, take
 /// gradients, take the input–output Jacobian.
 ///
-/// Implemented by every layer of this crate and by every tuple of layers; a
-/// layer of your own gets these methods with an empty `impl Network for
-/// MyLayer {}`. Each method is available when its bounds hold. The bounds sit
+/// Implemented for every [`Layer`] (a blanket impl), so every layer, every
+/// tuple of layers and every layer of your own has these methods; each is
+/// available when its bounds hold. The bounds sit
 /// on the methods, so a shape mistake is reported at the call with the sizes
 /// that disagree, e.g. "`Dense<4, 1>` takes 4 inputs, but it is given 8".
 ///
@@ -293,6 +323,8 @@ pub trait Network: Sized {
         jac
     }
 }
+
+impl<N: Layer> Network for N {}
 
 /// The index of the largest value (the first on ties; NaN never wins).
 pub(crate) fn argmax<T: Scalar>(v: &[T]) -> usize {

@@ -153,7 +153,8 @@ impl Epoch {
 
     /// The indices of batch `k` (`k < batches(B)`), and how many of them are
     /// real: `B`, except for the short last batch of a shuffled epoch, whose
-    /// unused slots repeat its first index.
+    /// unused slots repeat its first index (a trainer masks them: it reads
+    /// only the first `count`).
     pub fn batch<G: Rng + ?Sized, const B: usize>(
         &self,
         k: usize,

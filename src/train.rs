@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::data::Dataset;
 use crate::loss::Prediction;
+use crate::module::Mode;
 use crate::optim::Optimizer;
 use crate::sampling::{self, Sampling};
 use crate::schedule::{Constant, Schedule};
@@ -264,8 +265,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     ///
     /// Before the first step it checks every sample (finite inputs, targets
     /// valid for the loss). Each epoch has `⌈n / B⌉` steps; a step draws a
-    /// batch, computes the mean loss and its gradient, and applies the
-    /// optimizer. A non-finite loss, gradient or update ends the run with a
+    /// batch, runs the forward pass in [`Mode::Training`] (dropout draws
+    /// from `rng`; a short last batch is masked: its unused columns are zero
+    /// and no layer or loss counts them), computes the mean loss and its
+    /// gradient, applies the optimizer and then updates the layers' buffers
+    /// ([`Train::update_buffers`]). A non-finite loss, gradient or update ends the run with a
     /// [`TrainError`] naming the epoch and step, before anything is written.
     ///
     /// Same generator state, same data, same network: bit-identical results.
@@ -318,13 +322,21 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
             let (mut total, mut seen) = (0.0f64, 0usize);
             for step in 0..plan.batches(B) {
                 let (idx, count) = plan.batch::<G, B>(step, rng);
+                // A short last batch is masked: its unused columns stay zero,
+                // the layers are told how many columns are real (a batch
+                // statistic counts only those) and the loss ignores the rest.
                 let mut x = SMatrix::<T, I, B>::zeros();
-                for (j, &i) in idx.iter().enumerate() {
+                for (j, &i) in idx[..count].iter().enumerate() {
                     x.set_column(j, &data.input(i));
                 }
                 let targets: [D::Target; B] = core::array::from_fn(|j| data.target(idx[j]));
 
-                let (y, tape) = net.forward_train(&x);
+                let mut generator = &mut *rng;
+                let mut mode = Mode::Training {
+                    rng: &mut generator,
+                    samples: count,
+                };
+                let (y, tape) = net.forward_tape(&x, &mut mode);
                 let (l, dy) = loss.partial_batch_loss_and_grad(&y, &targets, count);
                 if !l.is_finite() {
                     return Err(TrainError::NonFiniteLoss { epoch, step });
@@ -337,6 +349,8 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
                 self.optimizer
                     .step(net, &grad)
                     .map_err(|_| TrainError::NonFiniteUpdate { epoch, step })?;
+                // Running statistics change only with a step that succeeded.
+                net.update_buffers(&tape);
                 total += l.as_f64() * count as f64;
                 seen += count;
                 summary.steps += 1;

@@ -5,9 +5,9 @@ mod common;
 
 use common::rng;
 use rand::{Rng, RngExt};
-use staticnet::io::{self, Error, FileLayer};
+use staticnet::io::{self, Error, FileNode};
 use staticnet::prelude::*;
-use staticnet::{Layer, Params};
+use staticnet::{Node, Params};
 
 type Net = (
     Dense<5, 7>,
@@ -55,10 +55,13 @@ fn round_trips_are_bit_identical_in_f32_and_f64() {
     io::load(&mut back, &saved(&net)).unwrap();
     assert_eq!(bits(&back), bits(&net));
 
-    // The size is the documented one: 28 bytes, 17 per layer, the parameters.
+    // The size is the documented one: a 16-byte header, the description
+    // (242 bytes for this network: 13 per tuple, 55 per Dense with its two
+    // tensors, 30 for a LeakyRelu with its slope, 8 for Tanh, 11 for
+    // Softmax, 1 per tuple end), the count and checksum, the values.
     assert_eq!(
         saved(&net).len(),
-        28 + 17 * 6 + 8 * <Net64 as Params<f64>>::NUM_PARAMS
+        16 + 242 + 12 + 8 * <Net64 as Params<f64>>::NUM_PARAMS
     );
 }
 
@@ -101,10 +104,14 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
     b[0] = b'S';
     assert!(matches!(rejected(&b), Error::BadMagic { found } if &found[1..] == b"taticnt"));
 
-    // Wrong version.
+    // Wrong version: version 1 (the fixed-record format) and a future one.
     let mut b = good.clone();
-    b[8..10].copy_from_slice(&2u16.to_le_bytes());
-    assert_eq!(rejected(&b), Error::UnsupportedVersion { found: 2 });
+    b[8..10].copy_from_slice(&1u16.to_le_bytes());
+    let err = rejected(&b);
+    assert_eq!(err, Error::UnsupportedVersion { found: 1 });
+    assert!(err.to_string().contains("save it again"), "{err}");
+    b[8..10].copy_from_slice(&3u16.to_le_bytes());
+    assert_eq!(rejected(&b), Error::UnsupportedVersion { found: 3 });
 
     // Wrong scalar type: an f64 file for an f32 network of the same shape.
     let err = rejected(&saved(&Net64::random(Init::Xavier, &mut rng(3))));
@@ -117,10 +124,12 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
     );
     assert_eq!(
         err.to_string(),
-        "the file holds f64 parameters, but the network is f32"
+        "the file holds f64 values, but the network is f32"
     );
 
-    // Wrong shape: another size, another activation setting, another depth.
+    // Wrong shape: another size, another activation setting, another kind,
+    // another depth. Each names where, what the network has and what the
+    // file has.
     let other = saved(&<(
         Dense<5, 7>,
         LeakyRelu,
@@ -129,30 +138,27 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
         Softmax,
     )>::zeros());
     let err = rejected(&other);
-    assert_eq!(
+    assert!(matches!(
         err,
-        Error::LayerMismatch {
-            index: 4,
-            expected: Layer::Dense {
-                inputs: 4,
-                outputs: 3
-            },
-            found: FileLayer::Known(Layer::Dense {
-                inputs: 4,
-                outputs: 2
-            }),
+        Error::Mismatch {
+            layer: "Dense",
+            found: FileNode::Tensor { .. },
+            ..
         }
-    );
+    ));
     assert_eq!(
         err.to_string(),
-        "layer 4 is Dense<4, 2> in the file but Dense<4, 3> in the network"
+        "layer 3 (Dense): the network has tensor `weight` (trainable) of shape [3, 4] \
+         where the file has tensor `weight` (trainable) of shape [2, 4]"
     );
     let mut leaky = Net::zeros();
-    leaky.1 = LeakyRelu::new(0.2);
-    assert!(matches!(
-        rejected(&saved(&leaky)),
-        Error::LayerMismatch { index: 1, .. }
-    ));
+    leaky.1 = LeakyRelu::new(0.25);
+    let err = rejected(&saved(&leaky));
+    assert_eq!(
+        err.to_string(),
+        "layer 1 (LeakyRelu): the network has setting `slope` = 0.009999999776482582 \
+         where the file has setting `slope` = 0.25"
+    );
     let swapped = saved(&(
         Dense::<5, 7>::default(),
         LeakyRelu::default(),
@@ -160,23 +166,34 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
         Dense::<4, 3>::default(),
         Softmax,
     ));
-    let err = rejected(&swapped);
     assert_eq!(
-        err.to_string(),
-        "layer 3 is Gelu in the file but Tanh in the network"
+        rejected(&swapped).to_string(),
+        "layer 2.1 (Tanh): the network has a `Tanh` layer where the file has a `Gelu` layer"
     );
-    let shallow = saved(&(Dense::<5, 7>::default(), Relu));
+    let shallow = saved(&(Dense::<5, 7>::default(), LeakyRelu::default()));
     assert_eq!(
-        rejected(&shallow),
-        Error::LayerCount {
-            expected: 6,
-            found: 2
-        }
+        rejected(&shallow).to_string(),
+        "layer 2 (Sequential): the network has a `Sequential` layer where the file has the end \
+         of the layer"
+    );
+    let deeper = saved(&(
+        Dense::<5, 7>::default(),
+        LeakyRelu::default(),
+        (Dense::<7, 4>::default(), Tanh),
+        Dense::<4, 3>::default(),
+        Softmax,
+        Relu,
+    ));
+    assert_eq!(
+        rejected(&deeper).to_string(),
+        "the network (Sequential): the network has the end of the layer where the file has a \
+         `Relu` layer"
     );
 
-    // A flipped bit in the parameters, in a field no other check reads, in
-    // the checksum itself: the checksum catches it.
-    for &byte in &[len - 1, len - 40, 16 + 9, 11, len - 4 * Net::NUM_PARAMS - 1] {
+    // A flipped bit in the values, in the reserved byte no other check
+    // reads, in the checksum itself: the checksum catches it.
+    let start = len - 4 * Net::NUM_PARAMS;
+    for &byte in &[len - 1, len - 40, 11, start - 1, start - 4, start] {
         for bit in 0..8 {
             let mut b = good.clone();
             b[byte] ^= 1 << bit;
@@ -189,10 +206,69 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
 
     // A NaN with a valid checksum: the file is intact but not usable.
     let mut buf = saved(&Net::zeros());
-    let start = buf.len() - 4 * Net::NUM_PARAMS;
     buf[start + 8..start + 12].copy_from_slice(&f32::NAN.to_le_bytes());
     fix_checksum(&mut buf, start);
-    assert_eq!(rejected(&buf), Error::NonFinite { index: 2 });
+    let err = rejected(&buf);
+    assert_eq!(
+        err,
+        Error::NonFinite {
+            index: 2,
+            tensor: "weight"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "value 2 in the file (in a tensor `weight`) is NaN or infinite"
+    );
+}
+
+#[test]
+fn every_change_to_the_description_is_caught_before_anything_changes() {
+    let net = Net::random(Init::Xavier, &mut rng(7));
+    let good = saved(&net);
+    let d = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    // Every bit of every description byte and of the length field: never a
+    // load, never a panic, nothing changed (`rejected` checks both).
+    for byte in 12..16 + d {
+        for bit in 0..8 {
+            let mut b = good.clone();
+            b[byte] ^= 1 << bit;
+            let err = rejected(&b);
+            // The description is checked before the values: a change there
+            // is never reported as a checksum error.
+            assert!(
+                !matches!(err, Error::Checksum { .. } | Error::NonFinite { .. }),
+                "byte {byte} bit {bit}: {err}"
+            );
+        }
+    }
+    // Damage the structure itself: an unknown tag, a tensor of rank 9, a
+    // name that runs past the end. Each is `Malformed` at the right offset.
+    let mut b = good.clone();
+    b[16] = 9; // the root's Begin tag
+    assert_eq!(
+        rejected(&b),
+        Error::Malformed {
+            offset: 16,
+            reason: "an unknown record tag"
+        }
+    );
+    // The first tensor record: root Begin (13 bytes), Dense Begin (8), then
+    // tag, name length 2, "weight" 6, role, layout, rank.
+    let rank_at = 16 + 13 + 8 + 1 + 2 + 6 + 2;
+    assert_eq!(good[rank_at], 2);
+    let mut b = good.clone();
+    b[rank_at] = 9;
+    let err = rejected(&b);
+    assert!(
+        matches!(err, Error::Malformed { reason, .. } if reason.contains("more than 4 axes")),
+        "{err}"
+    );
+    let mut b = good.clone();
+    b[17..19].copy_from_slice(&u16::MAX.to_le_bytes()); // the root kind's length
+    let err = rejected(&b);
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+    assert!(err.to_string().starts_with("the file's description is damaged at byte"));
 }
 
 /// Recomputes the CRC-32 of a file whose parameters start at `start`.
@@ -280,7 +356,7 @@ fn every_layer_kind_survives_a_round_trip() {
     // and α is another shape; the same settings with zero weights load.
     let err = io::load(&mut All::zeros(), &saved(&net)).unwrap_err();
     assert!(
-        matches!(err, Error::LayerMismatch { index: 3, .. }),
+        err.to_string().starts_with("layer 1.2 (LeakyRelu): the network has setting `slope`"),
         "{err}"
     );
     let mut back = net.clone();
@@ -288,7 +364,8 @@ fn every_layer_kind_survives_a_round_trip() {
     io::load(&mut back, &saved(&net)).unwrap();
     assert_eq!(back, net);
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    net.layers(&mut |l| a.push(l));
-    back.layers(&mut |l| b.push(l));
-    assert_eq!((a.len(), a), (12, b));
+    net.describe(&mut |n| a.push(n));
+    back.describe(&mut |n| b.push(n));
+    let layers = a.iter().filter(|n| matches!(n, Node::Begin(_))).count();
+    assert_eq!((layers, a), (15, b));
 }

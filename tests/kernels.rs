@@ -278,12 +278,18 @@ fn fast_activations_vectorised_give_the_scalar_bits() {
 
 #[test]
 fn fast_activations_describe_themselves() {
-    let mut layers = Vec::new();
-    Params::<f32>::layers(&(FastTanh, FastSigmoid), &mut |l| layers.push(l));
+    let mut nodes = Vec::new();
+    Params::<f32>::describe(&(FastTanh, FastSigmoid), &mut |n| nodes.push(n));
+    use staticnet::Node::{Begin, End};
     assert_eq!(
-        layers,
-        [staticnet::Layer::FastTanh, staticnet::Layer::FastSigmoid]
+        nodes,
+        [
+            Begin("Sequential"),
+            Begin("FastTanh"),
+            End,
+            Begin("FastSigmoid"),
+            End,
+            End
+        ]
     );
-    let names: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
-    assert_eq!(names, ["FastTanh", "FastSigmoid"]);
 }

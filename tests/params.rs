@@ -1,7 +1,8 @@
 //! Parameters as slices, and the shape signature.
 
 use staticnet::prelude::*;
-use staticnet::{Layer, Params};
+use staticnet::params::{Layout, Role, Setting, Shape};
+use staticnet::{Node, Params};
 
 type Net = (
     Dense<4, 8>,
@@ -13,34 +14,62 @@ type Net = (
 
 #[test]
 fn layers_describe_a_nested_network_in_order() {
-    let mut layers = Vec::new();
-    Net::zeros().layers(&mut |l| layers.push(l));
+    let mut nodes = Vec::new();
+    Net::zeros().describe(&mut |n| nodes.push(n));
+    let tensor = |name: &'static str, dims: &[usize]| match nodes
+        .iter()
+        .find(|n| matches!(n, Node::Tensor(t) if t.name == name && t.shape == Shape::new(dims)))
+    {
+        Some(Node::Tensor(t)) => *t,
+        _ => panic!("no tensor {name} {dims:?}"),
+    };
+    let weight = tensor("weight", &[8, 4]);
+    assert_eq!(weight.role, Role::Trainable);
+    assert_eq!(weight.layout, Layout::ColumnMajor);
+    assert_eq!(tensor("bias", &[3]).layout, Layout::RowMajor);
+    let kinds: Vec<&str> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            Node::Begin(k) => Some(*k),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        layers,
+        kinds,
         [
-            Layer::Dense {
-                inputs: 4,
-                outputs: 8
-            },
-            Layer::LeakyRelu {
-                slope: 0.01f32 as f64
-            },
-            Layer::Dense {
-                inputs: 8,
-                outputs: 8
-            },
-            Layer::Elu { alpha: 1.0 },
-            Layer::Softmax,
-            Layer::Dense {
-                inputs: 8,
-                outputs: 3
-            },
-            Layer::Identity,
+            "Sequential",
+            "Dense",
+            "LeakyRelu",
+            "Sequential",
+            "Sequential",
+            "Dense",
+            "Elu",
+            "Softmax",
+            "Dense",
+            "Identity"
         ]
     );
-    let names: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
-    assert_eq!(names[0], "Dense<4, 8>");
-    assert_eq!(names[3], "Elu(1)");
+    let settings: Vec<(&str, Setting)> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            Node::Setting(name, s) => Some((*name, *s)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("slope", Setting::Real(0.01f32 as f64)),
+            ("alpha", Setting::Real(1.0))
+        ]
+    );
+    // Begins and Ends pair up.
+    let depth = nodes.iter().fold(0i32, |d, n| match n {
+        Node::Begin(_) => d + 1,
+        Node::End => d - 1,
+        _ => d,
+    });
+    assert_eq!(depth, 0);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use nalgebra::SVector;
 use safetensors::{Dtype, serialize, tensor::TensorView};
 use staticnet::io::safetensors::{ImportError, Mapping, load_safetensors};
 use staticnet::prelude::*;
-use staticnet::{Layer, Scalar};
+use staticnet::Scalar;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/safetensors/");
 
@@ -121,15 +121,13 @@ fn every_mismatch_is_refused_with_what_was_expected_and_found() {
             name: "2.weight".into(),
             expected: vec![4, 8],
             found: vec![3, 8],
-            layer: Layer::Dense {
-                inputs: 8,
-                outputs: 4
-            },
+            layer: "Dense",
         }
     );
     assert_eq!(
         err.to_string(),
-        "tensor \"2.weight\" has shape [3, 8] in the file, but Dense<8, 4> needs [4, 8] (PyTorch's Linear.weight is (out, in))"
+        "tensor \"2.weight\" has shape [3, 8] in the file, but the Dense layer needs [4, 8] \
+         (PyTorch's order of axes: Linear.weight is (out, in))"
     );
     assert_eq!(net, Params::zeros());
 
@@ -169,13 +167,15 @@ fn every_mismatch_is_refused_with_what_was_expected_and_found() {
             Mapping::ByName(&["encoder", "decoder"])
         ),
         ImportError::Missing {
-            name: "decoder.weight".into()
+            name: "decoder.weight".into(),
+            layer: "Dense"
         }
     );
     assert_eq!(
         refused(&fixture("named.safetensors"), Mapping::InOrder),
         ImportError::Unexpected {
-            name: "step_count".into()
+            name: "step_count".into(),
+            layer: "no layer: the name has no `<prefix>.` part".into()
         }
     );
 

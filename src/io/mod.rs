@@ -1,27 +1,45 @@
-//! Parameters to and from bytes, in a checked format; with `std`, to and
-//! from files and as Rust source.
+//! Parameters and buffers to and from bytes, in a checked, self-describing
+//! format; with `std`, to and from files and as Rust source.
 //!
-//! # The format (version 1)
+//! # The format (version 2)
 //!
-//! All integers and parameters little-endian.
+//! All integers and values little-endian.
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `b"staticnt"` |
-//! | 2 | format version, `1` |
+//! | 2 | format version, `2` |
 //! | 1 | scalar type: `1` = `f32`, `2` = `f64` |
 //! | 1 | reserved, `0` |
-//! | 4 | number of layers `L` |
-//! | 17 · L | each layer: kind (1), two sizes (4 + 4), a setting (`f64`, 8) — see [`Layer`] |
-//! | 8 | number of parameters |
-//! | 4 | CRC-32 (IEEE) of every byte before it and of the parameters |
-//! | 4 or 8 each | the parameters, in [`Params::zip`] order |
+//! | 4 | length `D` of the description |
+//! | `D` | the description: the network's [`Node`]s as records (below) |
+//! | 8 | number of values (parameters and buffers) |
+//! | 4 | CRC-32 (IEEE) of every byte before it and of the values |
+//! | 4 or 8 each | the values, in [`Params::tensors`] order |
 //!
-//! [`load`] checks everything (length, magic, version, scalar type, every
-//! layer against the network's, the parameter count, the checksum, that
-//! every value is finite) before it changes a single parameter, and each
-//! failure is its own [`Error`] variant saying what was expected and what
-//! was found.
+//! Each description record starts with a tag byte; strings are a `u16`
+//! length and UTF-8 bytes:
+//!
+//! | tag | record |
+//! |---|---|
+//! | 1 | a layer begins: its kind ([`Layer::KIND`](crate::Layer::KIND)) |
+//! | 2 | a setting: name, type (1 size as `u64`, 2 real as `f64`, 3 flag as `u64`), 8 bytes of value |
+//! | 3 | a tensor: name, role (1 trainable, 2 buffer), layout (1 row-major, 2 column-major), rank (1 byte), each axis as `u64` |
+//! | 4 | the layer ends |
+//!
+//! A layer of any kind, the crate's or yours, is recorded by what it says of
+//! itself, so the format needs no table of kinds: a custom layer is
+//! identified by the stable [`Layer::KIND`](crate::Layer::KIND) it declares.
+//!
+//! [`load`] checks everything (length, magic, version, scalar type, the
+//! description record by record against the network's, the value count,
+//! the checksum, that every value is finite) before it changes a single
+//! value, and each failure is its own [`Error`] variant saying what was
+//! expected and what was found.
+//!
+//! Files of version 1 (written before layers described themselves) are not
+//! read: loading one gives [`Error::UnsupportedVersion`], whose message says
+//! to load it with the staticnet version that wrote it and save it again.
 //!
 //! ```
 //! use staticnet::io::{self, Error};
@@ -40,7 +58,11 @@
 //! // The same bytes do not fit another shape, and nothing is changed.
 //! let mut other = <(Dense<4, 8>, Relu, Dense<8, 3>)>::zeros();
 //! let err = io::load(&mut other, &buf[..n]).unwrap_err();
-//! assert_eq!(err.to_string(), "layer 2 is Dense<8, 2> in the file but Dense<8, 3> in the network");
+//! assert_eq!(
+//!     err.to_string(),
+//!     "layer 2 (Dense): the network has tensor `weight` (trainable) of shape [3, 8] \
+//!      where the file has tensor `weight` (trainable) of shape [2, 8]"
+//! );
 //! assert_eq!(other, Params::zeros());
 //! ```
 
@@ -57,16 +79,172 @@ pub use file::{FileError, load_file, save_file};
 
 use core::fmt;
 
-use crate::{Layer, Params, Scalar};
+use crate::params::{Layout, Node, Role, Setting, Shape, TensorInfo};
+use crate::{Params, Scalar};
 use crc::Crc32;
 
 /// The magic number that opens every weights file.
 pub const MAGIC: [u8; 8] = *b"staticnt";
 /// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
-const LAYER_BYTES: usize = 17;
-const FIXED_BYTES: usize = 8 + 2 + 1 + 1 + 4 + 8 + 4;
+/// Magic, version, scalar type, reserved byte, description length.
+const HEADER_BYTES: usize = 8 + 2 + 1 + 1 + 4;
+/// Value count and checksum.
+const TRAILER_BYTES: usize = 8 + 4;
+
+const TAG_BEGIN: u8 = 1;
+const TAG_SETTING: u8 = 2;
+const TAG_TENSOR: u8 = 3;
+const TAG_END: u8 = 4;
+
+/// A name read from a file (a kind, setting or tensor name), kept inline:
+/// up to 48 bytes, longer names are shown cut with `…`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    bytes: [u8; Name::CAPACITY],
+    len: u8,
+    cut: bool,
+}
+
+impl Name {
+    /// The most bytes kept.
+    pub const CAPACITY: usize = 48;
+
+    fn new(s: &[u8]) -> Name {
+        let mut bytes = [0u8; Name::CAPACITY];
+        let n = s.len().min(Name::CAPACITY);
+        bytes[..n].copy_from_slice(&s[..n]);
+        Name {
+            bytes,
+            len: n as u8,
+            cut: s.len() > Name::CAPACITY,
+        }
+    }
+
+    /// Whether this is exactly `s`.
+    pub fn is(&self, s: &str) -> bool {
+        !self.cut && &self.bytes[..self.len as usize] == s.as_bytes()
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.bytes[..self.len as usize].utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        if self.cut {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// A record of a file's description, as read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FileNode {
+    /// A layer of this kind begins.
+    Begin(Name),
+    /// A setting.
+    Setting(Name, Setting),
+    /// A tensor.
+    Tensor {
+        /// Its name.
+        name: Name,
+        /// Its role.
+        role: Role,
+        /// Its shape.
+        shape: Shape,
+        /// Its layout.
+        layout: Layout,
+    },
+    /// The layer ends.
+    End,
+    /// The description has no more records.
+    Nothing,
+}
+
+impl fmt::Display for FileNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileNode::Begin(k) => write!(f, "a `{k}` layer"),
+            FileNode::Setting(n, v) => write!(f, "setting `{n}` = {v}"),
+            FileNode::Tensor {
+                name, role, shape, ..
+            } => write!(f, "tensor `{name}` ({role}) of shape {shape}"),
+            FileNode::End => f.write_str("the end of the layer"),
+            FileNode::Nothing => f.write_str("nothing more"),
+        }
+    }
+}
+
+/// Where a layer sits in a network: the index of each enclosing child, from
+/// the outside in (`2.1` is the second element of the third element).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LayerPath {
+    index: [u32; LayerPath::MAX_DEPTH],
+    depth: u8,
+}
+
+impl LayerPath {
+    /// The deepest nesting a path records; deeper layers are shown by their
+    /// first levels.
+    pub const MAX_DEPTH: usize = 8;
+
+    /// The indices, outermost first (empty for the network itself).
+    pub fn indices(&self) -> &[u32] {
+        &self.index[..self.depth as usize]
+    }
+}
+
+impl fmt::Display for LayerPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.depth == 0 {
+            return f.write_str("the network");
+        }
+        f.write_str("layer ")?;
+        for (i, x) in self.indices().iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for LayerPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What the network's description has at a point: a [`Node`], or nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expected(pub Option<Node>);
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(Node::Begin(k)) => write!(f, "a `{k}` layer"),
+            Some(Node::Setting(n, v)) => write!(f, "setting `{n}` = {v}"),
+            Some(Node::Tensor(t)) => {
+                write!(f, "tensor `{}` ({}) of shape {}", t.name, t.role, t.shape)
+            }
+            Some(Node::End) => f.write_str("the end of the layer"),
+            None => f.write_str("nothing more"),
+        }
+    }
+}
 
 /// Why parameters could not be saved or loaded. `load` returns it before
 /// changing anything.
@@ -80,14 +258,20 @@ pub enum Error {
         /// Bytes given.
         found: usize,
     },
-    /// The bytes end before the header or the parameters do.
+    /// `save`: a kind, setting or tensor name is longer than the format's
+    /// 65,535 bytes.
+    NameTooLong {
+        /// Its first bytes.
+        name: Name,
+    },
+    /// The bytes end before the header, the description or the values do.
     Truncated {
         /// Bytes the file needs (as far as its header could be read).
         expected: usize,
         /// Bytes given.
         found: usize,
     },
-    /// There are bytes after the parameters.
+    /// There are bytes after the values.
     TrailingBytes {
         /// Bytes the file needs.
         expected: usize,
@@ -111,25 +295,29 @@ pub enum Error {
         /// The file's type (`"f32"`, `"f64"`, or `"unknown"`).
         found: &'static str,
     },
-    /// The file describes a network with another number of layers.
-    LayerCount {
-        /// The network's layers.
-        expected: usize,
-        /// The file's layers.
-        found: usize,
+    /// The description cannot be read: an unknown tag, a bad length, a
+    /// rank above [`Shape::MAX_RANK`], … (a damaged or foreign file).
+    Malformed {
+        /// The byte offset in the file.
+        offset: usize,
+        /// What is wrong there.
+        reason: &'static str,
     },
-    /// A layer differs in kind, size or setting.
-    LayerMismatch {
-        /// The layer's position (0-based; nested tuples flattened).
-        index: usize,
-        /// The network's layer.
-        expected: Layer,
-        /// The file's layer.
-        found: FileLayer,
+    /// The file describes another network: a layer of another kind, a
+    /// setting or a tensor that differs.
+    Mismatch {
+        /// Where in the network.
+        path: LayerPath,
+        /// The kind of the network's layer there.
+        layer: &'static str,
+        /// What the network has.
+        expected: Expected,
+        /// What the file has.
+        found: FileNode,
     },
-    /// The parameter count differs from the network's.
+    /// The value count differs from the network's.
     ParamCount {
-        /// The network's count.
+        /// The network's count (parameters and buffers).
         expected: u64,
         /// The file's count.
         found: u64,
@@ -141,67 +329,33 @@ pub enum Error {
         /// The checksum of the bytes as they are.
         found: u32,
     },
-    /// A parameter is NaN or infinite.
+    /// A value is NaN or infinite.
     NonFinite {
-        /// Its position in [`Params::zip`] order.
+        /// Its position among all values, in [`Params::tensors`] order.
         index: usize,
+        /// The tensor it belongs to.
+        tensor: &'static str,
     },
-}
-
-/// A layer as a file records it: a [`Layer`], or a kind this crate does not
-/// know.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FileLayer {
-    /// A known layer.
-    Known(Layer),
-    /// A custom layer, known only by its parameter count and a hash of its
-    /// type name.
-    Custom {
-        /// Its parameter count.
-        params: usize,
-        /// FNV-1a hash of its type name.
-        name_hash: u32,
-    },
-    /// An unknown kind code.
-    Unknown {
-        /// The code.
-        code: u8,
-    },
-}
-
-impl fmt::Display for FileLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FileLayer::Known(l) => write!(f, "{l}"),
-            FileLayer::Custom { params, name_hash } => {
-                write!(
-                    f,
-                    "a custom layer with {params} parameters (type hash {name_hash:#010x})"
-                )
-            }
-            FileLayer::Unknown { code } => write!(f, "an unknown layer kind ({code})"),
-        }
-    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::BufferTooSmall { needed, found } => {
-                write!(
-                    f,
-                    "the buffer holds {found} bytes, but the parameters need {needed}"
-                )
-            }
-            Error::Truncated { expected, found } => {
-                write!(
-                    f,
-                    "the file is truncated: {found} bytes, expected {expected}"
-                )
-            }
+            Error::BufferTooSmall { needed, found } => write!(
+                f,
+                "the buffer holds {found} bytes, but the network needs {needed} (see io::saved_len)"
+            ),
+            Error::NameTooLong { name } => write!(
+                f,
+                "the name {name} is longer than the 65,535 bytes a weights file records"
+            ),
+            Error::Truncated { expected, found } => write!(
+                f,
+                "the file is truncated: {found} bytes, expected {expected}"
+            ),
             Error::TrailingBytes { expected, found } => write!(
                 f,
-                "the file has {} bytes after its parameters ({found} bytes, expected {expected})",
+                "the file has {} bytes after its values ({found} bytes, expected {expected})",
                 found - expected
             ),
             Error::BadMagic { found } => write!(
@@ -209,47 +363,44 @@ impl fmt::Display for Error {
                 "not a staticnet weights file: it starts with {found:02x?}, expected {:02x?} (\"staticnt\")",
                 MAGIC
             ),
-            Error::UnsupportedVersion { found } => {
-                write!(
-                    f,
-                    "format version {found} in the file, but this crate reads version {VERSION}"
-                )
-            }
-            Error::ScalarType { expected, found } => {
-                write!(
-                    f,
-                    "the file holds {found} parameters, but the network is {expected}"
-                )
-            }
-            Error::LayerCount { expected, found } => {
-                write!(
-                    f,
-                    "the file describes {found} layers, but the network has {expected}"
-                )
-            }
-            Error::LayerMismatch {
-                index,
+            Error::UnsupportedVersion { found: 1 } => write!(
+                f,
+                "format version 1 in the file, but this crate reads version {VERSION}: load the file \
+                 with the staticnet release that wrote it and save it again"
+            ),
+            Error::UnsupportedVersion { found } => write!(
+                f,
+                "format version {found} in the file, but this crate reads version {VERSION}"
+            ),
+            Error::ScalarType { expected, found } => write!(
+                f,
+                "the file holds {found} values, but the network is {expected}"
+            ),
+            Error::Malformed { offset, reason } => write!(
+                f,
+                "the file's description is damaged at byte {offset}: {reason}"
+            ),
+            Error::Mismatch {
+                path,
+                layer,
                 expected,
                 found,
-            } => {
-                write!(
-                    f,
-                    "layer {index} is {found} in the file but {expected} in the network"
-                )
-            }
-            Error::ParamCount { expected, found } => {
-                write!(
-                    f,
-                    "the file holds {found} parameters, but the network has {expected}"
-                )
-            }
+            } => write!(
+                f,
+                "{path} ({layer}): the network has {expected} where the file has {found}"
+            ),
+            Error::ParamCount { expected, found } => write!(
+                f,
+                "the file holds {found} values, but the network has {expected}"
+            ),
             Error::Checksum { expected, found } => write!(
                 f,
                 "checksum mismatch: the file records {expected:#010x}, its bytes give {found:#010x} (corrupted)"
             ),
-            Error::NonFinite { index } => {
-                write!(f, "parameter {index} in the file is NaN or infinite")
-            }
+            Error::NonFinite { index, tensor } => write!(
+                f,
+                "value {index} in the file (in a tensor `{tensor}`) is NaN or infinite"
+            ),
         }
     }
 }
@@ -274,102 +425,91 @@ fn scalar_name(code: u8) -> &'static str {
     }
 }
 
-/// FNV-1a, 32 bits: a stable hash of a custom layer's type name.
-fn fnv1a(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ b as u32).wrapping_mul(0x0100_0193)
-    })
-}
-
-fn encode_layer(l: &Layer) -> [u8; LAYER_BYTES] {
-    let (code, a, b, setting): (u8, u32, u32, f64) = match *l {
-        Layer::Dense { inputs, outputs } => (1, inputs as u32, outputs as u32, 0.0),
-        Layer::Identity => (2, 0, 0, 0.0),
-        Layer::Relu => (3, 0, 0, 0.0),
-        Layer::LeakyRelu { slope } => (4, 0, 0, slope),
-        Layer::Sigmoid => (5, 0, 0, 0.0),
-        Layer::Tanh => (6, 0, 0, 0.0),
-        Layer::Softplus => (7, 0, 0, 0.0),
-        Layer::Elu { alpha } => (8, 0, 0, alpha),
-        Layer::Gelu => (9, 0, 0, 0.0),
-        Layer::Softmax => (10, 0, 0, 0.0),
-        Layer::FastTanh => (11, 0, 0, 0.0),
-        Layer::FastSigmoid => (12, 0, 0, 0.0),
-        Layer::Custom { name, params } => (255, params as u32, fnv1a(name), 0.0),
+/// Calls `put` with the bytes of one description record.
+fn encode(node: &Node, put: &mut impl FnMut(&[u8])) -> Result<(), Error> {
+    let string = |s: &str, put: &mut dyn FnMut(&[u8])| -> Result<(), Error> {
+        let len = u16::try_from(s.len()).map_err(|_| Error::NameTooLong {
+            name: Name::new(s.as_bytes()),
+        })?;
+        put(&len.to_le_bytes());
+        put(s.as_bytes());
+        Ok(())
     };
-    let mut out = [0u8; LAYER_BYTES];
-    out[0] = code;
-    out[1..5].copy_from_slice(&a.to_le_bytes());
-    out[5..9].copy_from_slice(&b.to_le_bytes());
-    out[9..17].copy_from_slice(&setting.to_le_bytes());
-    out
-}
-
-fn decode_layer(bytes: &[u8]) -> FileLayer {
-    let a = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
-    let b = u32::from_le_bytes(bytes[5..9].try_into().unwrap());
-    let setting = f64::from_le_bytes(bytes[9..17].try_into().unwrap());
-    FileLayer::Known(match bytes[0] {
-        1 => Layer::Dense {
-            inputs: a,
-            outputs: b as usize,
-        },
-        2 => Layer::Identity,
-        3 => Layer::Relu,
-        4 => Layer::LeakyRelu { slope: setting },
-        5 => Layer::Sigmoid,
-        6 => Layer::Tanh,
-        7 => Layer::Softplus,
-        8 => Layer::Elu { alpha: setting },
-        9 => Layer::Gelu,
-        10 => Layer::Softmax,
-        11 => Layer::FastTanh,
-        12 => Layer::FastSigmoid,
-        255 => {
-            return FileLayer::Custom {
-                params: a,
-                name_hash: b,
+    match *node {
+        Node::Begin(kind) => {
+            put(&[TAG_BEGIN]);
+            string(kind, put)?;
+        }
+        Node::Setting(name, value) => {
+            put(&[TAG_SETTING]);
+            string(name, put)?;
+            let (tag, bits) = match value {
+                Setting::Size(n) => (1u8, n as u64),
+                Setting::Real(x) => (2, x.to_bits()),
+                Setting::Flag(b) => (3, b as u64),
             };
+            put(&[tag]);
+            put(&bits.to_le_bytes());
         }
-        code => return FileLayer::Unknown { code },
-    })
-}
-
-/// Whether a file's layer is the network's: same kind, sizes and settings
-/// (settings compared bit for bit); custom layers by parameter count and
-/// type-name hash.
-fn same_layer(file: &FileLayer, net: &Layer) -> bool {
-    match (file, net) {
-        (FileLayer::Custom { params, name_hash }, Layer::Custom { name, params: p }) => {
-            params == p && *name_hash == fnv1a(name)
+        Node::Tensor(TensorInfo {
+            name,
+            role,
+            shape,
+            layout,
+            ..
+        }) => {
+            put(&[TAG_TENSOR]);
+            string(name, put)?;
+            let role = match role {
+                Role::Trainable => 1u8,
+                Role::Buffer => 2,
+            };
+            let layout = match layout {
+                Layout::RowMajor => 1u8,
+                Layout::ColumnMajor => 2,
+            };
+            put(&[role, layout, shape.dims().len() as u8]);
+            for &d in shape.dims() {
+                put(&(d as u64).to_le_bytes());
+            }
         }
-        (FileLayer::Known(a), b) => encode_layer(a) == encode_layer(b),
-        _ => false,
+        Node::End => put(&[TAG_END]),
     }
+    Ok(())
 }
 
-fn count_layers<T: Scalar, N: Params<T>>(net: &N) -> usize {
-    let mut n = 0;
-    net.layers(&mut |_| n += 1);
-    n
+/// The length of the network's description in bytes.
+fn description_len<T: Scalar, N: Params<T>>(net: &N) -> Result<usize, Error> {
+    let mut len = 0;
+    let mut result = Ok(());
+    net.describe(&mut |node| {
+        if result.is_ok() {
+            result = encode(&node, &mut |b| len += b.len());
+        }
+    });
+    result.map(|()| len)
 }
 
 /// The number of bytes [`save`] writes for this network.
 pub fn saved_len<T: Scalar, N: Params<T>>(net: &N) -> usize {
-    FIXED_BYTES + LAYER_BYTES * count_layers(net) + N::NUM_PARAMS * size_of::<T>()
+    let d = description_len(net).unwrap_or(0);
+    HEADER_BYTES + d + TRAILER_BYTES + (N::NUM_PARAMS + N::NUM_BUFFERS) * size_of::<T>()
 }
 
-/// Writes the network's parameters, with the header, into `buf`; returns
-/// the number of bytes written ([`saved_len`]).
+/// Writes the network's parameters and buffers, with the header and its
+/// description, into `buf`; returns the number of bytes written
+/// ([`saved_len`]).
 pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
-    let needed = saved_len(net);
+    let d = description_len(net)?;
+    let values = (N::NUM_PARAMS + N::NUM_BUFFERS) * size_of::<T>();
+    let needed = HEADER_BYTES + d + TRAILER_BYTES + values;
     if buf.len() < needed {
         return Err(Error::BufferTooSmall {
             needed,
             found: buf.len(),
         });
     }
-    let (header, params) = buf[..needed].split_at_mut(needed - N::NUM_PARAMS * size_of::<T>());
+    let (header, params) = buf[..needed].split_at_mut(needed - values);
     let mut at = 0;
     let mut put = |bytes: &[u8]| {
         header[at..at + bytes.len()].copy_from_slice(bytes);
@@ -378,12 +518,15 @@ pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, E
     put(&MAGIC);
     put(&VERSION.to_le_bytes());
     put(&[scalar_code::<T>(), 0]);
-    put(&(count_layers(net) as u32).to_le_bytes());
-    net.layers(&mut |l| put(&encode_layer(&l)));
-    put(&(N::NUM_PARAMS as u64).to_le_bytes());
+    put(&(d as u32).to_le_bytes());
+    net.describe(&mut |node| {
+        // The names were measured above: encoding cannot fail now.
+        let _ = encode(&node, &mut put);
+    });
+    put(&((N::NUM_PARAMS + N::NUM_BUFFERS) as u64).to_le_bytes());
 
     let mut i = 0;
-    net.visit(&mut |p| {
+    N::tensors([net], [], &mut |_, [p], []| {
         for &v in p {
             params[i..i + size_of::<T>()].copy_from_slice(&to_le::<T>(v)[..size_of::<T>()]);
             i += size_of::<T>();
@@ -422,24 +565,207 @@ fn read<const K: usize>(bytes: &[u8], at: usize, needed: usize) -> Result<[u8; K
     }
 }
 
-/// Checks `bytes` against the network's shape and, only if every check
-/// passes, overwrites the network's parameters with them.
+/// Reads the description records in `desc` (which starts at byte `base` of
+/// the file), one at a time.
+struct Reader<'a> {
+    desc: &'a [u8],
+    base: usize,
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn malformed(&self, reason: &'static str) -> Error {
+        Error::Malformed {
+            offset: self.base + self.at,
+            reason,
+        }
+    }
+
+    fn bytes(&mut self, n: usize, reason: &'static str) -> Result<&[u8], Error> {
+        match self.desc.get(self.at..self.at + n) {
+            Some(b) => {
+                self.at += n;
+                Ok(b)
+            }
+            None => Err(self.malformed(reason)),
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.bytes(1, "a record runs past the description's end")?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, Error> {
+        let b = self.bytes(8, "a record runs past the description's end")?;
+        Ok(u64::from_le_bytes(b.try_into().unwrap()))
+    }
+
+    fn name(&mut self) -> Result<Name, Error> {
+        let b = self.bytes(2, "a record runs past the description's end")?;
+        let len = u16::from_le_bytes([b[0], b[1]]) as usize;
+        Ok(Name::new(
+            self.bytes(len, "a name runs past the description's end")?,
+        ))
+    }
+
+    fn next(&mut self) -> Result<FileNode, Error> {
+        if self.at == self.desc.len() {
+            return Ok(FileNode::Nothing);
+        }
+        let start = self.at;
+        let node = match self.u8()? {
+            TAG_BEGIN => FileNode::Begin(self.name()?),
+            TAG_SETTING => {
+                let name = self.name()?;
+                let tag = self.u8()?;
+                let bits = self.u64()?;
+                let value = match tag {
+                    1 => Setting::Size(
+                        usize::try_from(bits).map_err(|_| self.malformed("a size too large"))?,
+                    ),
+                    2 => Setting::Real(f64::from_bits(bits)),
+                    3 if bits <= 1 => Setting::Flag(bits == 1),
+                    _ => return Err(self.malformed("an unknown setting type")),
+                };
+                FileNode::Setting(name, value)
+            }
+            TAG_TENSOR => {
+                let name = self.name()?;
+                let role = match self.u8()? {
+                    1 => Role::Trainable,
+                    2 => Role::Buffer,
+                    _ => return Err(self.malformed("an unknown tensor role")),
+                };
+                let layout = match self.u8()? {
+                    1 => Layout::RowMajor,
+                    2 => Layout::ColumnMajor,
+                    _ => return Err(self.malformed("an unknown tensor layout")),
+                };
+                let rank = self.u8()? as usize;
+                if rank > Shape::MAX_RANK {
+                    return Err(self.malformed("a tensor with more than 4 axes"));
+                }
+                let mut dims = [0usize; Shape::MAX_RANK];
+                for d in dims.iter_mut().take(rank) {
+                    *d = usize::try_from(self.u64()?)
+                        .map_err(|_| self.malformed("an axis too large"))?;
+                }
+                FileNode::Tensor {
+                    name,
+                    role,
+                    shape: Shape::new(&dims[..rank]),
+                    layout,
+                }
+            }
+            TAG_END => FileNode::End,
+            _ => {
+                self.at = start;
+                return Err(self.malformed("an unknown record tag"));
+            }
+        };
+        Ok(node)
+    }
+}
+
+/// Whether a file record is the network's node.
+fn same(file: &FileNode, net: &Node) -> bool {
+    match (file, net) {
+        (FileNode::Begin(a), Node::Begin(b)) => a.is(b),
+        (FileNode::Setting(n, a), Node::Setting(m, b)) => n.is(m) && a.same(b),
+        (
+            FileNode::Tensor {
+                name,
+                role,
+                shape,
+                layout,
+            },
+            Node::Tensor(t),
+        ) => name.is(t.name) && *role == t.role && *shape == t.shape && *layout == t.layout,
+        (FileNode::End, Node::End) => true,
+        _ => false,
+    }
+}
+
+/// Compares the file's description with the network's, record by record.
+fn check_description<T: Scalar, N: Params<T>>(net: &N, mut reader: Reader<'_>) -> Result<(), Error> {
+    let mut result = Ok(());
+    // The path to the current layer, and the kinds of the enclosing layers.
+    let mut path = LayerPath {
+        index: [0; LayerPath::MAX_DEPTH],
+        depth: 0,
+    };
+    let mut kinds = [""; LayerPath::MAX_DEPTH + 1];
+    let mut depth = 0usize; // layers open
+    let mut children = [0u32; LayerPath::MAX_DEPTH + 1];
+    net.describe(&mut |node| {
+        if result.is_err() {
+            return;
+        }
+        if let Node::Begin(kind) = node {
+            if depth > 0 && depth <= LayerPath::MAX_DEPTH {
+                path.index[depth - 1] = children[depth - 1];
+                path.depth = depth as u8;
+            }
+            if depth <= LayerPath::MAX_DEPTH {
+                kinds[depth] = kind;
+                children[depth] = 0;
+            }
+            depth += 1;
+        }
+        let found = match reader.next() {
+            Ok(found) => found,
+            Err(e) => {
+                result = Err(e);
+                return;
+            }
+        };
+        if !same(&found, &node) {
+            result = Err(Error::Mismatch {
+                path,
+                layer: kinds[(depth.max(1) - 1).min(LayerPath::MAX_DEPTH)],
+                expected: Expected(Some(node)),
+                found,
+            });
+            return;
+        }
+        if node == Node::End {
+            depth -= 1;
+            if depth > 0 && depth <= LayerPath::MAX_DEPTH {
+                children[depth - 1] += 1;
+            }
+            path.depth = depth.saturating_sub(1).min(LayerPath::MAX_DEPTH) as u8;
+        }
+    });
+    result?;
+    match reader.next()? {
+        FileNode::Nothing => Ok(()),
+        found => Err(Error::Mismatch {
+            path,
+            layer: N::KIND,
+            expected: Expected(None),
+            found,
+        }),
+    }
+}
+
+/// Checks `bytes` against the network's description and, only if every
+/// check passes, overwrites the network's parameters and buffers with them.
 pub fn load<T: Scalar, N: Params<T>>(net: &mut N, bytes: &[u8]) -> Result<(), Error> {
-    let (at, expected_len) = check(&*net, bytes)?;
-    let mut i = at;
-    net.visit_mut(&mut |p| {
+    let start = check(&*net, bytes)?;
+    let mut i = start;
+    N::tensors([], [net], &mut |_, [], [p]| {
         for v in p {
             *v = from_le::<T>(&bytes[i..i + size_of::<T>()]);
             i += size_of::<T>();
         }
     });
-    debug_assert_eq!(i, expected_len);
+    debug_assert_eq!(i, bytes.len());
     Ok(())
 }
 
-/// Every check of [`load`], without writing; returns where the parameters
-/// start and the file's length.
-fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<(usize, usize), Error> {
+/// Every check of [`load`], without writing; returns where the values
+/// start.
+fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error> {
     let needed = saved_len(net);
     let magic = read::<8>(bytes, 0, needed)?;
     if magic != MAGIC {
@@ -456,54 +782,37 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<(usize, usize
             found: scalar_name(scalar),
         });
     }
-    let layers = u32::from_le_bytes(read::<4>(bytes, 12, needed)?) as usize;
-    let expected_layers = count_layers(net);
-    if layers != expected_layers {
-        return Err(Error::LayerCount {
-            expected: expected_layers,
-            found: layers,
-        });
-    }
-    let mut at = 16;
-    let mut index = 0;
-    let mut mismatch = Ok(());
-    let mut truncated = false;
-    net.layers(&mut |l| {
-        if mismatch.is_err() || truncated {
-            return;
+    let d = u32::from_le_bytes(read::<4>(bytes, 12, needed)?) as usize;
+    let desc = match bytes.get(HEADER_BYTES..HEADER_BYTES.saturating_add(d)) {
+        Some(desc) => desc,
+        None => {
+            return Err(Error::Truncated {
+                expected: needed.max(HEADER_BYTES.saturating_add(d).saturating_add(TRAILER_BYTES)),
+                found: bytes.len(),
+            });
         }
-        match bytes.get(at..at + LAYER_BYTES) {
-            None => truncated = true,
-            Some(b) => {
-                let found = decode_layer(b);
-                if !same_layer(&found, &l) {
-                    mismatch = Err(Error::LayerMismatch {
-                        index,
-                        expected: l,
-                        found,
-                    });
-                }
-            }
-        }
-        at += LAYER_BYTES;
-        index += 1;
-    });
-    if truncated {
-        return Err(Error::Truncated {
-            expected: needed,
-            found: bytes.len(),
-        });
-    }
-    mismatch?;
+    };
+    check_description(
+        net,
+        Reader {
+            desc,
+            base: HEADER_BYTES,
+            at: 0,
+        },
+    )?;
+    // The description matched the network's, so the file's length is the
+    // network's.
+    let at = HEADER_BYTES + d;
     let count = u64::from_le_bytes(read::<8>(bytes, at, needed)?);
-    if count != N::NUM_PARAMS as u64 {
+    let values = (N::NUM_PARAMS + N::NUM_BUFFERS) as u64;
+    if count != values {
         return Err(Error::ParamCount {
-            expected: N::NUM_PARAMS as u64,
+            expected: values,
             found: count,
         });
     }
     let recorded = u32::from_le_bytes(read::<4>(bytes, at + 8, needed)?);
-    let start = at + 12;
+    let start = at + TRAILER_BYTES;
     if bytes.len() < needed {
         return Err(Error::Truncated {
             expected: needed,
@@ -526,10 +835,22 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<(usize, usize
             found: actual,
         });
     }
-    for (index, chunk) in bytes[start..].chunks_exact(size_of::<T>()).enumerate() {
-        if !from_le::<T>(chunk).is_finite() {
-            return Err(Error::NonFinite { index });
+    let mut index = 0;
+    let mut bad = None;
+    N::tensors([net], [], &mut |info, [p], []| {
+        for _ in 0..p.len() {
+            let b = start + index * size_of::<T>();
+            if bad.is_none() && !from_le::<T>(&bytes[b..b + size_of::<T>()]).is_finite() {
+                bad = Some(Error::NonFinite {
+                    index,
+                    tensor: info.name,
+                });
+            }
+            index += 1;
         }
+    });
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(start),
     }
-    Ok((start, needed))
 }

@@ -1,7 +1,8 @@
 //! A trained network as Rust source: a `static` that compiles back into the
 //! same network, bit for bit, with no parser at run time (feature `std`).
 //!
-//! Every layer of this crate has a `const fn` constructor
+//! Every layer writes itself ([`Params::rust_type`], [`Params::rust_value`]),
+//! and every layer of this crate has a `const fn` constructor
 //! ([`Dense::from_columns`](crate::Dense::from_columns),
 //! [`LeakyRelu::new`](crate::LeakyRelu::new), …) or is a unit struct, so the
 //! generated value can live in flash on a microcontroller.
@@ -12,25 +13,24 @@
 //!
 //! let net = (Dense::<2, 1>::from_columns([[0.5], [-0.25]], [1.0]), Relu);
 //! let src = to_rust(&net, "NET").unwrap();
-//! assert!(src.contains("pub static NET: (staticnet::Dense<2, 1, f32>, staticnet::Relu,) ="));
+//! assert!(src.contains("pub static NET: (staticnet::Dense<2, 1, f32>, staticnet::Relu) ="));
 //! assert!(src.contains("staticnet::Dense::<2, 1, f32>::from_columns([[0.5], [-0.25]], [1.0])"));
 //! ```
 
-use std::fmt::Write as _;
 use std::string::{String, ToString};
-use std::vec::Vec;
 
-use crate::{Layer, Node, Params, Scalar};
+use crate::params::RustSource;
+use crate::{Params, Scalar};
 
 /// Why a network could not be written as Rust source.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum CodegenError {
-    /// A layer defined outside this crate: its constructor is unknown.
+    /// A layer that does not write itself as Rust source (its
+    /// [`Params::rust_value`] is the default).
     Unsupported {
-        /// Its position (0-based, nested tuples flattened).
-        index: usize,
-        /// Its type name.
-        name: &'static str,
+        /// Its kind ([`Layer::KIND`](crate::Layer::KIND)).
+        kind: &'static str,
     },
     /// The static's name is not a Rust identifier.
     BadName(String),
@@ -39,39 +39,25 @@ pub enum CodegenError {
 impl core::fmt::Display for CodegenError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            CodegenError::Unsupported { index, name } => {
-                write!(
-                    f,
-                    "layer {index} ({name}) is not a staticnet layer; its constructor is unknown"
-                )
-            }
-            CodegenError::BadName(n) => write!(f, "{n:?} is not a Rust identifier"),
+            CodegenError::Unsupported { kind } => write!(
+                f,
+                "the layer {kind:?} has no Rust form: implement `Params::rust_type` and \
+                 `Params::rust_value` for it"
+            ),
+            CodegenError::BadName(n) => write!(
+                f,
+                "{n:?} is not a Rust identifier: use letters, digits and `_`, not starting with a digit"
+            ),
         }
     }
 }
 
 impl std::error::Error for CodegenError {}
 
-/// A literal of type `T` that parses back to exactly `v` (Rust prints the
-/// shortest decimal that round-trips).
-fn literal<T: Scalar>(v: T) -> String {
-    let x = v.as_f64();
-    if x.is_nan() {
-        return std::format!("{}::NAN", T::NAME);
-    }
-    if x.is_infinite() {
-        let sign = if x > 0.0 { "" } else { "NEG_" };
-        return std::format!("{}::{sign}INFINITY", T::NAME);
-    }
-    if size_of::<T>() == 4 {
-        std::format!("{:?}", x as f32)
-    } else {
-        std::format!("{x:?}")
-    }
-}
-
 /// Writes `net` as `pub static NAME: TYPE = VALUE;`, where `TYPE` spells the
-/// network's type (nested tuples kept) and `VALUE` its parameters, exactly.
+/// network's type (nested tuples kept) and `VALUE` its parameters and
+/// buffers, exactly. Every layer writes its own part
+/// ([`Params::rust_type`], [`Params::rust_value`]).
 pub fn to_rust<T: Scalar, N: Params<T>>(net: &N, name: &str) -> Result<String, CodegenError> {
     let ident = name
         .chars()
@@ -81,94 +67,57 @@ pub fn to_rust<T: Scalar, N: Params<T>>(net: &N, name: &str) -> Result<String, C
     if !ident {
         return Err(CodegenError::BadName(name.to_string()));
     }
-    let mut params = Vec::with_capacity(N::NUM_PARAMS);
-    net.visit(&mut |p| params.extend_from_slice(p));
-    let mut next = params.into_iter();
-    let t = T::NAME;
-
     let (mut ty, mut value) = (String::new(), String::new());
-    let mut index = 0;
-    let mut depth = 0usize;
-    let mut error = None;
-    net.structure(&mut |node| {
-        let indent = "    ".repeat(depth);
-        match node {
-            Node::Open => {
-                ty.push('(');
-                let _ = writeln!(value, "{}(", if depth == 0 { "" } else { &indent });
-                depth += 1;
-            }
-            Node::Close => {
-                depth -= 1;
-                ty.push_str("), ");
-                let _ = write!(value, "{})", "    ".repeat(depth));
-                value.push_str(if depth == 0 { "" } else { ",\n" });
-            }
-            Node::Layer(layer) => {
-                let (lt, lv) = match layer {
-                    Layer::Dense { inputs, outputs } => {
-                        let mut v = std::format!(
-                            "staticnet::Dense::<{inputs}, {outputs}, {t}>::from_columns(["
-                        );
-                        for i in 0..inputs {
-                            v.push('[');
-                            for o in 0..outputs {
-                                let sep = if o + 1 < outputs { ", " } else { "" };
-                                let _ = write!(v, "{}{sep}", literal(next.next().unwrap()));
-                            }
-                            v.push_str(if i + 1 < inputs { "], " } else { "]" });
-                        }
-                        v.push_str("], [");
-                        for o in 0..outputs {
-                            let sep = if o + 1 < outputs { ", " } else { "" };
-                            let _ = write!(v, "{}{sep}", literal(next.next().unwrap()));
-                        }
-                        v.push_str("])");
-                        (
-                            std::format!("staticnet::Dense<{inputs}, {outputs}, {t}>"),
-                            v,
-                        )
-                    }
-                    Layer::LeakyRelu { slope } => (
-                        std::format!("staticnet::LeakyRelu<{t}>"),
-                        std::format!(
-                            "staticnet::LeakyRelu::<{t}>::new({})",
-                            literal(T::of_f64(slope))
-                        ),
-                    ),
-                    Layer::Elu { alpha } => (
-                        std::format!("staticnet::Elu<{t}>"),
-                        std::format!("staticnet::Elu::<{t}>::new({})", literal(T::of_f64(alpha))),
-                    ),
-                    Layer::Custom { name, .. } => {
-                        error.get_or_insert(CodegenError::Unsupported { index, name });
-                        (String::new(), String::new())
-                    }
-                    unit => {
-                        let s = std::format!("staticnet::{unit}");
-                        (s.clone(), s)
-                    }
-                };
-                index += 1;
-                ty.push_str(&lt);
-                if depth > 0 {
-                    ty.push_str(", ");
-                    let _ = writeln!(value, "{indent}{lv},");
-                } else {
-                    value.push_str(&lv);
-                }
-            }
-        }
-    });
-    if let Some(e) = error {
-        return Err(e);
+    let mut src = RustSource::new(&mut ty);
+    N::rust_type(&mut src).expect("writing to a String cannot fail");
+    let unsupported = src.unsupported_kind();
+    let mut src = RustSource::new(&mut value);
+    net.rust_value(&mut src)
+        .expect("writing to a String cannot fail");
+    if let Some(kind) = unsupported.or(src.unsupported_kind()) {
+        return Err(CodegenError::Unsupported { kind });
     }
-    let ty = ty.replace(", )", ",)").trim_end_matches(", ").to_string();
+    let ty = tidy_tuples(&ty);
+    let buffers = match N::NUM_BUFFERS {
+        0 => String::new(),
+        n => std::format!(" and {n} buffer values"),
+    };
     Ok(std::format!(
-        "// Generated by staticnet::io::rust::to_rust: {} parameters in {t}.\n\
+        "// Generated by staticnet::io::rust::to_rust: {} parameters{buffers} in {}.\n\
          #[rustfmt::skip]\n\
          #[allow(clippy::type_complexity, clippy::excessive_precision)]\n\
          pub static {name}: {ty} = {value};\n",
-        N::NUM_PARAMS
+        N::NUM_PARAMS,
+        T::NAME
     ))
+}
+
+/// `(A, B, )` → `(A, B)`, keeping `(A,)` for a one-element tuple.
+fn tidy_tuples(ty: &str) -> String {
+    let mut out = String::with_capacity(ty.len());
+    let b = ty.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if ty[i..].starts_with(", )") {
+            // Count the elements of the tuple this closes: one element
+            // keeps its comma.
+            let mut depth = 0i32;
+            let mut commas = 0;
+            for &c in b[..i].iter().rev() {
+                match c {
+                    b')' | b'>' => depth += 1,
+                    b'(' | b'<' if depth == 0 => break,
+                    b'(' | b'<' => depth -= 1,
+                    b',' if depth == 0 => commas += 1,
+                    _ => {}
+                }
+            }
+            out.push_str(if commas == 0 { ",)" } else { ")" });
+            i += 3;
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
 }

@@ -1,16 +1,20 @@
 //! Import from safetensors: a PyTorch `state_dict` saved with
 //! `safetensors.torch.save_file` (feature `safetensors`).
 //!
-//! Each [`Dense<I, O>`](crate::Dense) takes a tensor `<prefix>.weight` of
-//! shape `(O, I)` (PyTorch's `Linear.weight` is `(out, in)`; it is
-//! transposed into nalgebra's layout) and, if present, `<prefix>.bias` of
-//! shape `(O)` (absent for `Linear(…, bias=False)`: the bias is then 0).
-//! Prefixes are matched to the network's `Dense` layers either
+//! Every layer with tensors takes them by the names it gives them
+//! ([`TensorInfo::name`]) under a prefix: a [`Dense<I, O>`](crate::Dense)
+//! takes `<prefix>.weight` of shape `(O, I)` (PyTorch's `Linear.weight` is
+//! `(out, in)`; it is transposed into nalgebra's layout) and `<prefix>.bias`
+//! of shape `(O)`; a [`BatchNorm1d`](crate::BatchNorm1d) also takes its
+//! `running_mean` and `running_var`. The shapes are PyTorch's, as each layer
+//! describes them. A bias may be absent (`Linear(…, bias=False)`): it is
+//! then 0. PyTorch's bookkeeping counter `num_batches_tracked` is skipped.
+//! Prefixes are matched to the network's layers with tensors either
 //! [in order](Mapping::InOrder) (sorted naturally, so `"2"` comes before
 //! `"10"`, as `nn.Sequential` names them) or [by name](Mapping::ByName).
 //!
 //! Every tensor's name, shape, dtype and values are checked before a single
-//! parameter changes. `F32` tensors load into `f32` and `f64` networks;
+//! value changes. `F32` tensors load into `f32` and `f64` networks;
 //! `F64` tensors into `f64` networks only (narrowing would lose precision).
 //!
 //! ```no_run
@@ -29,15 +33,21 @@ use std::vec::Vec;
 
 use ::safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use crate::{Layer, Params, Scalar};
+use crate::params::{Fill, Node, Shape, TensorInfo};
+use crate::{Params, Scalar};
 
-/// How tensors are matched to the network's `Dense` layers.
+/// PyTorch's counter of batches seen, kept beside a batch normalisation's
+/// running statistics; no layer here needs it.
+const SKIPPED: &str = "num_batches_tracked";
+
+/// How tensors are matched to the network's layers with tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mapping<'a> {
-    /// Every tensor is `<prefix>.weight` or `<prefix>.bias`; the prefixes,
-    /// sorted naturally (numbers by value), go to the `Dense` layers in order.
+    /// Every tensor is `<prefix>.<name>`; the prefixes, sorted naturally
+    /// (numbers by value), go to the layers with tensors in order.
     InOrder,
-    /// One prefix per `Dense` layer, in order; other tensors are ignored.
+    /// One prefix per layer with tensors, in order; other tensors are
+    /// ignored.
     ByName(&'a [&'a str]),
 }
 
@@ -47,38 +57,39 @@ pub enum Mapping<'a> {
 pub enum ImportError {
     /// The bytes are not a valid safetensors file.
     Parse(String),
-    /// The network has a layer with parameters that is not `Dense`.
-    Unsupported {
-        /// Its description.
-        layer: String,
-    },
-    /// The file has another number of layers than the network has `Dense` layers.
+    /// The file has another number of layers than the network has layers
+    /// with tensors.
     LayerCount {
-        /// The network's `Dense` layers.
+        /// The network's layers with tensors.
         expected: usize,
-        /// The file's layers (weight prefixes, or the names given).
+        /// The file's layers (prefixes, or the names given).
         found: usize,
     },
     /// A tensor the mapping needs is not in the file.
     Missing {
         /// Its name.
         name: String,
+        /// The layer that needs it, e.g. `Dense`.
+        layer: &'static str,
     },
-    /// A tensor that is neither a weight nor a bias (with [`Mapping::InOrder`]).
+    /// A tensor under a layer's prefix that the layer does not have (with
+    /// [`Mapping::InOrder`]).
     Unexpected {
         /// Its name.
         name: String,
+        /// The tensors the layer has.
+        layer: String,
     },
     /// A tensor has the wrong shape.
     Shape {
         /// Its name.
         name: String,
-        /// The shape the layer needs.
+        /// The shape the layer needs (PyTorch's order of axes).
         expected: Vec<usize>,
         /// The file's shape.
         found: Vec<usize>,
-        /// The layer, e.g. `Dense<8, 3>`.
-        layer: Layer,
+        /// The layer's kind, e.g. `Dense`.
+        layer: &'static str,
     },
     /// A tensor has a dtype the network cannot take.
     Dtype {
@@ -102,22 +113,17 @@ impl core::fmt::Display for ImportError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ImportError::Parse(e) => write!(f, "not a valid safetensors file: {e}"),
-            ImportError::Unsupported { layer } => {
-                write!(
-                    f,
-                    "the network's layer {layer} has parameters but is not Dense; it cannot be imported"
-                )
-            }
-            ImportError::LayerCount { expected, found } => {
-                write!(
-                    f,
-                    "the file has {found} layers, but the network has {expected} Dense layers"
-                )
-            }
-            ImportError::Missing { name } => write!(f, "tensor {name:?} is not in the file"),
-            ImportError::Unexpected { name } => write!(
+            ImportError::LayerCount { expected, found } => write!(
                 f,
-                "tensor {name:?} is neither a weight nor a bias; map the layers by name to ignore it"
+                "the file has {found} layers, but the network has {expected} layers with tensors"
+            ),
+            ImportError::Missing { name, layer } => {
+                write!(f, "tensor {name:?}, which a {layer} layer needs, is not in the file")
+            }
+            ImportError::Unexpected { name, layer } => write!(
+                f,
+                "tensor {name:?} is not one of its layer's tensors ({layer}); map the layers by \
+                 name to ignore it"
             ),
             ImportError::Shape {
                 name,
@@ -126,25 +132,21 @@ impl core::fmt::Display for ImportError {
                 layer,
             } => write!(
                 f,
-                "tensor {name:?} has shape {found:?} in the file, but {layer} needs {expected:?} \
-                 (PyTorch's Linear.weight is (out, in))"
+                "tensor {name:?} has shape {found:?} in the file, but the {layer} layer needs \
+                 {expected:?} (PyTorch's order of axes: Linear.weight is (out, in))"
             ),
             ImportError::Dtype {
                 name,
                 found,
                 expected,
-            } => {
-                write!(
-                    f,
-                    "tensor {name:?} is {found} in the file, which a {expected} network cannot take"
-                )
-            }
-            ImportError::NonFinite { name, index } => {
-                write!(
-                    f,
-                    "tensor {name:?} holds NaN or an infinity at position {index}"
-                )
-            }
+            } => write!(
+                f,
+                "tensor {name:?} is {found} in the file, which a {expected} network cannot take"
+            ),
+            ImportError::NonFinite { name, index } => write!(
+                f,
+                "tensor {name:?} holds NaN or an infinity at position {index}"
+            ),
         }
     }
 }
@@ -185,12 +187,6 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
     &d[k.min(d.len().saturating_sub(1))..]
 }
 
-/// One `Dense` layer's tensors, checked and converted.
-struct Import {
-    weight: Vec<f64>, // column-major, as nalgebra stores it
-    bias: Vec<f64>,
-}
-
 fn values<T: Scalar>(name: &str, view: &TensorView<'_>) -> Result<Vec<f64>, ImportError> {
     let dtype_error = || ImportError::Dtype {
         name: name.to_string(),
@@ -218,7 +214,34 @@ fn values<T: Scalar>(name: &str, view: &TensorView<'_>) -> Result<Vec<f64>, Impo
     Ok(out)
 }
 
-/// Reads `bytes` (a safetensors file) into the network's `Dense` layers as
+/// A layer that has tensors of its own, as its description lists them.
+struct LayerTensors {
+    kind: &'static str,
+    tensors: Vec<TensorInfo>,
+}
+
+/// The network's layers with tensors of their own, in order.
+fn layers_with_tensors<T: Scalar, N: Params<T>>(net: &N) -> Vec<LayerTensors> {
+    let mut open: Vec<LayerTensors> = Vec::new();
+    let mut done = Vec::new();
+    net.describe(&mut |node| match node {
+        Node::Begin(kind) => open.push(LayerTensors {
+            kind,
+            tensors: Vec::new(),
+        }),
+        Node::Tensor(t) => open.last_mut().expect("a tensor inside a layer").tensors.push(t),
+        Node::End => {
+            let layer = open.pop().expect("an End after a Begin");
+            if !layer.tensors.is_empty() {
+                done.push(layer);
+            }
+        }
+        Node::Setting(..) => {}
+    });
+    done
+}
+
+/// Reads `bytes` (a safetensors file) into the network's layers as
 /// `mapping` says; checks everything first and changes nothing on error.
 pub fn load_safetensors<T: Scalar, N: Params<T>>(
     net: &mut N,
@@ -226,31 +249,19 @@ pub fn load_safetensors<T: Scalar, N: Params<T>>(
     mapping: Mapping<'_>,
 ) -> Result<(), ImportError> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| ImportError::Parse(e.to_string()))?;
-
-    let mut dense = Vec::new();
-    let mut unsupported = None;
-    net.layers(&mut |l| match l {
-        Layer::Dense { inputs, outputs } => dense.push((inputs, outputs)),
-        Layer::Custom { params, .. } if params > 0 => {
-            unsupported.get_or_insert(l.to_string());
-        }
-        _ => {}
-    });
-    if let Some(layer) = unsupported {
-        return Err(ImportError::Unsupported { layer });
-    }
+    let layers = layers_with_tensors(&*net);
 
     let prefixes: Vec<String> = match mapping {
         Mapping::ByName(names) => names.iter().map(|s| s.to_string()).collect(),
         Mapping::InOrder => {
             let mut p: Vec<String> = Vec::new();
             for name in file.names() {
-                let prefix = name
-                    .strip_suffix(".weight")
-                    .or_else(|| name.strip_suffix(".bias"))
-                    .ok_or_else(|| ImportError::Unexpected {
+                let Some((prefix, _)) = name.rsplit_once('.') else {
+                    return Err(ImportError::Unexpected {
                         name: name.to_string(),
-                    })?;
+                        layer: "no layer: the name has no `<prefix>.` part".to_string(),
+                    });
+                };
                 if !p.iter().any(|q| q == prefix) {
                     p.push(prefix.to_string());
                 }
@@ -259,59 +270,73 @@ pub fn load_safetensors<T: Scalar, N: Params<T>>(
             p
         }
     };
-    if prefixes.len() != dense.len() {
+    if prefixes.len() != layers.len() {
         return Err(ImportError::LayerCount {
-            expected: dense.len(),
+            expected: layers.len(),
             found: prefixes.len(),
         });
     }
 
-    let mut imports = Vec::with_capacity(dense.len());
-    for (prefix, &(inputs, outputs)) in prefixes.iter().zip(&dense) {
-        let layer = Layer::Dense { inputs, outputs };
-        let wname = format!("{prefix}.weight");
-        let w = file.tensor(&wname).map_err(|_| ImportError::Missing {
-            name: wname.clone(),
-        })?;
-        if w.shape() != [outputs, inputs] {
-            return Err(ImportError::Shape {
-                name: wname,
-                expected: [outputs, inputs].to_vec(),
-                found: w.shape().to_vec(),
-                layer,
-            });
-        }
-        let row_major = values::<T>(&wname, &w)?;
-        // (out, in) row-major → column-major: W[o, i] lives at i * O + o.
-        let mut weight = std::vec![0.0; inputs * outputs];
-        for o in 0..outputs {
-            for i in 0..inputs {
-                weight[i * outputs + o] = row_major[o * inputs + i];
-            }
-        }
-        let bname = format!("{prefix}.bias");
-        let bias = match file.tensor(&bname) {
-            Err(_) => std::vec![0.0; outputs],
-            Ok(b) => {
-                if b.shape() != [outputs] {
-                    return Err(ImportError::Shape {
-                        name: bname,
-                        expected: [outputs].to_vec(),
-                        found: b.shape().to_vec(),
-                        layer,
-                    });
-                }
-                values::<T>(&bname, &b)?
+    // Every value, checked and in storage order, tensor by tensor.
+    let mut imports: Vec<Vec<f64>> = Vec::new();
+    for (prefix, layer) in prefixes.iter().zip(&layers) {
+        let full = |name: &str| {
+            if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
             }
         };
-        imports.push(Import { weight, bias });
+        if mapping == Mapping::InOrder {
+            for name in file.names() {
+                let own = name.rsplit_once('.').map_or("", |(p, _)| p) == prefix;
+                let tail = name.rsplit_once('.').map_or(&name[..], |(_, t)| t);
+                if own && tail != SKIPPED && !layer.tensors.iter().any(|t| t.name == tail) {
+                    let names: Vec<&str> = layer.tensors.iter().map(|t| t.name).collect();
+                    return Err(ImportError::Unexpected {
+                        name: name.to_string(),
+                        layer: format!("{} has {}", layer.kind, names.join(", ")),
+                    });
+                }
+            }
+        }
+        for info in &layer.tensors {
+            let name = full(info.name);
+            let shape: Shape = info.shape;
+            let view = match file.tensor(&name) {
+                Ok(view) => view,
+                Err(_) if matches!(info.fill, Fill::Bias { .. }) => {
+                    imports.push(std::vec![0.0; shape.len()]);
+                    continue;
+                }
+                Err(_) => {
+                    return Err(ImportError::Missing {
+                        name,
+                        layer: layer.kind,
+                    });
+                }
+            };
+            if view.shape() != shape.dims() {
+                return Err(ImportError::Shape {
+                    name,
+                    expected: shape.dims().to_vec(),
+                    found: view.shape().to_vec(),
+                    layer: layer.kind,
+                });
+            }
+            let row_major = values::<T>(&name, &view)?;
+            let mut stored = std::vec![0.0; row_major.len()];
+            for (k, &v) in row_major.iter().enumerate() {
+                stored[shape.storage_index(info.layout, k)] = v;
+            }
+            imports.push(stored);
+        }
     }
 
-    // Everything checked: write. Dense layers give their weight slice, then
-    // their bias slice; other layers here have no parameters.
-    let mut slices = imports.iter().flat_map(|l| [&l.weight, &l.bias]);
-    net.visit_mut(&mut |p| {
-        let src = slices.next().expect("one slice per Dense weight and bias");
+    // Everything checked: write, tensor by tensor in the same order.
+    let mut next = imports.iter();
+    N::tensors([], [net], &mut |_, [], [p]| {
+        let src = next.next().expect("one import per tensor");
         for (d, &s) in p.iter_mut().zip(src) {
             *d = T::of_f64(s);
         }

@@ -20,11 +20,12 @@
 //! for `f32` is also compiled for AVX2 and runs so where the CPU has it
 //! (same arithmetic, same bits).
 
-use rand::Rng;
+use core::fmt;
 
-use crate::module::Layer;
+use crate::module::Mode;
+use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::scalar::{c, math};
-use crate::{Init, Module, Network, Params, Scalar, Tensor, Train, kernels};
+use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 /// A scalar function applied element by element, with its derivative.
 ///
@@ -43,7 +44,7 @@ pub trait Activation<T: Scalar> {
 
 /// Implements `Module`, `Train` and `Params` for an element-wise activation.
 macro_rules! elementwise {
-    ($name:ident $(<$t:ident>)?, |$s:ident| $layer:expr) => {
+    ($name:ident $(<$t:ident>)? $(, $field:ident)*) => {
         impl<$($t: Scalar,)? X: Tensor $(<Scalar = $t>)?> Module<X> for $name $(<$t>)?
         where
             $name $(<$t>)?: Activation<X::Scalar>,
@@ -64,7 +65,7 @@ macro_rules! elementwise {
             /// `σ'(x)`: the diagonal of the Jacobian.
             type Tape = X;
             #[inline]
-            fn forward_train(&self, x: &X) -> (X, X) {
+            fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
                 let (mut y, mut d) = (X::zeros(), X::zeros());
                 kernels::map2(x.as_slice(), y.as_mut_slice(), d.as_mut_slice(), |v| {
                     self.value_and_derivative(v)
@@ -81,33 +82,57 @@ macro_rules! elementwise {
             }
         }
 
-        no_params!($name $(<$t>)?, |$s| $layer);
+        no_params!($name $(<$t>)? $(, $field)*);
     };
 }
 
-/// Implements `Params` for a layer without parameters.
+/// Implements `Params` for a layer without parameters: its kind is its type's
+/// name, its settings the named fields (reals), its Rust form the unit
+/// struct or `new(fields…)`.
 macro_rules! no_params {
-    ($name:ident $(<$t:ident>)?, |$s:ident| $layer:expr) => {
-        impl$(<$t>)? Network for $name $(<$t>)? {}
+    ($name:ident $(<$t:ident>)? $(, $field:ident)*) => {
+        impl$(<$t>)? Layer for $name $(<$t>)? {
+            const KIND: &'static str = stringify!($name);
+        }
 
         impl<T: Scalar> Params<T> for $name $(<$t>)? {
             const NUM_PARAMS: usize = 0;
             fn zeros() -> Self {
                 Self::default()
             }
-            fn zip<const R: usize, const W: usize>(
+            #[inline]
+            fn tensors<const R: usize, const W: usize>(
                 _: [&Self; R],
                 _: [&mut Self; W],
-                _: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+                _: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
             ) {
             }
-            fn init<G: Rng + ?Sized>(&mut self, _: Init, _: &mut G) {}
-            fn layers(&self, f: &mut impl FnMut(Layer)) {
-                let $s = self;
-                f($layer)
+            fn settings(&self, _f: &mut impl FnMut(&'static str, Setting)) {
+                $(_f(stringify!($field), Setting::Real(self.$field.as_f64()));)*
+            }
+            fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+                src.text(concat!("staticnet::", stringify!($name)))?;
+                $(src.fmt(format_args!("<{}>", <$t>::NAME))?;)?
+                Ok(())
+            }
+            fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+                src.text(concat!("staticnet::", stringify!($name)))?;
+                rust_new!(self, src $(, $t)? ; $($field),*)
             }
         }
     };
+}
+
+/// The `::<T>::new(fields…)` of a parameter-free layer with settings.
+macro_rules! rust_new {
+    ($self:ident, $src:ident ; ) => {
+        Ok(())
+    };
+    ($self:ident, $src:ident, $t:ident ; $($field:ident),+) => {{
+        $src.fmt(format_args!("::<{}>::new(", <$t>::NAME))?;
+        $($src.scalar($self.$field)?;)+
+        $src.text(")")
+    }};
 }
 
 /// `σ(x) = max(x, 0)`; `σ'(0) = 0`, as in PyTorch.
@@ -128,7 +153,7 @@ impl<T: Scalar> Activation<T> for Relu {
         }
     }
 }
-elementwise!(Relu, |_l| Layer::Relu);
+elementwise!(Relu);
 
 /// `σ(x) = x` for `x > 0`, `slope · x` otherwise (default slope 0.01, as in PyTorch).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,9 +189,7 @@ impl<T: Scalar> Activation<T> for LeakyRelu<T> {
         }
     }
 }
-elementwise!(LeakyRelu<T>, |l| Layer::LeakyRelu {
-    slope: l.slope.as_f64()
-});
+elementwise!(LeakyRelu<T>, slope);
 
 /// `σ(x) = 1 / (1 + e^(−x))`, computed without overflow; `σ' = σ (1 − σ)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -183,7 +206,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
         (s, s * (T::one() - s))
     }
 }
-elementwise!(Sigmoid, |_l| Layer::Sigmoid);
+elementwise!(Sigmoid);
 
 /// `σ(x) = tanh x`; `σ' = 1 − tanh² x`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -200,7 +223,7 @@ impl<T: Scalar> Activation<T> for Tanh {
         (t, T::one() - t * t)
     }
 }
-elementwise!(Tanh, |_l| Layer::Tanh);
+elementwise!(Tanh);
 
 /// A fast `tanh`: the rational function `R(x) = x P(x²) / Q(x²)` with `P` of
 /// degree 4 and `Q` of degree 4 in `x²` (fitted to the relative error on
@@ -332,7 +355,7 @@ impl<T: Scalar> Activation<T> for FastTanh {
         fast_tanh_and_derivative(x)
     }
 }
-elementwise!(FastTanh, |_l| Layer::FastTanh);
+elementwise!(FastTanh);
 
 /// A fast sigmoid: `S(x) = ½ + ½ R(x/2)` with the `R` of [`FastTanh`], since
 /// `σ(x) = ½ + ½ tanh(x/2)`. Branch-free, so a layer of them vectorises.
@@ -367,7 +390,7 @@ impl<T: Scalar> Activation<T> for FastSigmoid {
         (half + half * r, c::<T>(0.25) * d)
     }
 }
-elementwise!(FastSigmoid, |_l| Layer::FastSigmoid);
+elementwise!(FastSigmoid);
 
 /// `σ(x) = ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^(−|x|))` so that it
 /// neither overflows nor loses the tail; `σ' = 1 / (1 + e^(−x))`.
@@ -384,7 +407,7 @@ impl<T: Scalar> Activation<T> for Softplus {
         (self.value(x), x.sigmoid())
     }
 }
-elementwise!(Softplus, |_l| Layer::Softplus);
+elementwise!(Softplus);
 
 /// `σ(x) = x` for `x > 0`, `α (eˣ − 1)` otherwise (default `α = 1`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -425,9 +448,7 @@ impl<T: Scalar> Activation<T> for Elu<T> {
         }
     }
 }
-elementwise!(Elu<T>, |l| Layer::Elu {
-    alpha: l.alpha.as_f64()
-});
+elementwise!(Elu<T>, alpha);
 
 /// GELU in its tanh form (Hendrycks & Gimpel; PyTorch's `approximate="tanh"`):
 /// `σ(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
@@ -457,7 +478,7 @@ impl<T: Scalar> Activation<T> for Gelu {
         )
     }
 }
-elementwise!(Gelu, |_l| Layer::Gelu);
+elementwise!(Gelu);
 
 /// `σ(x) = x`. Its tape is empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -474,7 +495,7 @@ impl<X: Tensor> Module<X> for Identity {
 impl<X: Tensor> Train<X> for Identity {
     type Tape = ();
     #[inline]
-    fn forward_train(&self, x: &X) -> (X, ()) {
+    fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, ()) {
         (*x, ())
     }
     #[inline]
@@ -530,7 +551,7 @@ impl<X: Tensor> Train<X> for Softmax {
     /// The output `s`.
     type Tape = X;
     #[inline]
-    fn forward_train(&self, x: &X) -> (X, X) {
+    fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
         let s = self.forward(x);
         (s, s)
     }
@@ -556,5 +577,5 @@ impl<X: Tensor> Train<X> for Softmax {
     }
 }
 
-no_params!(Identity, |_l| Layer::Identity);
-no_params!(Softmax, |_l| Layer::Softmax);
+no_params!(Identity);
+no_params!(Softmax);

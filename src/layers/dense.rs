@@ -1,11 +1,13 @@
 //! The fully connected layer `y = W x + b`.
 
-use nalgebra::{ArrayStorage, SMatrix, SVector};
-use rand::Rng;
+use core::fmt;
 
-use crate::module::Layer;
+use nalgebra::{ArrayStorage, SMatrix, SVector};
+
+use crate::module::Mode;
+use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo};
 use crate::shape::Takes;
-use crate::{Init, Module, Network, Params, Scalar, Tensor, Train, kernels};
+use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 /// A fully connected layer with `I` inputs and `O` outputs: `y = W x + b`,
 /// with `W:` [`SMatrix<T, O, I>`] and `b:` [`SVector<T, O>`].
@@ -70,8 +72,6 @@ impl<const I: usize, const O: usize, T: Scalar> Dense<I, O, T> {
         kernels::affine(&self.weight, &self.bias, x)
     }
 }
-
-impl<const I: usize, const O: usize, T> Network for Dense<I, O, T> {}
 
 impl<const I: usize, const O: usize, T: Scalar> Default for Dense<I, O, T> {
     /// All weights and biases zero.
@@ -150,7 +150,7 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
 {
     type Tape = X;
     #[inline]
-    fn forward_train(&self, x: &X) -> (X::Output, X) {
+    fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X::Output, X) {
         (X::forward(self, x), *x)
     }
     #[inline]
@@ -163,6 +163,12 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
     }
 }
 
+impl<const I: usize, const O: usize, T> Layer for Dense<I, O, T> {
+    const KIND: &'static str = "Dense";
+}
+
+/// Tensors `weight` of shape `(O, I)` (PyTorch's `Linear.weight`, stored
+/// column by column) and `bias` of shape `(O)`, both trainable.
 impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
     const NUM_PARAMS: usize = I * O + O;
 
@@ -170,35 +176,46 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
         Self::default()
     }
 
-    fn zip<const R: usize, const W: usize>(
+    #[inline]
+    fn tensors<const R: usize, const W: usize>(
         read: [&Self; R],
         mut write: [&mut Self; W],
-        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
+        f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
     ) {
+        let weight = TensorInfo::trainable(
+            "weight",
+            Shape::new(&[O, I]),
+            Fill::Weight {
+                fan_in: I,
+                fan_out: O,
+            },
+        )
+        .with_layout(Layout::ColumnMajor);
         f(
+            weight,
             read.map(|d| d.weight.as_slice()),
             write.each_mut().map(|d| d.weight.as_mut_slice()),
         );
+        let bias = TensorInfo::trainable("bias", Shape::new(&[O]), Fill::Bias { fan_in: I });
         f(
+            bias,
             read.map(|d| d.bias.as_slice()),
             write.each_mut().map(|d| d.bias.as_mut_slice()),
         );
     }
 
-    fn layers(&self, f: &mut impl FnMut(Layer)) {
-        f(Layer::Dense {
-            inputs: I,
-            outputs: O,
-        })
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.fmt(format_args!("staticnet::Dense<{I}, {O}, {}>", T::NAME))
     }
 
-    fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
-        init.fill(
-            self.weight.as_mut_slice(),
-            self.bias.as_mut_slice(),
-            I,
-            O,
-            rng,
-        );
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.fmt(format_args!(
+            "staticnet::Dense::<{I}, {O}, {}>::from_columns(",
+            T::NAME
+        ))?;
+        src.array(self.weight.as_slice(), &[I, O])?;
+        src.text(", ")?;
+        src.array(self.bias.as_slice(), &[O])?;
+        src.text(")")
     }
 }
