@@ -44,3 +44,32 @@ fn nested_and_f64_tapes_add_up_too() {
     assert_eq!(tape::<Net, X>(), expected);
     assert_eq!(expected, (3 + 8 + 2 * (8 + 8) + 8) * 8);
 }
+
+#[test]
+fn normalisation_layers_keep_what_their_docs_say() {
+    // BatchNorm1d<N>: four vectors of N (weight, bias and the two running
+    // statistics, the last two buffers) and its two f64 settings.
+    assert_eq!(size_of::<BatchNorm1d<32>>(), 4 * 32 * 4 + 16);
+    assert_eq!(<BatchNorm1d<32> as Params<f32>>::NUM_PARAMS, 2 * 32);
+    assert_eq!(<BatchNorm1d<32> as Params<f32>>::NUM_BUFFERS, 2 * 32);
+    // Its tape: x̂ (N·B), 1/σ, the batch mean and variance (3N), a count and
+    // a flag, rounded up to the alignment.
+    type X32 = SMatrix<f32, 32, 32>;
+    let scalars = (32 * 32 + 3 * 32) * 4;
+    assert_eq!(tape::<BatchNorm1d<32>, X32>(), scalars + 16);
+    // LayerNorm<N>: weight and bias, and its f64 eps; its tape x̂ and one 1/σ
+    // per sample.
+    assert_eq!(size_of::<LayerNorm<32>>(), 2 * 32 * 4 + 8);
+    assert_eq!(tape::<LayerNorm<32>, X32>(), (32 + 1) * 32 * 4);
+    // In a network the tape is still the sum of the layers' (and the
+    // gradient one more network, buffers included, which stay zero).
+    type Net = (Dense<64, 32>, BatchNorm1d<32>, Relu, Dense<32, 10>);
+    type X = SMatrix<f32, 64, 32>;
+    type H = SMatrix<f32, 32, 32>;
+    let sum = tape::<Dense<64, 32>, X>()
+        + tape::<BatchNorm1d<32>, H>()
+        + tape::<Relu, H>()
+        + tape::<Dense<32, 10>, H>();
+    assert_eq!(tape::<Net, X>(), sum);
+    assert_eq!(sum, 8192 + 4496 + 4096 + 4096);
+}

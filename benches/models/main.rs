@@ -50,11 +50,20 @@ where
     <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
     L: Loss,
 {
-    let (y, tape) = net.forward_train(x);
+    // What `Trainer::fit` does per step: the forward pass in training mode
+    // (here with a generator no layer of these models draws from), the
+    // loss, the backward pass, the update, then the layers' buffers.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut mode = Mode::Training {
+        rng: &mut rng,
+        samples: B,
+    };
+    let (y, tape) = net.forward_tape(x, &mut mode);
     let (l, dy) = loss.batch_loss_and_grad(&y, targets);
     grad.set_zero();
     net.backward_params(&tape, &dy, grad);
     sgd.step(net, grad).expect("finite");
+    net.update_buffers(&tape);
     l
 }
 

@@ -8,6 +8,7 @@ use crate::{Params, Scalar};
 
 /// Why a file could not be saved or loaded.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // `Error` is large by design (see `io`).
 pub enum FileError {
     /// The file could not be read or written.
     Io(std::io::Error),

@@ -66,6 +66,12 @@
 //! assert_eq!(other, Params::zeros());
 //! ```
 
+// `Error` is a few hundred bytes: it carries what the network and the file
+// hold where they differ (names inline, no heap: the core has none), so a
+// `Result<_, Error>` is large. Errors are rare and returned once; boxing is
+// not available without an allocator.
+#![allow(clippy::result_large_err)]
+
 mod crc;
 #[cfg(feature = "std")]
 mod file;
@@ -687,7 +693,10 @@ fn same(file: &FileNode, net: &Node) -> bool {
 }
 
 /// Compares the file's description with the network's, record by record.
-fn check_description<T: Scalar, N: Params<T>>(net: &N, mut reader: Reader<'_>) -> Result<(), Error> {
+fn check_description<T: Scalar, N: Params<T>>(
+    net: &N,
+    mut reader: Reader<'_>,
+) -> Result<(), Error> {
     let mut result = Ok(());
     // The path to the current layer, and the kinds of the enclosing layers.
     let mut path = LayerPath {

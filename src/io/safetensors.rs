@@ -118,7 +118,10 @@ impl core::fmt::Display for ImportError {
                 "the file has {found} layers, but the network has {expected} layers with tensors"
             ),
             ImportError::Missing { name, layer } => {
-                write!(f, "tensor {name:?}, which a {layer} layer needs, is not in the file")
+                write!(
+                    f,
+                    "tensor {name:?}, which a {layer} layer needs, is not in the file"
+                )
             }
             ImportError::Unexpected { name, layer } => write!(
                 f,
@@ -229,7 +232,11 @@ fn layers_with_tensors<T: Scalar, N: Params<T>>(net: &N) -> Vec<LayerTensors> {
             kind,
             tensors: Vec::new(),
         }),
-        Node::Tensor(t) => open.last_mut().expect("a tensor inside a layer").tensors.push(t),
+        Node::Tensor(t) => open
+            .last_mut()
+            .expect("a tensor inside a layer")
+            .tensors
+            .push(t),
         Node::End => {
             let layer = open.pop().expect("an End after a Begin");
             if !layer.tensors.is_empty() {
@@ -290,7 +297,7 @@ pub fn load_safetensors<T: Scalar, N: Params<T>>(
         if mapping == Mapping::InOrder {
             for name in file.names() {
                 let own = name.rsplit_once('.').map_or("", |(p, _)| p) == prefix;
-                let tail = name.rsplit_once('.').map_or(&name[..], |(_, t)| t);
+                let tail = name.rsplit_once('.').map_or(name, |(_, t)| t);
                 if own && tail != SKIPPED && !layer.tensors.iter().any(|t| t.name == tail) {
                     let names: Vec<&str> = layer.tensors.iter().map(|t| t.name).collect();
                     return Err(ImportError::Unexpected {
