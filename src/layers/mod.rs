@@ -16,5 +16,5 @@ macro_rules! layers {
 }
 
 layers!(
-    activation, dense, batch_norm, layer_norm, dropout,
+    activation, dense, batch_norm, layer_norm, dropout, residual, concat,
 );
