@@ -96,6 +96,7 @@ pub mod io;
 mod kernels;
 pub mod layers;
 pub mod loss;
+mod math;
 pub mod metrics;
 pub mod module;
 pub mod network;
@@ -108,12 +109,12 @@ pub mod shape;
 pub mod tensor;
 pub mod train;
 
-pub use layers::*;
 pub use init::Init;
+pub use layers::*;
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanSquared};
 pub use module::{Mode, Module, Train};
-pub use params::{Layer, Node, Params};
 pub use network::Network;
+pub use params::{Layer, Node, Params};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 

@@ -23,7 +23,7 @@ use crate::Dense;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {I} inputs, but it is given {N}",
     label = "this gives `{Self}` {N} values per sample, it takes {I}",
-    note = "a `Dense<I, O>` layer takes I values per sample: the layer before it, or the network's input, must give exactly I"
+    note = "the layer takes {I} values per sample: the layer before it, or the network's input, must give exactly {I}"
 )]
 pub trait Takes<const N: usize, const I: usize> {
     /// The input, seen with the layer's own size (the identity).

@@ -1,93 +1,99 @@
-//! The products as plain loops, for any [`Scalar`]: what `f64` always runs,
-//! and what `f32` runs on CPUs without the SIMD kernels (and on `no_std`
-//! targets that do not enable them).
+//! [`Portable`]: the kernels as plain loops, for any [`Scalar`]: what `f64`
+//! always runs, and what `f32` runs on CPUs without the SIMD kernels (and on
+//! `no_std` targets that do not enable them).
 //!
 //! Each output element is computed in a fixed order that depends only on the
 //! shapes: the batch columns never interact, so a batch gives bit for bit
 //! what its samples give one by one.
 
+use super::Kernels;
 use crate::Scalar;
 
-/// `W x + b` for every column of `x`: `out[j] = b + Σ_i W[:, i] x[i, j]`,
-/// the terms added in order of `i` (an axpy per input over a contiguous
-/// column of `W`).
-#[inline]
-pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
-    w: &[[T; O]; I],
-    b: &[T; O],
-    x: &[[T; I]; B],
-) -> [[T; O]; B] {
-    let mut out = [*b; B];
-    for (col, xj) in out.iter_mut().zip(x) {
-        for (wi, &xi) in w.iter().zip(xj) {
-            for (c, &wv) in col.iter_mut().zip(wi) {
-                *c += wv * xi;
+/// The plain loops.
+pub struct Portable;
+
+impl<T: Scalar> Kernels<T> for Portable {
+    /// `W x + b` for every column of `x`: `out[j] = b + Σ_i W[:, i] x[i, j]`,
+    /// the terms added in order of `i` (an axpy per input over a contiguous
+    /// column of `W`).
+    #[inline]
+    fn affine<const O: usize, const I: usize, const B: usize>(
+        w: &[[T; O]; I],
+        b: &[T; O],
+        x: &[[T; I]; B],
+    ) -> [[T; O]; B] {
+        let mut out = [*b; B];
+        for (col, xj) in out.iter_mut().zip(x) {
+            for (wi, &xi) in w.iter().zip(xj) {
+                for (c, &wv) in col.iter_mut().zip(wi) {
+                    *c += wv * xi;
+                }
+            }
+        }
+        out
+    }
+
+    /// `Wᵀ dy`: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, the terms added in order of
+    /// the output index.
+    #[inline]
+    fn transpose_times<const O: usize, const I: usize, const B: usize>(
+        w: &[[T; O]; I],
+        dy: &[[T; O]; B],
+    ) -> [[T; I]; B] {
+        let mut out = [[T::ZERO; I]; B];
+        for (col, dyj) in out.iter_mut().zip(dy) {
+            for (c, wi) in col.iter_mut().zip(w) {
+                let mut s = T::ZERO;
+                for (&wv, &d) in wi.iter().zip(dyj) {
+                    s += wv * d;
+                }
+                *c = s;
+            }
+        }
+        out
+    }
+
+    /// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`, the samples added in order of `j`
+    /// (so that a batch adds exactly what its samples add one call at a time).
+    #[inline]
+    fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+        dw: &mut [[T; O]; I],
+        db: &mut [T; O],
+        dy: &[[T; O]; B],
+        x: &[[T; I]; B],
+    ) {
+        for (dyj, xj) in dy.iter().zip(x) {
+            for (d, &v) in db.iter_mut().zip(dyj) {
+                *d += v;
+            }
+            for (dwi, &xi) in dw.iter_mut().zip(xj) {
+                for (d, &v) in dwi.iter_mut().zip(dyj) {
+                    *d += v * xi;
+                }
             }
         }
     }
-    out
-}
 
-/// `Wᵀ dy`: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, the terms added in order of
-/// the output index.
-#[inline]
-pub(crate) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B: usize>(
-    w: &[[T; O]; I],
-    dy: &[[T; O]; B],
-) -> [[T; I]; B] {
-    let mut out = [[T::ZERO; I]; B];
-    for (col, dyj) in out.iter_mut().zip(dy) {
-        for (c, wi) in col.iter_mut().zip(w) {
-            let mut s = T::ZERO;
-            for (&wv, &d) in wi.iter().zip(dyj) {
-                s += wv * d;
-            }
-            *c = s;
+    /// `y[k] = f(x[k])`. Out of place, so that every element is stored: in
+    /// place, a function that often returns its argument (ReLU) compiles to
+    /// masked stores, which are slow on some CPUs.
+    #[inline]
+    fn map(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
+        assert_eq!(x.len(), y.len(), "map: input and output lengths differ");
+        for (v, &u) in y.iter_mut().zip(x) {
+            *v = f(u);
         }
     }
-    out
-}
 
-/// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`, the samples added in order of `j`
-/// (so that a batch adds exactly what its samples add one call at a time).
-#[inline]
-pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const B: usize>(
-    dw: &mut [[T; O]; I],
-    db: &mut [T; O],
-    dy: &[[T; O]; B],
-    x: &[[T; I]; B],
-) {
-    for (dyj, xj) in dy.iter().zip(x) {
-        for (d, &v) in db.iter_mut().zip(dyj) {
-            *d += v;
+    /// `(y[k], d[k]) = f(x[k])`.
+    #[inline]
+    fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+        assert!(
+            x.len() == y.len() && x.len() == d.len(),
+            "map2: input and output lengths differ"
+        );
+        for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
+            (*v, *dv) = f(u);
         }
-        for (dwi, &xi) in dw.iter_mut().zip(xj) {
-            for (d, &v) in dwi.iter_mut().zip(dyj) {
-                *d += v * xi;
-            }
-        }
-    }
-}
-
-/// `y[k] = f(x[k])`. Out of place, so that every element is stored: in
-/// place, a function that often returns its argument (ReLU) compiles to
-/// masked stores, which are slow on some CPUs.
-#[inline]
-pub(crate) fn map<T: Copy>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
-    assert_eq!(x.len(), y.len(), "map: input and output lengths differ");
-    for (v, &u) in y.iter_mut().zip(x) {
-        *v = f(u);
-    }
-}
-
-/// `(y[k], d[k]) = f(x[k])`.
-#[inline]
-pub(crate) fn map2<T: Copy>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
-    assert!(
-        x.len() == y.len() && x.len() == d.len(),
-        "map2: input and output lengths differ"
-    );
-    for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
-        (*v, *dv) = f(u);
     }
 }

@@ -1,5 +1,5 @@
-//! `f32` kernels for x86-64 CPUs with AVX2 and FMA, and the choice between
-//! them and the plain loops.
+//! [`Avx2`]: `f32` kernels for x86-64 CPUs with AVX2 and FMA, and the
+//! choice between them and the plain loops.
 //!
 //! # Which code runs
 //!
@@ -34,21 +34,23 @@
 //! overlaps the one before it and recomputes identical values (or, when
 //! accumulating, does not store the columns already done).
 //!
-//! * [`affine`]: `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The terms of one
-//!   output are split over `S` interleaved chains (input `i` goes to chain
-//!   `i mod S`, chain 0 starts from the bias) that are summed as a balanced
-//!   tree, `S` chosen from `O` and `I` only so that one sample has enough
-//!   independent sums in flight to hide the FMA latency. `O = 1` is a dot
-//!   product over the contiguous row; other `O < 8` run the plain loops.
-//! * [`transpose_times`]: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, one vector sum
-//!   per output over windows of 8 rows, then the lanes summed as
-//!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`. Up to `O = 24`
-//!   (three windows) it transposes `W` into a stack copy (at most 64 KiB;
-//!   larger matrices keep the dot products) and runs [`affine`] on `Wᵀ`
-//!   instead; below 8, the plain loops.
-//! * [`accumulate_outer`]: `dW[:, i] += Σ_j dy[:, j] x[i, j]`, the samples
-//!   fused in order of `j` onto the loaded `dW`, so that a batch gives bit
-//!   for bit what the samples give one call at a time.
+//! * [`affine`](simd_affine): `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The
+//!   terms of one output are split over `S` interleaved chains (input `i`
+//!   goes to chain `i mod S`, chain 0 starts from the bias) that are summed
+//!   as a balanced tree, `S` chosen from `O` and `I` only so that one sample
+//!   has enough independent sums in flight to hide the FMA latency. `O = 1`
+//!   is a dot product over the contiguous row; other `O < 8` run the plain
+//!   loops.
+//! * [`transpose_times`](simd_transpose_times): `out[i, j] = ⟨W[:, i],
+//!   dy[:, j]⟩`, one vector sum per output over windows of 8 rows, then the
+//!   lanes summed as `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
+//!   Up to `O = 24` (three windows) it transposes `W` into a stack copy (at
+//!   most 64 KiB; larger matrices keep the dot products) and runs
+//!   [`affine`](simd_affine) on `Wᵀ` instead; below 8, the plain loops.
+//! * [`accumulate_outer`](simd_accumulate_outer): `dW[:, i] += Σ_j dy[:, j]
+//!   x[i, j]`, the samples fused in order of `j` onto the loaded `dW`, so
+//!   that a batch gives bit for bit what the samples give one call at a
+//!   time.
 //!
 //! Stack: besides their outputs (as the plain loops), the kernels keep
 //! registers only, except that one copy of `W` (at most 64 KiB).
@@ -58,7 +60,7 @@
 
 use core::arch::x86_64::*;
 
-use super::portable;
+use super::{Kernels, Portable};
 
 // ---------------------------------------------------------------------------
 // Dispatch.
@@ -108,80 +110,88 @@ pub(crate) fn available() -> bool {
     false
 }
 
-/// `W x + b` for every column of `x`.
-#[inline]
-pub(crate) fn affine<const O: usize, const I: usize, const B: usize>(
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[[f32; I]; B],
-) -> [[f32; O]; B] {
-    if available() {
-        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_affine(w, b, x) };
+/// The AVX2 + FMA kernels for `f32`, behind the check of [`available`]:
+/// each method runs the SIMD kernel where the CPU has the features and the
+/// plain loops of [`Portable`] where it does not.
+pub struct Avx2;
+
+impl Kernels<f32> for Avx2 {
+    /// `W x + b` for every column of `x`.
+    #[inline]
+    fn affine<const O: usize, const I: usize, const B: usize>(
+        w: &[[f32; O]; I],
+        b: &[f32; O],
+        x: &[[f32; I]; B],
+    ) -> [[f32; O]; B] {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_affine(w, b, x) };
+        }
+        Portable::affine(w, b, x)
     }
-    portable::affine(w, b, x)
+
+    /// `Wᵀ dy`.
+    #[inline]
+    fn transpose_times<const O: usize, const I: usize, const B: usize>(
+        w: &[[f32; O]; I],
+        dy: &[[f32; O]; B],
+    ) -> [[f32; I]; B] {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_transpose_times(w, dy) };
+        }
+        Portable::transpose_times(w, dy)
+    }
+
+    /// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
+    #[inline]
+    fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+        dw: &mut [[f32; O]; I],
+        db: &mut [f32; O],
+        dy: &[[f32; O]; B],
+        x: &[[f32; I]; B],
+    ) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_accumulate_outer(dw, db, dy, x) };
+        }
+        Portable::accumulate_outer(dw, db, dy, x)
+    }
+
+    /// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
+    #[inline]
+    fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_map(x, y, f) };
+        }
+        Portable::map(x, y, f)
+    }
+
+    /// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has
+    /// it.
+    #[inline]
+    fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_map2(x, y, d, f) };
+        }
+        Portable::map2(x, y, d, f)
+    }
 }
 
-/// `Wᵀ dy`.
-#[inline]
-pub(crate) fn transpose_times<const O: usize, const I: usize, const B: usize>(
-    w: &[[f32; O]; I],
-    dy: &[[f32; O]; B],
-) -> [[f32; I]; B] {
-    if available() {
-        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_transpose_times(w, dy) };
-    }
-    portable::transpose_times(w, dy)
-}
-
-/// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
-#[inline]
-pub(crate) fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
-    dw: &mut [[f32; O]; I],
-    db: &mut [f32; O],
-    dy: &[[f32; O]; B],
-    x: &[[f32; I]; B],
-) {
-    if available() {
-        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_accumulate_outer(dw, db, dy, x) };
-    }
-    portable::accumulate_outer(dw, db, dy, x)
-}
-
-/// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
-#[inline]
-pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
-    if available() {
-        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_map(x, y, f) };
-    }
-    portable::map(x, y, f)
-}
-
-/// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
-#[inline]
-pub(crate) fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
-    if available() {
-        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-        return unsafe { simd_map2(x, y, d, f) };
-    }
-    portable::map2(x, y, d, f)
-}
-
-/// [`portable::map`] compiled with AVX2 and FMA enabled: `f` is inlined
+/// [`Portable::map`] compiled with AVX2 and FMA enabled: `f` is inlined
 /// into it and vectorised 8 wide. (The compiler does not contract `a * b + c`
 /// into an FMA, so the results are those of the plain loop.)
 #[target_feature(enable = "avx2,fma")]
 fn simd_map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
-    portable::map(x, y, f)
+    Portable::map(x, y, f)
 }
 
-/// [`portable::map2`] compiled with AVX2 and FMA enabled.
+/// [`Portable::map2`] compiled with AVX2 and FMA enabled.
 #[target_feature(enable = "avx2,fma")]
 fn simd_map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
-    portable::map2(x, y, d, f)
+    Portable::map2(x, y, d, f)
 }
 
 // ---------------------------------------------------------------------------
@@ -338,7 +348,7 @@ fn simd_affine<const O: usize, const I: usize, const B: usize>(
         return affine_row(w, b, x);
     }
     if O < 8 || I == 0 {
-        return portable::affine(w, b, x);
+        return Portable::affine(w, b, x);
     }
     let mut out = [[0.0; O]; B];
     match chains(O, I) {
@@ -350,7 +360,7 @@ fn simd_affine<const O: usize, const I: usize, const B: usize>(
     out
 }
 
-/// [`affine`] with `S` chains per output, over register tiles.
+/// [`affine`](simd_affine) with `S` chains per output, over register tiles.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>(
@@ -588,7 +598,7 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     dy: &[[f32; O]; B],
 ) -> [[f32; I]; B] {
     if O < 8 {
-        return portable::transpose_times(w, dy);
+        return Portable::transpose_times(w, dy);
     }
     if O <= 24 && O * I <= TRANSPOSED_MAX {
         // Up to 3 windows per dot product: summing the lanes would cost more
@@ -639,7 +649,7 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     out
 }
 
-/// The most elements of `W` that [`transpose_times`] copies to the stack to
+/// The most elements of `W` that [`transpose_times`](simd_transpose_times) copies to the stack to
 /// transpose (64 KiB of `f32`); larger short matrices take the dot products.
 const TRANSPOSED_MAX: usize = 16 * 1024;
 
@@ -711,7 +721,7 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
 ) {
     if O < 8 {
-        return portable::accumulate_outer(dw, db, dy, x);
+        return Portable::accumulate_outer(dw, db, dy, x);
     }
     let v = O.div_ceil(8);
     // Lanes of the last window that earlier windows did not cover.
@@ -860,40 +870,7 @@ mod tests {
 #[cfg(test)]
 mod simd_tests {
     use super::*;
-    use crate::kernels::testing::{Kernels, check_all};
-
-    /// The SIMD kernels called directly, whatever `available` would say.
-    struct Simd;
-
-    impl Kernels for Simd {
-        fn affine<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            b: &[f32; O],
-            x: &[[f32; I]; B],
-        ) -> [[f32; O]; B] {
-            assert!(available());
-            // SAFETY: asserted just above.
-            unsafe { simd_affine(w, b, x) }
-        }
-        fn transpose_times<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            dy: &[[f32; O]; B],
-        ) -> [[f32; I]; B] {
-            assert!(available());
-            // SAFETY: asserted just above.
-            unsafe { simd_transpose_times(w, dy) }
-        }
-        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
-            dw: &mut [[f32; O]; I],
-            db: &mut [f32; O],
-            dy: &[[f32; O]; B],
-            x: &[[f32; I]; B],
-        ) {
-            assert!(available());
-            // SAFETY: asserted just above.
-            unsafe { simd_accumulate_outer(dw, db, dy, x) }
-        }
-    }
+    use crate::kernels::testing::check_all;
 
     #[test]
     fn simd_kernels_are_exact_to_rounding_on_odd_sizes() {
@@ -902,7 +879,8 @@ mod simd_tests {
             // run there, and have their own test.
             return;
         }
-        check_all::<Simd>();
+        // Here `Avx2` always takes the SIMD kernels.
+        check_all::<Avx2>();
     }
 
     #[test]

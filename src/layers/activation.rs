@@ -1,5 +1,6 @@
 //! Activations: element-wise functions, whose Jacobian is diagonal, and
-//! [`Softmax`], whose Jacobian is full.
+//! [`Identity`]. ([`Softmax`](crate::Softmax), whose Jacobian is full, has
+//! its own file.)
 //!
 //! An element-wise activation `y = σ(x)` keeps `σ'(x)` on its tape (the
 //! diagonal of its Jacobian) and its backward pass is the element-wise product
@@ -10,11 +11,12 @@
 //! crate on every platform (so the bits do not depend on the C library),
 //! except `f32`'s `eˣ`, the crate's own, within 1 ulp: [`Tanh`] and
 //! [`Sigmoid`] are exact in that sense. [`FastTanh`] and
-//! [`FastSigmoid`] are rational approximations that vectorise, for small
-//! networks where `tanh` and `exp` would cost more than the matrix products;
-//! their documented error bounds are tested against the exact functions, and
-//! their derivatives are those of the approximations they compute, so
-//! gradients stay exact for the function the network really is.
+//! [`FastSigmoid`] are rational approximations that vectorise
+//! (`crate::math::fast`), for small networks where `tanh` and `exp` would
+//! cost more than the matrix products; their documented error bounds are
+//! tested against the exact functions, and their derivatives are those of
+//! the approximations they compute, so gradients stay exact for the
+//! function the network really is.
 //!
 //! Every element-wise activation runs as one loop over the tensor, which
 //! for `f32` is also compiled for AVX2 and runs so where the CPU has it
@@ -22,9 +24,10 @@
 
 use core::fmt;
 
+use crate::math::{self, fast};
 use crate::module::Mode;
 use crate::params::{Layer, RustSource, Setting, TensorInfo};
-use crate::scalar::{c, math};
+use crate::scalar::c;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 /// A scalar function applied element by element, with its derivative.
@@ -123,6 +126,8 @@ macro_rules! no_params {
     };
 }
 
+pub(crate) use no_params;
+
 /// The `::<T>::new(fields…)` of a parameter-free layer with settings.
 macro_rules! rust_new {
     ($self:ident, $src:ident ; ) => {
@@ -134,6 +139,8 @@ macro_rules! rust_new {
         $src.text(")")
     }};
 }
+
+pub(crate) use rust_new;
 
 /// `σ(x) = max(x, 0)`; `σ'(0) = 0`, as in PyTorch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,104 +262,14 @@ elementwise!(Tanh);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FastTanh;
 
-/// `P` of [`FastTanh`], from the constant term up.
-const TANH_P: [f64; 5] = [
-    0.999_999_986_379_755_4,
-    0.133_725_254_298_640_04,
-    0.003_485_376_032_938_165_7,
-    2.043_850_578_749_365e-5,
-    1.311_822_668_901_120_7e-8,
-];
-/// `Q` of [`FastTanh`] without its constant term 1, from `x²` up.
-const TANH_Q: [f64; 4] = [
-    0.467_058_454_630_043_9,
-    0.025_838_417_525_883_905,
-    3.268_793_115_684_337_3e-4,
-    7.679_571_277_976_459e-7,
-];
-/// Where [`FastTanh`] stops following `tanh` and stays constant.
-const TANH_CLAMP: f64 = 9.0;
-
-/// `x` limited to `[−9, 9]` (NaN stays NaN), and `x²`.
-#[inline(always)]
-fn tanh_argument<T: Scalar>(x: T) -> (T, T) {
-    let m = c::<T>(TANH_CLAMP);
-    let x = if x > m {
-        m
-    } else if x < -m {
-        -m
-    } else {
-        x
-    };
-    (x, x * x)
-}
-
-/// `P(u)` and `Q(u)` by Estrin's scheme (pairs of terms, then `u²` and
-/// `u⁴`): a shorter chain of dependent operations than Horner's rule, which
-/// is what one sample's few activations wait on.
-#[inline(always)]
-fn tanh_pq<T: Scalar>(u: T) -> (T, T) {
-    let k = |i: usize| c::<T>(TANH_P[i]);
-    let l = |i: usize| c::<T>(TANH_Q[i]);
-    let u2 = u * u;
-    let u4 = u2 * u2;
-    let p = (k(0) + k(1) * u) + (k(2) + k(3) * u) * u2 + k(4) * u4;
-    let q = (T::one() + l(0) * u) + (l(1) + l(2) * u) * u2 + l(3) * u4;
-    (p, q)
-}
-
-/// `y` limited to `[−1, 1]` (NaN stays NaN): where `tanh` is within an
-/// `f32` rounding of ±1, the rounding of `R` could step past it.
-#[inline(always)]
-fn unit<T: Scalar>(y: T) -> T {
-    if y > T::one() {
-        T::one()
-    } else if y < -T::one() {
-        -T::one()
-    } else {
-        y
-    }
-}
-
-/// `R(x)`.
-#[inline(always)]
-fn fast_tanh<T: Scalar>(x: T) -> T {
-    let (xc, u) = tanh_argument(x);
-    let (p, q) = tanh_pq(u);
-    unit(xc * (p * (T::one() / q)))
-}
-
-/// `(R(x), R'(x))`, the value bit for bit that of [`fast_tanh`].
-#[inline(always)]
-fn fast_tanh_and_derivative<T: Scalar>(x: T) -> (T, T) {
-    let (xc, u) = tanh_argument(x);
-    let (p, q) = tanh_pq(u);
-    let inv = T::one() / q;
-    let r = p * inv;
-    // R = x r with r = P/Q; R' = r + x r' = (P + 2u P' − 2u r Q') / Q, where
-    // P + 2u P' = Σ (2k + 1) p_k u^k and Q' = Σ k q_k u^(k−1).
-    let mut n = c::<T>(9.0 * TANH_P[4]);
-    for (k, &pk) in TANH_P[..4].iter().enumerate().rev() {
-        n = n * u + c::<T>((2 * k + 1) as f64 * pk);
-    }
-    let mut dq = c::<T>(4.0 * TANH_Q[3]);
-    for (k, &qk) in TANH_Q[..3].iter().enumerate().rev() {
-        dq = dq * u + c::<T>((k + 1) as f64 * qk);
-    }
-    let two_u = u + u;
-    let d = (n - two_u * r * dq) * inv;
-    let outside = x.abs() >= c::<T>(TANH_CLAMP);
-    (unit(xc * r), if outside { T::zero() } else { d })
-}
-
 impl<T: Scalar> Activation<T> for FastTanh {
     #[inline]
     fn value(&self, x: T) -> T {
-        fast_tanh(x)
+        fast::tanh(x)
     }
     #[inline]
     fn value_and_derivative(&self, x: T) -> (T, T) {
-        fast_tanh_and_derivative(x)
+        fast::tanh_and_derivative(x)
     }
 }
 elementwise!(FastTanh);
@@ -380,14 +297,11 @@ pub struct FastSigmoid;
 impl<T: Scalar> Activation<T> for FastSigmoid {
     #[inline]
     fn value(&self, x: T) -> T {
-        let half = c::<T>(0.5);
-        half + half * fast_tanh(half * x)
+        fast::sigmoid(x)
     }
     #[inline]
     fn value_and_derivative(&self, x: T) -> (T, T) {
-        let half = c::<T>(0.5);
-        let (r, d) = fast_tanh_and_derivative(half * x);
-        (half + half * r, c::<T>(0.25) * d)
+        fast::sigmoid_and_derivative(x)
     }
 }
 elementwise!(FastSigmoid);
@@ -504,78 +418,4 @@ impl<X: Tensor> Train<X> for Identity {
     }
 }
 
-/// Softmax over each sample (each column): `sₖ = e^(xₖ) / Σⱼ e^(xⱼ)`,
-/// computed after subtracting the column's maximum so that it never
-/// overflows.
-///
-/// Its Jacobian is full, `diag(s) − s sᵀ`; the backward pass applies it
-/// without forming it, as `dx = s ⊙ (dy − ⟨s, dy⟩)`. Its tape is `s`.
-///
-/// To train a classifier, prefer ending the network in logits and using
-/// [`CrossEntropy`](crate::CrossEntropy), which fuses softmax into the loss
-/// and stays finite where a separate softmax would underflow to 0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Softmax;
-
-/// Softmax of one column `x` into `s`: `e^(x − max x)` (one vectorised
-/// loop), then the normalisation.
-pub(crate) fn softmax_into<T: Scalar>(x: &[T], s: &mut [T]) {
-    let m = x.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v));
-    kernels::map(x, s, |v| math::exp(v - m));
-    let sum = s.iter().fold(T::zero(), |a, &v| a + v);
-    let inv = T::one() / sum;
-    for v in s.iter_mut() {
-        *v *= inv;
-    }
-}
-
-impl<X: Tensor> Module<X> for Softmax {
-    type Output = X;
-    #[inline]
-    fn forward(&self, x: &X) -> X {
-        let mut s = *x;
-        if X::ROWS > 0 {
-            for (xc, sc) in x
-                .as_slice()
-                .chunks_exact(X::ROWS)
-                .zip(s.as_mut_slice().chunks_exact_mut(X::ROWS))
-            {
-                softmax_into(xc, sc);
-            }
-        }
-        s
-    }
-}
-
-impl<X: Tensor> Train<X> for Softmax {
-    /// The output `s`.
-    type Tape = X;
-    #[inline]
-    fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
-        let s = self.forward(x);
-        (s, s)
-    }
-    #[inline]
-    fn backward(&self, s: &X, dy: &X, _: &mut Self) -> X {
-        let mut dx = *dy;
-        if X::ROWS > 0 {
-            for (g, sc) in dx
-                .as_mut_slice()
-                .chunks_exact_mut(X::ROWS)
-                .zip(s.as_slice().chunks_exact(X::ROWS))
-            {
-                let dot = g
-                    .iter()
-                    .zip(sc)
-                    .fold(<X::Scalar as Scalar>::ZERO, |a, (&d, &sv)| a + d * sv);
-                for (d, &sv) in g.iter_mut().zip(sc) {
-                    *d = sv * (*d - dot);
-                }
-            }
-        }
-        dx
-    }
-}
-
 no_params!(Identity);
-no_params!(Softmax);

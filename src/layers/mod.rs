@@ -16,5 +16,5 @@ macro_rules! layers {
 }
 
 layers!(
-    activation, dense, batch_norm, layer_norm, dropout, residual, concat,
+    activation, softmax, dense, batch_norm, layer_norm, dropout, residual, concat,
 );

@@ -1,14 +1,21 @@
 //! The four products a dense layer spends its time in, over nalgebra's
-//! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous).
-//! Everything else in the crate calls these, so a tuned kernel replaces one
-//! function here and no public signature changes.
+//! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous),
+//! and the element-wise maps of the activations: one interface,
+//! [`Kernels`], and its implementations. Everything else in the crate calls
+//! the functions below, so a tuned kernel is one more implementation here
+//! and no public signature changes.
 //!
 //! Shapes: `W: O×I`, `x: I×B` (one sample per column), `dy: O×B`.
 //!
-//! Which code runs is chosen per scalar type by the sealed side of
-//! [`Scalar`]: `f64` runs the plain loops of [`portable`]; `f32` runs the
-//! AVX2 + FMA kernels of [`x86`] where the CPU has them and the plain loops
-//! elsewhere (see [`x86`] for how that is decided).
+//! * [`Portable`] ([`portable`]): plain loops for any [`Scalar`]; what `f64`
+//!   always runs.
+//! * [`Avx2`] ([`x86`], x86-64 only): AVX2 + FMA kernels for `f32`, chosen
+//!   at run time where the CPU has them, the plain loops elsewhere (see
+//!   [`x86`] for how that is decided).
+//!
+//! Which one a scalar type runs is named by the sealed side of [`Scalar`]
+//! (its associated type `Kernels`): `f32` runs [`F32Kernels`], `f64` runs
+//! [`Portable`].
 //!
 //! Two properties hold on every path and are tested (tests/kernels.rs and
 //! the unit tests below):
@@ -36,12 +43,47 @@ pub(crate) mod portable;
 #[allow(unsafe_code)]
 pub(crate) mod x86;
 
-/// The `f32` kernels: SIMD where available.
-pub(crate) mod f32_kernels {
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(crate) use super::portable::{accumulate_outer, affine, map, map2, transpose_times};
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) use super::x86::{accumulate_outer, affine, map, map2, transpose_times};
+pub(crate) use portable::Portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::Avx2;
+
+/// The kernels `f32` runs: [`Avx2`] on x86-64 (which falls back to the
+/// plain loops on CPUs without AVX2 and FMA), [`Portable`] elsewhere.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type F32Kernels = Avx2;
+/// The kernels `f32` runs: [`Avx2`] on x86-64 (which falls back to the
+/// plain loops on CPUs without AVX2 and FMA), [`Portable`] elsewhere.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) type F32Kernels = Portable;
+
+/// One implementation of the kernels for scalar type `T`, over the arrays
+/// nalgebra stores (`[[T; R]; C]`, one array per column). The free
+/// functions below call the implementation `T` names.
+pub trait Kernels<T> {
+    /// `W x + b` for every column of `x`.
+    fn affine<const O: usize, const I: usize, const B: usize>(
+        w: &[[T; O]; I],
+        b: &[T; O],
+        x: &[[T; I]; B],
+    ) -> [[T; O]; B];
+    /// `Wᵀ dy`.
+    fn transpose_times<const O: usize, const I: usize, const B: usize>(
+        w: &[[T; O]; I],
+        dy: &[[T; O]; B],
+    ) -> [[T; I]; B];
+    /// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
+    fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
+        dw: &mut [[T; O]; I],
+        db: &mut [T; O],
+        dy: &[[T; O]; B],
+        x: &[[T; I]; B],
+    );
+    /// `y[k] = f(x[k])` for every `k`: an element-wise activation. Panics
+    /// if the lengths differ.
+    fn map(x: &[T], y: &mut [T], f: impl Fn(T) -> T);
+    /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
+    /// and its derivative. Panics if the lengths differ.
+    fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
 }
 
 /// `y[k] = f(x[k])` for every element: an element-wise activation. For
@@ -50,13 +92,13 @@ pub(crate) mod f32_kernels {
 /// multiply and an add on its own), so the bits are too.
 #[inline]
 pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
-    T::map(x, y, f)
+    <T::Kernels as Kernels<T>>::map(x, y, f)
 }
 
 /// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].
 #[inline]
 pub(crate) fn map2<T: Scalar>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
-    T::map2(x, y, d, f)
+    <T::Kernels as Kernels<T>>::map2(x, y, d, f)
 }
 
 /// `W x + b`, for every column of `x`.
@@ -66,7 +108,11 @@ pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
     b: &SVector<T, O>,
     x: &SMatrix<T, I, B>,
 ) -> SMatrix<T, O, B> {
-    SMatrix::from_array_storage(ArrayStorage(T::affine(&w.data.0, &b.data.0[0], &x.data.0)))
+    SMatrix::from_array_storage(ArrayStorage(<T::Kernels as Kernels<T>>::affine(
+        &w.data.0,
+        &b.data.0[0],
+        &x.data.0,
+    )))
 }
 
 /// `Wᵀ dy`: the input gradient.
@@ -75,7 +121,9 @@ pub(crate) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B
     w: &SMatrix<T, O, I>,
     dy: &SMatrix<T, O, B>,
 ) -> SMatrix<T, I, B> {
-    SMatrix::from_array_storage(ArrayStorage(T::transpose_times(&w.data.0, &dy.data.0)))
+    SMatrix::from_array_storage(ArrayStorage(<T::Kernels as Kernels<T>>::transpose_times(
+        &w.data.0, &dy.data.0,
+    )))
 }
 
 /// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`: the parameter gradients.
@@ -86,7 +134,12 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
     dy: &SMatrix<T, O, B>,
     x: &SMatrix<T, I, B>,
 ) {
-    T::accumulate_outer(&mut dw.data.0, &mut db.data.0[0], &dy.data.0, &x.data.0);
+    <T::Kernels as Kernels<T>>::accumulate_outer(
+        &mut dw.data.0,
+        &mut db.data.0[0],
+        &dy.data.0,
+        &x.data.0,
+    );
 }
 
 /// Checks shared by the tests of each path: every kernel against a naive
@@ -97,24 +150,7 @@ pub(crate) mod testing {
     extern crate std;
     use std::format;
 
-    /// One path's three `f32` kernels.
-    pub(crate) trait Kernels {
-        fn affine<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            b: &[f32; O],
-            x: &[[f32; I]; B],
-        ) -> [[f32; O]; B];
-        fn transpose_times<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            dy: &[[f32; O]; B],
-        ) -> [[f32; I]; B];
-        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
-            dw: &mut [[f32; O]; I],
-            db: &mut [f32; O],
-            dy: &[[f32; O]; B],
-            x: &[[f32; I]; B],
-        );
-    }
+    use super::Kernels;
 
     /// Deterministic values in [-2, 2) of varied magnitude, none zero.
     struct Values(u64);
@@ -150,7 +186,9 @@ pub(crate) mod testing {
     }
 
     /// All three kernels at one shape.
-    pub(crate) fn check<K: Kernels, const O: usize, const I: usize, const B: usize>(seed: u64) {
+    pub(crate) fn check<K: Kernels<f32>, const O: usize, const I: usize, const B: usize>(
+        seed: u64,
+    ) {
         let shape = format!("O {O}, I {I}, B {B}");
         let mut r = Values(0x9e37_79b9_7f4a_7c15 ^ seed);
         let w: [[f32; O]; I] = r.fill();
@@ -263,7 +301,7 @@ pub(crate) mod testing {
     /// as heights and as widths (every tail of a vector of 8, tiles that do
     /// not divide, fewer inputs than chains), a few exact multiples, and
     /// batches of 1, 2, 5 and 32 (below, across and on the tile widths).
-    pub(crate) fn check_all<K: Kernels>() {
+    pub(crate) fn check_all<K: Kernels<f32>>() {
         macro_rules! shapes {
             ($(($o:literal, $i:literal)),* $(,)?) => {{
                 let mut seed = 0;
@@ -315,34 +353,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::portable;
-    use super::testing::{Kernels, check_all};
-
-    struct Portable;
-
-    impl Kernels for Portable {
-        fn affine<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            b: &[f32; O],
-            x: &[[f32; I]; B],
-        ) -> [[f32; O]; B] {
-            portable::affine(w, b, x)
-        }
-        fn transpose_times<const O: usize, const I: usize, const B: usize>(
-            w: &[[f32; O]; I],
-            dy: &[[f32; O]; B],
-        ) -> [[f32; I]; B] {
-            portable::transpose_times(w, dy)
-        }
-        fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
-            dw: &mut [[f32; O]; I],
-            db: &mut [f32; O],
-            dy: &[[f32; O]; B],
-            x: &[[f32; I]; B],
-        ) {
-            portable::accumulate_outer(dw, db, dy, x)
-        }
-    }
+    use super::testing::check_all;
+    use super::{Kernels, Portable};
 
     #[test]
     fn portable_kernels_are_exact_to_rounding_on_odd_sizes() {
@@ -360,8 +372,8 @@ mod tests {
         let f32s = |n: usize| -> Vec<f32> { (0..n).map(|k| k as f32 * 0.37 - 5.0).collect() };
         for n in (0..=34).chain([65, 130]) {
             let x = f32s(n);
-            let f = |v: f32| crate::scalar::math::exp(v) * 0.5 - v;
-            let g = |v: f32| (crate::scalar::math::exp(v), v * v + 1.0);
+            let f = |v: f32| crate::math::exp(v) * 0.5 - v;
+            let g = |v: f32| (crate::math::exp(v), v * v + 1.0);
             let (mut y, mut d) = (std::vec![f32::NAN; n], std::vec![f32::NAN; n]);
             super::map(&x, &mut y, f);
             for (k, (&a, &v)) in y.iter().zip(&x).enumerate() {
@@ -392,6 +404,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "lengths differ")]
     fn a_map_onto_a_shorter_output_panics() {
-        portable::map(&[1.0f32; 9], &mut [0.0; 8], |v| v);
+        Portable::map(&[1.0f32; 9], &mut [0.0; 8], |v| v);
     }
 }

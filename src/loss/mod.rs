@@ -6,14 +6,27 @@
 //! [`BinaryCrossEntropy`] and [`Huber`] average over the outputs and
 //! [`CrossEntropy`] sums over the classes; over a batch, every loss is the
 //! mean of the per-sample losses.
+//!
+//! One file per loss, each with its formula on the loss type and its
+//! [`Target`] implementations; this file holds the traits every loss goes
+//! through ([`Loss`], [`Target`], [`Prediction`]) and what they share.
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::kernels;
-use crate::scalar::{c, math};
-use crate::shape::{Columns, OneSample, TargetSize};
+use crate::scalar::c;
+use crate::shape::{Columns, OneSample};
 use crate::tensor::{Batch, Sample};
 use crate::{Scalar, Tensor};
+
+mod binary_cross_entropy;
+mod cross_entropy;
+mod huber;
+mod mean_squared;
+
+pub use binary_cross_entropy::BinaryCrossEntropy;
+pub use cross_entropy::CrossEntropy;
+pub use huber::Huber;
+pub use mean_squared::MeanSquared;
 
 /// A valid target for loss `L` and a prediction `SVector<T, P>`: this is
 /// where a loss's formulas live. Implement it (with an empty `impl Loss for
@@ -22,7 +35,7 @@ use crate::{Scalar, Tensor};
 /// The loss's target types implement it: a class index `usize` or a
 /// probability vector for [`CrossEntropy`], a vector of the prediction's size
 /// for the others. A vector of another size is a compile error naming both
-/// sizes ([`TargetSize`]).
+/// sizes ([`TargetSize`](crate::shape::TargetSize)).
 pub trait Target<L, T: Scalar, const P: usize> {
     /// The loss `ℓ(y, t)`.
     fn loss(&self, loss: &L, y: &SVector<T, P>) -> T {
@@ -213,71 +226,25 @@ pub trait Loss: Sized {
     }
 }
 
-/// The square loss, averaged over the outputs: `ℓ(y, t) = (1/N) Σₖ (yₖ − tₖ)²`
-/// (PyTorch's `MSELoss`). Target: an `SVector<T, N>` of the prediction's size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MeanSquared;
-
-/// Cross-entropy from logits, with softmax fused in:
-/// `ℓ(y, c) = log Σⱼ e^(yⱼ) − y_c` for a class index `c: usize`, and
-/// `ℓ(y, p) = −Σₖ pₖ log softmax(y)ₖ` for a probability vector `p:
-/// SVector<T, N>` (PyTorch's `CrossEntropyLoss`). The log-sum-exp is shifted
-/// by the maximum logit, so the loss is finite for logits of any finite size.
-///
-/// A class index `c ≥ N` makes the loss panic; trainers reject such targets
-/// (with [`Prediction::is_valid_target`]) before they start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CrossEntropy;
-
-/// Binary cross-entropy from logits, averaged over the outputs:
-/// `ℓ(y, t) = (1/N) Σₖ [max(yₖ, 0) − yₖ tₖ + log(1 + e^(−|yₖ|))]`, with
-/// targets `tₖ ∈ [0, 1]` (PyTorch's `BCEWithLogitsLoss`). Target: an
-/// `SVector<T, N>` of the prediction's size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BinaryCrossEntropy;
-
-/// The Huber loss with threshold `δ` (default 1), averaged over the outputs:
-/// per output `½ d²` if `|d| ≤ δ`, else `δ (|d| − ½ δ)`, with `d = y − t`
-/// (PyTorch's `HuberLoss`). Target: an `SVector<T, N>` of the prediction's
-/// size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Huber<T = f32> {
-    /// The threshold `δ > 0` between the quadratic and the linear part.
-    pub delta: T,
-}
-
-impl<T> Huber<T> {
-    /// A Huber loss with threshold `delta`.
-    pub const fn new(delta: T) -> Self {
-        Huber { delta }
-    }
-}
-
-impl<T: Scalar> Default for Huber<T> {
-    fn default() -> Self {
-        Huber { delta: T::one() }
-    }
-}
-
-impl Loss for MeanSquared {}
-impl Loss for CrossEntropy {}
-impl Loss for BinaryCrossEntropy {}
-impl<T> Loss for Huber<T> {}
-
 /// Implements `Target` for a loss whose target is a vector of the
 /// prediction's size, from an element-wise `(loss, derivative)` function
-/// averaged over the outputs.
+/// averaged over the outputs: `ℓ(y, t) = (1/N) Σₖ f(yₖ, tₖ)`,
+/// `∂ℓ/∂yₖ = f'(yₖ, tₖ) / N`.
 macro_rules! elementwise_loss {
     ($loss:ty, |$l:ident, $y:ident, $t:ident| $body:expr, |$tv:ident| $valid:expr) => {
-        impl<T: Scalar, const P: usize, const N: usize, const B: usize> Target<$loss, T, P>
-            for SMatrix<T, N, B>
+        impl<T: $crate::Scalar, const P: usize, const N: usize, const B: usize>
+            $crate::loss::Target<$loss, T, P> for ::nalgebra::SMatrix<T, N, B>
         where
-            Columns: OneSample<B>,
-            $loss: TargetSize<N, P>,
+            $crate::shape::Columns: $crate::shape::OneSample<B>,
+            $loss: $crate::shape::TargetSize<N, P>,
         {
             #[inline]
-            fn loss_and_grad(&self, $l: &$loss, y: &SVector<T, P>) -> (T, SVector<T, P>) {
-                let inv = T::one() / c(P.max(1) as f64);
+            fn loss_and_grad(
+                &self,
+                $l: &$loss,
+                y: &::nalgebra::SVector<T, P>,
+            ) -> (T, ::nalgebra::SVector<T, P>) {
+                let inv = T::one() / $crate::scalar::c(P.max(1) as f64);
                 let mut grad = *y;
                 let mut sum = T::zero();
                 for (g, &$t) in grad.iter_mut().zip(self.as_slice()) {
@@ -294,183 +261,4 @@ macro_rules! elementwise_loss {
         }
     };
 }
-
-elementwise_loss!(
-    MeanSquared,
-    |_l, y, t| {
-        let d = y - t;
-        (d * d, d + d)
-    },
-    |t| t.is_finite()
-);
-
-elementwise_loss!(
-    BinaryCrossEntropy,
-    |_l, y, t| {
-        // One exponential for the loss and the sigmoid: with e = e^(−|y|),
-        // σ(y) = 1 / (1 + e) for y ≥ 0 and e / (1 + e) otherwise, exactly
-        // as `Scalar::sigmoid` computes it.
-        let e = math::exp(-y.abs());
-        let v = y.max(T::zero()) - y * t + math::ln_1p(e);
-        let s = if y >= T::zero() {
-            T::one() / (T::one() + e)
-        } else {
-            e / (T::one() + e)
-        };
-        (v, s - t)
-    },
-    |t| t >= T::zero() && t <= T::one()
-);
-
-elementwise_loss!(
-    Huber<T>,
-    |l, y, t| {
-        let d = y - t;
-        let delta = l.delta;
-        if d.abs() <= delta {
-            (c::<T>(0.5) * d * d, d)
-        } else {
-            (delta * (d.abs() - c::<T>(0.5) * delta), delta * d.signum())
-        }
-    },
-    |t| t.is_finite()
-);
-
-/// `(log Σ e^y, softmax(y))`, stable for any finite logits: each `e^(y − m)`
-/// computed once, for the sum and for the softmax (the same values, in the
-/// same order, as `Softmax` computes them).
-fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVector<T, P>) {
-    let m = max_logit(y.as_slice());
-    let mut s = SVector::<T, P>::zeros();
-    kernels::map(y.as_slice(), s.as_mut_slice(), |v| math::exp(v - m));
-    let sum = normalize(s.as_mut_slice());
-    (m + math::ln(sum), s)
-}
-
-/// The largest logit of one sample: the shift that keeps every
-/// exponential at most 1.
-fn max_logit<T: Scalar>(y: &[T]) -> T {
-    y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v))
-}
-
-/// Divides one sample's exponentials by their sum, in place, and returns
-/// the sum.
-fn normalize<T: Scalar>(e: &mut [T]) -> T {
-    let sum = e.iter().fold(T::zero(), |a, &v| a + v);
-    let inv = T::one() / sum;
-    for v in e.iter_mut() {
-        *v *= inv;
-    }
-    sum
-}
-
-impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
-    #[inline]
-    fn loss(&self, _: &CrossEntropy, y: &SVector<T, P>) -> T {
-        let class = *self;
-        assert!(
-            class < P,
-            "class index {class} out of range for {P} classes"
-        );
-        let m = max_logit(y.as_slice());
-        let sum = y.iter().fold(T::zero(), |s, &v| s + math::exp(v - m));
-        m + math::ln(sum) - y[class]
-    }
-    #[inline]
-    fn loss_and_grad(&self, _: &CrossEntropy, y: &SVector<T, P>) -> (T, SVector<T, P>) {
-        let class = *self;
-        assert!(
-            class < P,
-            "class index {class} out of range for {P} classes"
-        );
-        let (lse, mut s) = log_softmax_parts(y);
-        s[class] -= T::one();
-        (lse - y[class], s)
-    }
-    fn is_valid(&self) -> bool {
-        *self < P
-    }
-    /// The whole batch at once: the exponentials of up to 256 logits go
-    /// through one vectorised loop, where sample by sample each few would
-    /// pay for a call and a scalar remainder loop of their own (twice as
-    /// fast for 32 samples of 10 classes). Each value is computed exactly as
-    /// [`loss_and_grad`](Target::loss_and_grad) computes it.
-    fn batch_loss_and_grad(
-        loss: &CrossEntropy,
-        y: &[T],
-        targets: &[usize],
-        scale: T,
-        grad: &mut [T],
-    ) -> T {
-        if P == 0 || P > GROUP {
-            return per_sample::<_, _, _, P>(loss, y, targets, scale, grad);
-        }
-        check_lengths(P, y, targets, grad);
-        let per_group = GROUP / P;
-        let mut shifted = [T::ZERO; GROUP];
-        let mut maxima = [T::ZERO; GROUP];
-        let mut sum = T::ZERO;
-        let groups = y
-            .chunks(per_group * P)
-            .zip(grad.chunks_mut(per_group * P))
-            .zip(targets.chunks(per_group));
-        for ((yg, gg), tg) in groups {
-            let shifted = &mut shifted[..yg.len()];
-            for ((yj, sj), m) in yg
-                .chunks_exact(P)
-                .zip(shifted.chunks_exact_mut(P))
-                .zip(&mut maxima)
-            {
-                *m = max_logit(yj);
-                for (s, &v) in sj.iter_mut().zip(yj) {
-                    *s = v - *m;
-                }
-            }
-            kernels::map(shifted, gg, math::exp);
-            for (((yj, gj), &m), &class) in yg
-                .chunks_exact(P)
-                .zip(gg.chunks_exact_mut(P))
-                .zip(&maxima)
-                .zip(tg)
-            {
-                assert!(
-                    class < P,
-                    "class index {class} out of range for {P} classes"
-                );
-                let total = normalize(gj);
-                gj[class] -= T::one();
-                sum += m + math::ln(total) - yj[class];
-                for g in gj.iter_mut() {
-                    *g *= scale;
-                }
-            }
-        }
-        sum
-    }
-}
-
-/// How many logits the batched cross-entropy exponentiates in one call.
-const GROUP: usize = 256;
-
-impl<T: Scalar, const P: usize, const N: usize, const B: usize> Target<CrossEntropy, T, P>
-    for SMatrix<T, N, B>
-where
-    Columns: OneSample<B>,
-    CrossEntropy: TargetSize<N, P>,
-{
-    #[inline]
-    fn loss_and_grad(&self, _: &CrossEntropy, y: &SVector<T, P>) -> (T, SVector<T, P>) {
-        let (lse, mut g) = log_softmax_parts(y);
-        let total = self.iter().fold(T::zero(), |a, &v| a + v);
-        let mut loss = T::zero();
-        // ∂ℓ/∂y = softmax(y) Σp − p.
-        for ((gk, &yk), &pk) in g.iter_mut().zip(y.iter()).zip(self.as_slice()) {
-            loss += pk * (lse - yk);
-            *gk = *gk * total - pk;
-        }
-        (loss, g)
-    }
-    fn is_valid(&self) -> bool {
-        self.iter().all(|&v| v.is_finite() && v >= T::zero())
-    }
-}
+use elementwise_loss;

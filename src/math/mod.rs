@@ -1,0 +1,105 @@
+//! The transcendental functions the crate uses: `f32`'s `eˣ` our own
+//! ([`exp`](mod@exp)), everything else from the `libm` crate, and the fast
+//! rational `tanh` of [`FastTanh`](crate::FastTanh) and
+//! [`FastSigmoid`](crate::FastSigmoid) ([`fast`]). Each sits beside its
+//! error test.
+//!
+//! Never through `nalgebra`'s `ComplexField` methods: those switch to the C
+//! library's functions when anything in the build enables `num-traits/std`
+//! (criterion does, as a dev-dependency), which changes the last bits of
+//! results between builds and between a host and a microcontroller.
+
+use crate::Scalar;
+
+mod exp;
+pub(crate) mod fast;
+
+use exp::exp_f32;
+
+/// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)`, `tanh x` for one scalar type: a
+/// supertrait of the sealed side of [`Scalar`], so users can neither name
+/// nor call it. Call the functions below instead.
+pub trait Functions: Sized {
+    /// `eˣ`.
+    fn exp(x: Self) -> Self;
+    /// `eˣ − 1`.
+    fn exp_m1(x: Self) -> Self;
+    /// `ln x`.
+    fn ln(x: Self) -> Self;
+    /// `ln(1 + x)`.
+    fn ln_1p(x: Self) -> Self;
+    /// `tanh x`.
+    fn tanh(x: Self) -> Self;
+}
+
+impl Functions for f32 {
+    #[inline]
+    fn exp(x: f32) -> f32 {
+        exp_f32(x)
+    }
+    #[inline]
+    fn exp_m1(x: f32) -> f32 {
+        libm::expm1f(x)
+    }
+    #[inline]
+    fn ln(x: f32) -> f32 {
+        libm::logf(x)
+    }
+    #[inline]
+    fn ln_1p(x: f32) -> f32 {
+        libm::log1pf(x)
+    }
+    #[inline]
+    fn tanh(x: f32) -> f32 {
+        libm::tanhf(x)
+    }
+}
+
+impl Functions for f64 {
+    #[inline]
+    fn exp(x: f64) -> f64 {
+        libm::exp(x)
+    }
+    #[inline]
+    fn exp_m1(x: f64) -> f64 {
+        libm::expm1(x)
+    }
+    #[inline]
+    fn ln(x: f64) -> f64 {
+        libm::log(x)
+    }
+    #[inline]
+    fn ln_1p(x: f64) -> f64 {
+        libm::log1p(x)
+    }
+    #[inline]
+    fn tanh(x: f64) -> f64 {
+        libm::tanh(x)
+    }
+}
+
+/// `eˣ`.
+#[inline]
+pub(crate) fn exp<T: Scalar>(x: T) -> T {
+    <T as Functions>::exp(x)
+}
+/// `eˣ − 1`, accurate near 0.
+#[inline]
+pub(crate) fn exp_m1<T: Scalar>(x: T) -> T {
+    <T as Functions>::exp_m1(x)
+}
+/// `ln x`.
+#[inline]
+pub(crate) fn ln<T: Scalar>(x: T) -> T {
+    <T as Functions>::ln(x)
+}
+/// `ln(1 + x)`, accurate near 0.
+#[inline]
+pub(crate) fn ln_1p<T: Scalar>(x: T) -> T {
+    <T as Functions>::ln_1p(x)
+}
+/// `tanh x`.
+#[inline]
+pub(crate) fn tanh<T: Scalar>(x: T) -> T {
+    <T as Functions>::tanh(x)
+}
