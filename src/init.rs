@@ -50,7 +50,12 @@ impl Init {
     /// Fills one tensor as its [`Fill`] says under this scheme: what
     /// [`Params::init`](crate::Params::init) does for every tensor of a
     /// network, in order.
-    pub fn fill_tensor<T: Scalar, G: Rng + ?Sized>(self, fill: Fill, values: &mut [T], rng: &mut G) {
+    pub fn fill_tensor<T: Scalar, G: Rng + ?Sized>(
+        self,
+        fill: Fill,
+        values: &mut [T],
+        rng: &mut G,
+    ) {
         match fill {
             Fill::Weight { fan_in, fan_out } => self.fill(values, &mut [], fan_in, fan_out, rng),
             Fill::Bias { fan_in } => {

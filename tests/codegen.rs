@@ -14,9 +14,9 @@ mod generated {
 
 use common::{rng, uniform};
 use nalgebra::SVector;
+use staticnet::Params;
 use staticnet::io::rust::{CodegenError, to_rust};
 use staticnet::prelude::*;
-use staticnet::Params;
 
 type Net32 = (
     Dense<3, 6>,

@@ -268,7 +268,10 @@ fn every_change_to_the_description_is_caught_before_anything_changes() {
     b[17..19].copy_from_slice(&u16::MAX.to_le_bytes()); // the root kind's length
     let err = rejected(&b);
     assert!(matches!(err, Error::Malformed { .. }), "{err}");
-    assert!(err.to_string().starts_with("the file's description is damaged at byte"));
+    assert!(
+        err.to_string()
+            .starts_with("the file's description is damaged at byte")
+    );
 }
 
 /// Recomputes the CRC-32 of a file whose parameters start at `start`.
@@ -356,7 +359,8 @@ fn every_layer_kind_survives_a_round_trip() {
     // and α is another shape; the same settings with zero weights load.
     let err = io::load(&mut All::zeros(), &saved(&net)).unwrap_err();
     assert!(
-        err.to_string().starts_with("layer 1.2 (LeakyRelu): the network has setting `slope`"),
+        err.to_string()
+            .starts_with("layer 1.2 (LeakyRelu): the network has setting `slope`"),
         "{err}"
     );
     let mut back = net.clone();
@@ -368,4 +372,115 @@ fn every_layer_kind_survives_a_round_trip() {
     back.describe(&mut |n| b.push(n));
     let layers = a.iter().filter(|n| matches!(n, Node::Begin(_))).count();
     assert_eq!((layers, a), (15, b));
+}
+
+/// The fuzz target `fuzz/fuzz_targets/load.rs` starts from the valid files
+/// in `fuzz/seeds/load/`, one per network it loads into; this keeps them
+/// files of the current format (`UPDATE_FIXTURES=1` rewrites them).
+#[test]
+fn fuzz_seeds_are_valid_files_of_the_fuzzed_networks() {
+    type Graph = (
+        Dense<3, 4>,
+        BatchNorm1d<4>,
+        Residual<(Dense<4, 4>, LayerNorm<4>)>,
+        Concat<Dense<4, 2>, (Dropout, Dense<4, 1>), 3>,
+    );
+    type Small = (Dense<3, 4>, Relu, Dense<4, 2>);
+    type Small64 = (
+        Dense<2, 2, f64>,
+        (LeakyRelu<f64>, Elu<f64>),
+        Dense<2, 3, f64>,
+        Softmax,
+    );
+    let mut r = rng(8);
+    let mut graph = Graph::random(Init::Xavier, &mut r);
+    graph.1.running_mean.fill(0.25);
+    let seeds = [
+        ("valid_f32", saved(&Small::random(Init::Xavier, &mut r))),
+        ("valid_f64", saved(&Small64::random(Init::Xavier, &mut r))),
+        ("valid_graph", saved(&graph)),
+    ];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/load");
+    for (name, bytes) in seeds {
+        let path = format!("{dir}/{name}");
+        if std::env::var_os("UPDATE_FIXTURES").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{path}");
+    }
+    let mut back = Graph::zeros();
+    io::load(&mut back, &std::fs::read(format!("{dir}/valid_graph")).unwrap()).unwrap();
+    assert_eq!(back, graph);
+}
+
+/// Every value, buffers included, as bits.
+fn all_bits<T: staticnet::Scalar, N: Params<T>>(net: &N) -> Vec<u64> {
+    let mut v = Vec::new();
+    N::tensors([net], [], &mut |_, [p], []| {
+        v.extend(p.iter().map(|x| x.as_f64().to_bits()))
+    });
+    v
+}
+
+#[test]
+fn a_graph_with_buffers_round_trips_and_rejects_every_corruption() {
+    type Graph = (
+        Dense<3, 4, f64>,
+        BatchNorm1d<4, f64>,
+        Residual<(Dense<4, 4, f64>, LayerNorm<4, f64>, Dropout)>,
+        Concat<Dense<4, 2, f64>, (Tanh, Dense<4, 1, f64>), 3>,
+    );
+    let mut r = rng(9);
+    let mut net = Graph::random(Init::XavierNormal, &mut r);
+    net.1.running_mean = nalgebra::SVector::from([0.5, -0.25, 1.0 / 3.0, -0.0]);
+    net.1.running_var = nalgebra::SVector::from([2.0, 0.5, 1e-300, 7.0]);
+    let good = saved(&net);
+    let mut back = Graph::zeros();
+    io::load(&mut back, &good).unwrap();
+    assert_eq!(all_bits(&back), all_bits(&net), "buffers too, bit for bit");
+    assert_eq!(
+        good.len(),
+        io::saved_len(&net),
+        "saved_len counts the buffers"
+    );
+    assert_eq!(
+        <Graph as Params<f64>>::NUM_BUFFERS,
+        8,
+        "two running statistics of 4"
+    );
+
+    let check = |bytes: &[u8]| {
+        let mut target = Graph::random(Init::Xavier, &mut rng(10));
+        target.1.running_var.fill(3.0);
+        let before = all_bits(&target);
+        let err = io::load(&mut target, bytes).expect_err("corrupt bytes must not load");
+        assert_eq!(all_bits(&target), before, "{err}: the network changed");
+        err
+    };
+    for cut in 0..good.len() {
+        assert!(matches!(check(&good[..cut]), Error::Truncated { .. }));
+    }
+    // Every single-bit flip anywhere: never a load, never a change, never a
+    // panic.
+    for byte in 0..good.len() {
+        for bit in [0, 3, 7] {
+            let mut b = good.clone();
+            b[byte] ^= 1 << bit;
+            check(&b);
+        }
+    }
+    // A buffer value made NaN (with the checksum fixed) is named.
+    let mut b = good.clone();
+    let start = b.len() - 8 * (Graph::NUM_PARAMS + Graph::NUM_BUFFERS);
+    // Values in order: Dense (12 + 4), then BatchNorm's weight, bias,
+    // running_mean (index 24) and running_var.
+    b[start + 8 * 24..start + 8 * 25].copy_from_slice(&f64::NAN.to_le_bytes());
+    fix_checksum(&mut b, start);
+    assert_eq!(
+        check(&b),
+        Error::NonFinite {
+            index: 24,
+            tensor: "running_mean"
+        }
+    );
 }

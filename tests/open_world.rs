@@ -16,8 +16,8 @@ use std::fmt;
 
 use common::{gradcheck, rng, vector};
 use nalgebra::{SMatrix, SVector};
-use staticnet::io::{self, Error};
 use staticnet::io::rust::to_rust;
+use staticnet::io::{self, Error};
 use staticnet::optim::Sgd;
 use staticnet::params::{Fill, RustSource, Shape, TensorInfo};
 use staticnet::prelude::*;
@@ -100,7 +100,10 @@ impl<T: Scalar, const N: usize> Params<T> for PRelu<N, T> {
         src.fmt(format_args!("crate::PRelu<{N}, {}>", T::NAME))
     }
     fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
-        src.fmt(format_args!("crate::PRelu::<{N}, {}>::from_weight(", T::NAME))?;
+        src.fmt(format_args!(
+            "crate::PRelu::<{N}, {}>::from_weight(",
+            T::NAME
+        ))?;
         src.array(self.weight.as_slice(), &[N])?;
         src.text(")")
     }
@@ -120,13 +123,9 @@ fn trained() -> Net {
     Trainer::new(Sgd::new(0.1))
         .epochs(30)
         .batch_size::<8>()
-        .fit(
-            &mut net,
-            &CrossEntropy,
-            &data[..],
-            &mut r,
-            |_, _| Control::Continue,
-        )
+        .fit(&mut net, &CrossEntropy, &data[..], &mut r, |_, _| {
+            Control::Continue
+        })
         .unwrap();
     net
 }
@@ -135,7 +134,11 @@ fn trained() -> Net {
 fn a_layer_from_outside_trains_with_exact_gradients() {
     let net = trained();
     // Training moved the slopes away from PyTorch's 0.25.
-    assert!(net.1.weight.iter().any(|&a| a != 0.25), "{:?}", net.1.weight);
+    assert!(
+        net.1.weight.iter().any(|&a| a != 0.25),
+        "{:?}",
+        net.1.weight
+    );
 
     type Net64 = (Dense<3, 4, f64>, PRelu<4, f64>, Tanh, Dense<4, 2, f64>);
     let mut r = rng(41);

@@ -1,7 +1,7 @@
 //! Parameters as slices, and the shape signature.
 
-use staticnet::prelude::*;
 use staticnet::params::{Layout, Role, Setting, Shape};
+use staticnet::prelude::*;
 use staticnet::{Node, Params};
 
 type Net = (

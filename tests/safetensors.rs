@@ -5,9 +5,9 @@
 
 use nalgebra::SVector;
 use safetensors::{Dtype, serialize, tensor::TensorView};
+use staticnet::Scalar;
 use staticnet::io::safetensors::{ImportError, Mapping, load_safetensors};
 use staticnet::prelude::*;
-use staticnet::Scalar;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/safetensors/");
 
