@@ -409,7 +409,11 @@ fn fuzz_seeds_are_valid_files_of_the_fuzzed_networks() {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{path}");
     }
     let mut back = Graph::zeros();
-    io::load(&mut back, &std::fs::read(format!("{dir}/valid_graph")).unwrap()).unwrap();
+    io::load(
+        &mut back,
+        &std::fs::read(format!("{dir}/valid_graph")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(back, graph);
 }
 
