@@ -488,3 +488,57 @@ fn a_graph_with_buffers_round_trips_and_rejects_every_corruption() {
         }
     );
 }
+
+/// A layer whose `NUM_PARAMS` disagrees with its tensors (a bug in a user's
+/// `Params` impl): saving and loading refuse it instead of reading or writing
+/// out of bounds.
+#[derive(Debug, Clone, PartialEq)]
+struct Liar {
+    w: [f32; 3],
+}
+
+impl staticnet::Layer for Liar {
+    const KIND: &'static str = "Liar";
+}
+
+impl Params<f32> for Liar {
+    const NUM_PARAMS: usize = 5; // it has 3
+    fn zeros() -> Self {
+        Liar { w: [0.0; 3] }
+    }
+    fn tensors<const R: usize, const W: usize>(
+        read: [&Self; R],
+        mut write: [&mut Self; W],
+        f: &mut impl FnMut(staticnet::params::TensorInfo, [&[f32]; R], [&mut [f32]; W]),
+    ) {
+        use staticnet::params::{Fill, Shape, TensorInfo};
+        let info = TensorInfo::trainable("w", Shape::new(&[3]), Fill::Zeros);
+        f(
+            info,
+            read.map(|l| &l.w[..]),
+            write.each_mut().map(|l| &mut l.w[..]),
+        );
+    }
+}
+
+#[test]
+fn a_layer_that_disagrees_with_itself_is_refused_not_a_panic() {
+    let net = (Dense::<2, 3>::default(), Liar { w: [1.0, 2.0, 3.0] });
+    let mut buf = vec![0u8; 1024];
+    let err = io::save(&net, &mut buf).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Inconsistent {
+            declared: 9 + 5,
+            found: 9 + 3
+        }
+    );
+    assert!(err.to_string().contains("disagrees with itself"), "{err}");
+    let mut target = net.clone();
+    let good = saved(&(Dense::<2, 3>::default(), Relu));
+    assert!(matches!(
+        io::load(&mut target, &good),
+        Err(Error::Inconsistent { .. })
+    ));
+    assert_eq!(target, net);
+}

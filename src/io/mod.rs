@@ -342,6 +342,15 @@ pub enum Error {
         /// The tensor it belongs to.
         tensor: &'static str,
     },
+    /// The network's layers disagree with themselves: the lengths of the
+    /// slices [`Params::tensors`] gives are not `NUM_PARAMS + NUM_BUFFERS`
+    /// (a bug in a layer's `Params` impl, not in the file).
+    Inconsistent {
+        /// `NUM_PARAMS + NUM_BUFFERS`.
+        declared: usize,
+        /// The total length of the tensors.
+        found: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -406,6 +415,11 @@ impl fmt::Display for Error {
             Error::NonFinite { index, tensor } => write!(
                 f,
                 "value {index} in the file (in a tensor `{tensor}`) is NaN or infinite"
+            ),
+            Error::Inconsistent { declared, found } => write!(
+                f,
+                "the network declares {declared} values (NUM_PARAMS + NUM_BUFFERS) but its tensors \
+                 hold {found}: a layer's `Params` impl disagrees with itself"
             ),
         }
     }
@@ -496,6 +510,19 @@ fn description_len<T: Scalar, N: Params<T>>(net: &N) -> Result<usize, Error> {
     result.map(|()| len)
 }
 
+/// Checks that the tensors' lengths add up to `NUM_PARAMS + NUM_BUFFERS`,
+/// which every offset below relies on.
+fn consistent<T: Scalar, N: Params<T>>(net: &N) -> Result<(), Error> {
+    let mut found = 0;
+    N::tensors([net], [], &mut |_, [p], []| found += p.len());
+    let declared = N::NUM_PARAMS + N::NUM_BUFFERS;
+    if found == declared {
+        Ok(())
+    } else {
+        Err(Error::Inconsistent { declared, found })
+    }
+}
+
 /// The number of bytes [`save`] writes for this network.
 pub fn saved_len<T: Scalar, N: Params<T>>(net: &N) -> usize {
     let d = description_len(net).unwrap_or(0);
@@ -506,6 +533,7 @@ pub fn saved_len<T: Scalar, N: Params<T>>(net: &N) -> usize {
 /// description, into `buf`; returns the number of bytes written
 /// ([`saved_len`]).
 pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
+    consistent(net)?;
     let d = description_len(net)?;
     let values = (N::NUM_PARAMS + N::NUM_BUFFERS) * size_of::<T>();
     let needed = HEADER_BYTES + d + TRAILER_BYTES + values;
@@ -775,6 +803,7 @@ pub fn load<T: Scalar, N: Params<T>>(net: &mut N, bytes: &[u8]) -> Result<(), Er
 /// Every check of [`load`], without writing; returns where the values
 /// start.
 fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error> {
+    consistent(net)?;
     let needed = saved_len(net);
     let magic = read::<8>(bytes, 0, needed)?;
     if magic != MAGIC {

@@ -107,6 +107,14 @@ pub enum ImportError {
         /// The value's position in the tensor (row-major).
         index: usize,
     },
+    /// The network's layers disagree with themselves: the tensors a layer
+    /// describes ([`Params::describe`]) are not the ones it gives
+    /// ([`Params::tensors`]) — a bug in a layer's `Params` impl, not in the
+    /// file.
+    Inconsistent {
+        /// The layer whose tensors disagree (the first, as far as known).
+        layer: &'static str,
+    },
 }
 
 impl core::fmt::Display for ImportError {
@@ -149,6 +157,11 @@ impl core::fmt::Display for ImportError {
             ImportError::NonFinite { name, index } => write!(
                 f,
                 "tensor {name:?} holds NaN or an infinity at position {index}"
+            ),
+            ImportError::Inconsistent { layer } => write!(
+                f,
+                "the {layer} layer describes other tensors than it has: its `Params` impl \
+                 disagrees with itself"
             ),
         }
     }
@@ -232,14 +245,15 @@ fn layers_with_tensors<T: Scalar, N: Params<T>>(net: &N) -> Vec<LayerTensors> {
             kind,
             tensors: Vec::new(),
         }),
-        Node::Tensor(t) => open
-            .last_mut()
-            .expect("a tensor inside a layer")
-            .tensors
-            .push(t),
+        // A description whose events do not nest (a custom layer's bug)
+        // loses the stray events instead of panicking.
+        Node::Tensor(t) => {
+            if let Some(layer) = open.last_mut() {
+                layer.tensors.push(t);
+            }
+        }
         Node::End => {
-            let layer = open.pop().expect("an End after a Begin");
-            if !layer.tensors.is_empty() {
+            if let Some(layer) = open.pop().filter(|l| !l.tensors.is_empty()) {
                 done.push(layer);
             }
         }
@@ -340,12 +354,23 @@ pub fn load_safetensors<T: Scalar, N: Params<T>>(
         }
     }
 
+    // The tensors as the layers give them must be the ones they described,
+    // in the same order and of the same lengths.
+    let mut lengths = Vec::new();
+    N::tensors([&*net], [], &mut |_, [p], []| lengths.push(p.len()));
+    let described: Vec<usize> = imports.iter().map(Vec::len).collect();
+    if lengths != described {
+        let layer = layers.first().map_or(N::KIND, |l| l.kind);
+        return Err(ImportError::Inconsistent { layer });
+    }
+
     // Everything checked: write, tensor by tensor in the same order.
     let mut next = imports.iter();
     N::tensors([], [net], &mut |_, [], [p]| {
-        let src = next.next().expect("one import per tensor");
-        for (d, &s) in p.iter_mut().zip(src) {
-            *d = T::of_f64(s);
+        if let Some(src) = next.next() {
+            for (d, &s) in p.iter_mut().zip(src) {
+                *d = T::of_f64(s);
+            }
         }
     });
     Ok(())
