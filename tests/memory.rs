@@ -73,3 +73,28 @@ fn normalisation_layers_keep_what_their_docs_say() {
     assert_eq!(tape::<Net, X>(), sum);
     assert_eq!(sum, 8192 + 4496 + 4096 + 4096);
 }
+
+#[test]
+fn dropout_and_graph_blocks_keep_what_their_docs_say() {
+    type X = SMatrix<f32, 16, 8>;
+    // Dropout keeps its mask (already scaled), one scalar per element, and
+    // its probability as one f64.
+    assert_eq!(tape::<Dropout, X>(), 16 * 8 * 4);
+    assert_eq!(size_of::<Dropout>(), 8);
+    // A residual block keeps its block's tape and nothing else; a Concat
+    // both branches' tapes.
+    type Block = (Dense<16, 16>, Tanh);
+    assert_eq!(tape::<Residual<Block>, X>(), tape::<Block, X>());
+    assert_eq!(tape::<Block, X>(), 2 * 16 * 8 * 4);
+    type Cat = Concat<Dense<16, 4>, (Dense<16, 8>, Relu), 12>;
+    assert_eq!(
+        tape::<Cat, X>(),
+        tape::<Dense<16, 4>, X>() + tape::<(Dense<16, 8>, Relu), X>()
+    );
+    // Neither adds parameters or storage of its own.
+    assert_eq!(size_of::<Residual<Block>>(), size_of::<Block>());
+    assert_eq!(
+        size_of::<Cat>(),
+        size_of::<Dense<16, 4>>() + size_of::<(Dense<16, 8>, Relu)>()
+    );
+}

@@ -1,5 +1,5 @@
 //! Activations: element-wise functions, whose Jacobian is diagonal, and
-//! [`Identity`]. ([`Softmax`](crate::Softmax), whose Jacobian is full, has
+//! [`Identity`]. ([`Softmax`], whose Jacobian is full, has
 //! its own file.)
 //!
 //! An element-wise activation `y = σ(x)` keeps `σ'(x)` on its tape (the
@@ -29,6 +29,11 @@ use crate::module::Mode;
 use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::scalar::c;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
+
+/// [`Softmax`] lives in its own file (`softmax.rs`); this keeps
+/// its old path `staticnet::activation::Softmax`.
+#[doc(no_inline)]
+pub use super::softmax::Softmax;
 
 /// A scalar function applied element by element, with its derivative.
 ///
