@@ -238,7 +238,9 @@ pub trait Network: Sized {
     }
 
     /// The loss of one sample; adds its gradient with respect to the
-    /// parameters into `grad`.
+    /// parameters into `grad`. In [`Mode::Inference`]: the gradient of what
+    /// [`predict`](Network::predict) computes (running statistics, no
+    /// dropout).
     fn loss_and_grad<X, L, Tg>(
         &self,
         loss: &L,
@@ -274,7 +276,11 @@ pub trait Network: Sized {
     }
 
     /// The mean loss over a batch; adds its gradient with respect to the
-    /// parameters into `grad`.
+    /// parameters into `grad`. In [`Mode::Inference`], like
+    /// [`loss_and_grad`](Network::loss_and_grad); a training step's gradient
+    /// (batch statistics, dropout) is [`Train::forward_tape`] in
+    /// [`Mode::Training`] followed by [`Train::backward_params`], as
+    /// [`Trainer::fit`](crate::train::Trainer::fit) does.
     fn batch_loss_and_grad<X, L, Tg, const B: usize>(
         &self,
         loss: &L,
