@@ -43,6 +43,7 @@ fn sgd_step<N, L, X, Tg, const B: usize>(
     targets: &[Tg; B],
     grad: &mut N,
     sgd: &mut Sgd<N>,
+    rng: &mut Xoshiro256PlusPlus,
 ) -> f32
 where
     N: Train<X> + Params<f32>,
@@ -51,13 +52,10 @@ where
     L: Loss,
 {
     // What `Trainer::fit` does per step: the forward pass in training mode
-    // (here with a generator no layer of these models draws from), the
-    // loss, the backward pass, the update, then the layers' buffers.
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    let mut mode = Mode::Training {
-        rng: &mut rng,
-        samples: B,
-    };
+    // (with the trainer's generator, which no layer of these models draws
+    // from), the loss, the backward pass, the update, then the layers'
+    // buffers.
+    let mut mode = Mode::Training { rng, samples: B };
     let (y, tape) = net.forward_tape(x, &mut mode);
     let (l, dy) = loss.batch_loss_and_grad(&y, targets);
     grad.set_zero();
@@ -162,6 +160,7 @@ fn tiny(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
         sgd_step(
             train,
@@ -170,6 +169,7 @@ fn tiny(c: &mut Criterion) {
             &targets,
             grad,
             sgd,
+            &mut step_rng,
         )
     });
     let xs = xb.data.0;
@@ -208,8 +208,17 @@ fn digits(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(train, &CrossEntropy, black_box(&xb), &targets, grad, sgd)
+        sgd_step(
+            train,
+            &CrossEntropy,
+            black_box(&xb),
+            &targets,
+            grad,
+            sgd,
+            &mut step_rng,
+        )
     });
     let xs = xb.data.0;
     bench(&mut g, "train-baseline", ft, || {
@@ -248,8 +257,17 @@ fn mid(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::<Mid>::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(train, &CrossEntropy, black_box(&*xb), &targets, grad, sgd)
+        sgd_step(
+            train,
+            &CrossEntropy,
+            black_box(&*xb),
+            &targets,
+            grad,
+            sgd,
+            &mut step_rng,
+        )
     });
     let xs = Box::new(xb.data.0);
     bench(&mut g, "train-baseline", ft, || {

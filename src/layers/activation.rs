@@ -30,9 +30,8 @@ use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::scalar::c;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
-/// [`Softmax`] lives in its own file (`softmax.rs`); this keeps
-/// its old path `staticnet::activation::Softmax`.
-#[doc(no_inline)]
+// `Softmax` lives in its own file (`softmax.rs`); this keeps its path
+// `staticnet::activation::Softmax`.
 pub use super::softmax::Softmax;
 
 /// A scalar function applied element by element, with its derivative.

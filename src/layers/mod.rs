@@ -16,5 +16,10 @@ macro_rules! layers {
 }
 
 layers!(
-    activation, softmax, dense, batch_norm, layer_norm, dropout, residual, concat,
+    activation, dense, batch_norm, layer_norm, dropout, residual, concat,
 );
+
+// `Softmax` has its own file but keeps its first public home,
+// `staticnet::activation::Softmax`, which re-exports it (a second glob
+// export of the same item would be an unused import).
+pub(crate) mod softmax;
