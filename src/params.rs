@@ -401,6 +401,20 @@ pub trait Layer {
     const KIND: &'static str;
 }
 
+/// `f(info, read.map(|l| l.FIELD.as_slice()), write.each_mut().map(|l|
+/// l.FIELD.as_mut_slice()))`: one tensor of a layer's
+/// [`Params::tensors`], for a field that is an nalgebra matrix.
+macro_rules! tensor {
+    ($f:ident, $read:ident, $write:ident, $info:expr, $($field:tt)+) => {
+        $f(
+            $info,
+            $read.map(|l| l.$($field)+.as_slice()),
+            $write.each_mut().map(|l| l.$($field)+.as_mut_slice()),
+        )
+    };
+}
+pub(crate) use tensor;
+
 /// The parameters and buffers of a layer or network in scalar type `T`, and
 /// the layer's description of itself.
 ///

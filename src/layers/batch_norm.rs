@@ -6,7 +6,7 @@ use core::fmt;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::module::Mode;
-use crate::params::{Fill, Layer, RustSource, Setting, Shape, TensorInfo};
+use crate::params::{Fill, Layer, RustSource, Setting, Shape, TensorInfo, tensor};
 use crate::scalar::c;
 use crate::shape::Takes;
 use crate::{Dense, Module, Params, Scalar, Tensor, Train};
@@ -541,26 +541,14 @@ impl<T: Scalar, const N: usize> Params<T> for BatchNorm1d<N, T> {
         f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
     ) {
         let shape = Shape::new(&[N]);
-        f(
-            TensorInfo::trainable("weight", shape, Fill::Ones),
-            read.map(|l| l.weight.as_slice()),
-            write.each_mut().map(|l| l.weight.as_mut_slice()),
-        );
-        f(
-            TensorInfo::trainable("bias", shape, Fill::Zeros),
-            read.map(|l| l.bias.as_slice()),
-            write.each_mut().map(|l| l.bias.as_mut_slice()),
-        );
-        f(
-            TensorInfo::buffer("running_mean", shape, Fill::Zeros),
-            read.map(|l| l.running_mean.as_slice()),
-            write.each_mut().map(|l| l.running_mean.as_mut_slice()),
-        );
-        f(
-            TensorInfo::buffer("running_var", shape, Fill::Ones),
-            read.map(|l| l.running_var.as_slice()),
-            write.each_mut().map(|l| l.running_var.as_mut_slice()),
-        );
+        let weight = TensorInfo::trainable("weight", shape, Fill::Ones);
+        tensor!(f, read, write, weight, weight);
+        let bias = TensorInfo::trainable("bias", shape, Fill::Zeros);
+        tensor!(f, read, write, bias, bias);
+        let mean = TensorInfo::buffer("running_mean", shape, Fill::Zeros);
+        tensor!(f, read, write, mean, running_mean);
+        let var = TensorInfo::buffer("running_var", shape, Fill::Ones);
+        tensor!(f, read, write, var, running_var);
     }
 
     fn settings(&self, f: &mut impl FnMut(&'static str, Setting)) {

@@ -5,7 +5,7 @@ use core::fmt;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::module::Mode;
-use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo};
+use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo, tensor};
 use crate::shape::Takes;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
@@ -191,17 +191,9 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
             },
         )
         .with_layout(Layout::ColumnMajor);
-        f(
-            weight,
-            read.map(|d| d.weight.as_slice()),
-            write.each_mut().map(|d| d.weight.as_mut_slice()),
-        );
+        tensor!(f, read, write, weight, weight);
         let bias = TensorInfo::trainable("bias", Shape::new(&[O]), Fill::Bias { fan_in: I });
-        f(
-            bias,
-            read.map(|d| d.bias.as_slice()),
-            write.each_mut().map(|d| d.bias.as_mut_slice()),
-        );
+        tensor!(f, read, write, bias, bias);
     }
 
     fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {

@@ -6,7 +6,7 @@ use core::fmt;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::module::Mode;
-use crate::params::{Fill, Layer, RustSource, Setting, Shape, TensorInfo};
+use crate::params::{Fill, Layer, RustSource, Setting, Shape, TensorInfo, tensor};
 use crate::scalar::c;
 use crate::shape::Takes;
 use crate::{Module, Params, Scalar, Tensor, Train};
@@ -296,16 +296,10 @@ impl<T: Scalar, const N: usize> Params<T> for LayerNorm<N, T> {
         f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
     ) {
         let shape = Shape::new(&[N]);
-        f(
-            TensorInfo::trainable("weight", shape, Fill::Ones),
-            read.map(|l| l.weight.as_slice()),
-            write.each_mut().map(|l| l.weight.as_mut_slice()),
-        );
-        f(
-            TensorInfo::trainable("bias", shape, Fill::Zeros),
-            read.map(|l| l.bias.as_slice()),
-            write.each_mut().map(|l| l.bias.as_mut_slice()),
-        );
+        let weight = TensorInfo::trainable("weight", shape, Fill::Ones);
+        tensor!(f, read, write, weight, weight);
+        let bias = TensorInfo::trainable("bias", shape, Fill::Zeros);
+        tensor!(f, read, write, bias, bias);
     }
 
     fn settings(&self, f: &mut impl FnMut(&'static str, Setting)) {
