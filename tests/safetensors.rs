@@ -1,6 +1,7 @@
 //! Import of PyTorch-style state_dicts from safetensors (feature
 //! `safetensors`). The fixtures and the outputs they must give were made by
-//! tests/fixtures/safetensors/make_fixture.py.
+//! tests/fixtures/safetensors/make_fixture.py and, for real PyTorch models
+//! with BatchNorm1d and LayerNorm, make_norm_fixture.py.
 #![cfg(feature = "safetensors")]
 
 use nalgebra::SVector;
@@ -231,4 +232,104 @@ fn natural_order_puts_layer_10_after_layer_2() {
     let mut net = Mlp::<f32>::zeros();
     load_safetensors(&mut net, &t, Mapping::InOrder).unwrap();
     assert_eq!((net.0.weight[(0, 0)], net.2.weight[(0, 0)]), (0.25, 0.5));
+}
+
+/// (input, BatchNorm model output, LayerNorm model output) rows, from
+/// make_norm_fixture.py (PyTorch, eval mode, float64).
+fn norm_expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
+    let text = std::fs::read_to_string(format!("{DIR}norm_expected.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
+            (
+                v[0..4].try_into().unwrap(),
+                v[4..7].try_into().unwrap(),
+                v[7..10].try_into().unwrap(),
+            )
+        })
+        .collect()
+}
+
+type BnNet<T> = (Dense<4, 6, T>, BatchNorm1d<6, T>, Relu, Dense<6, 3, T>);
+type LnNet<T> = (Dense<4, 6, T>, LayerNorm<6, T>, Tanh, Dense<6, 3, T>);
+
+fn assert_outputs<N: Network + Module<SVector<T, 4>, Output = SVector<T, 3>>, T: Scalar>(
+    net: &N,
+    which: usize,
+    tol: f64,
+) {
+    let rows = norm_expected();
+    assert_eq!(rows.len(), 6);
+    for (x, bn, ln) in rows {
+        let want = if which == 0 { bn } else { ln };
+        let y = net.predict(&SVector::<T, 4>::from_fn(|i, _| T::of_f64(x[i])));
+        for k in 0..3 {
+            let d = (y[k].as_f64() - want[k]).abs();
+            assert!(
+                d <= tol * want[k].abs().max(1.0),
+                "output {k}: {} vs {} ({d:e})",
+                y[k],
+                want[k]
+            );
+        }
+    }
+}
+
+#[test]
+fn pytorch_batch_and_layer_norm_state_dicts_import_with_their_running_statistics() {
+    let bytes = fixture("norm.safetensors");
+    // By name: the file holds two models; each takes its own prefixes.
+    let mut bn = BnNet::<f32>::zeros();
+    load_safetensors(&mut bn, &bytes, Mapping::ByName(&["bn.0", "bn.1", "bn.3"])).unwrap();
+    // The trained running statistics came along (they are not 0 and 1).
+    assert!(
+        bn.1.running_mean.iter().all(|&m| m != 0.0),
+        "{:?}",
+        bn.1.running_mean
+    );
+    assert!(
+        bn.1.running_var.iter().all(|&v| v != 1.0),
+        "{:?}",
+        bn.1.running_var
+    );
+    assert_outputs(&bn, 0, 1e-5);
+    let mut bn64 = BnNet::<f64>::zeros();
+    load_safetensors(
+        &mut bn64,
+        &bytes,
+        Mapping::ByName(&["bn.0", "bn.1", "bn.3"]),
+    )
+    .unwrap();
+    assert_outputs(&bn64, 0, 1e-12);
+
+    let mut ln = LnNet::<f32>::zeros();
+    load_safetensors(&mut ln, &bytes, Mapping::ByName(&["ln.0", "ln.1", "ln.3"])).unwrap();
+    assert_outputs(&ln, 1, 1e-5);
+    let mut ln64 = LnNet::<f64>::zeros();
+    load_safetensors(
+        &mut ln64,
+        &bytes,
+        Mapping::ByName(&["ln.0", "ln.1", "ln.3"]),
+    )
+    .unwrap();
+    assert_outputs(&ln64, 1, 1e-12);
+
+    // In order, from the BatchNorm model's own state_dict ("0.weight", …,
+    // "1.num_batches_tracked", …): the int64 counter is skipped.
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let views: Vec<(String, TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .filter_map(|(name, view)| name.strip_prefix("bn.").map(|n| (n.to_string(), view)))
+        .collect();
+    assert!(
+        views
+            .iter()
+            .any(|(n, v)| n == "1.num_batches_tracked" && v.dtype() == Dtype::I64)
+    );
+    let own = serialize(views, None).unwrap();
+    let mut in_order = BnNet::<f64>::zeros();
+    load_safetensors(&mut in_order, &own, Mapping::InOrder).unwrap();
+    assert_eq!(in_order, bn64);
 }
