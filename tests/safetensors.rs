@@ -16,9 +16,10 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{DIR}{name}")).unwrap()
 }
 
-/// (input, expected mlp output, expected named output) rows.
-fn expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
-    let text = std::fs::read_to_string(format!("{DIR}expected.csv")).unwrap();
+/// (input, first model's output, second model's output) rows of a CSV file
+/// written by a fixture script.
+fn rows(file: &str) -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
+    let text = std::fs::read_to_string(format!("{DIR}{file}")).unwrap();
     text.lines()
         .skip(1)
         .map(|l| {
@@ -30,6 +31,11 @@ fn expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
             )
         })
         .collect()
+}
+
+/// (input, expected mlp output, expected named output) rows.
+fn expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
+    rows("expected.csv")
 }
 
 type Mlp<T> = (Dense<4, 8, T>, Tanh, Dense<8, 3, T>);
@@ -237,18 +243,7 @@ fn natural_order_puts_layer_10_after_layer_2() {
 /// (input, BatchNorm model output, LayerNorm model output) rows, from
 /// make_norm_fixture.py (PyTorch, eval mode, float64).
 fn norm_expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
-    let text = std::fs::read_to_string(format!("{DIR}norm_expected.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
-            (
-                v[0..4].try_into().unwrap(),
-                v[4..7].try_into().unwrap(),
-                v[7..10].try_into().unwrap(),
-            )
-        })
-        .collect()
+    rows("norm_expected.csv")
 }
 
 type BnNet<T> = (Dense<4, 6, T>, BatchNorm1d<6, T>, Relu, Dense<6, 3, T>);
