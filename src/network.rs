@@ -93,14 +93,6 @@ macro_rules! tuple_impls {
             ) {
                 $($L::tensors(read.map(|t| &t.$i), write.each_mut().map(|t| &mut t.$i), f);)+
             }
-            #[inline]
-            fn zip<const R: usize, const W: usize>(
-                read: [&Self; R],
-                mut write: [&mut Self; W],
-                f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
-            ) {
-                $($L::zip(read.map(|t| &t.$i), write.each_mut().map(|t| &mut t.$i), f);)+
-            }
             fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
                 $(self.$i.init(init, rng);)+
             }

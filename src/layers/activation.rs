@@ -124,7 +124,7 @@ macro_rules! no_params {
             }
             fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
                 src.text(concat!("staticnet::", stringify!($name)))?;
-                rust_new!(self, src $(, $t)? ; $($field),*)
+                $crate::layers::activation::rust_new!(self, src $(, $t)? ; $($field),*)
             }
         }
     };
@@ -132,14 +132,26 @@ macro_rules! no_params {
 
 pub(crate) use no_params;
 
-/// The `::<T>::new(fields…)` of a parameter-free layer with settings.
+/// The `::<T>::new(fields…)` (or `::new(fields…)` for a layer without a
+/// scalar parameter) of a parameter-free layer with settings.
 macro_rules! rust_new {
     ($self:ident, $src:ident ; ) => {
         Ok(())
     };
     ($self:ident, $src:ident, $t:ident ; $($field:ident),+) => {{
-        $src.fmt(format_args!("::<{}>::new(", <$t>::NAME))?;
-        $($src.scalar($self.$field)?;)+
+        $src.fmt(format_args!("::<{}>", <$t>::NAME))?;
+        $crate::layers::activation::rust_new!($self, $src ; $($field),+)
+    }};
+    ($self:ident, $src:ident ; $($field:ident),+) => {{
+        $src.text("::new(")?;
+        let mut _first = true;
+        $(
+            if !_first {
+                $src.text(", ")?;
+            }
+            _first = false;
+            $src.scalar($self.$field)?;
+        )+
         $src.text(")")
     }};
 }

@@ -275,15 +275,6 @@ impl<T: Scalar, A: Params<T>, B: Params<T>, const N: usize> Params<T> for Concat
         B::tensors(read.map(|r| &r.b), write.each_mut().map(|w| &mut w.b), f);
     }
 
-    #[inline]
-    fn zip<const R: usize, const W: usize>(
-        read: [&Self; R],
-        mut write: [&mut Self; W],
-        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
-    ) {
-        A::zip(read.map(|r| &r.a), write.each_mut().map(|w| &mut w.a), f);
-        B::zip(read.map(|r| &r.b), write.each_mut().map(|w| &mut w.b), f);
-    }
 
     fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
         self.a.init(init, rng);

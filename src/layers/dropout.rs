@@ -180,37 +180,6 @@ impl<X: Tensor> Train<X> for Dropout {
     }
 }
 
-impl Layer for Dropout {
-    const KIND: &'static str = "Dropout";
-}
-
-/// No tensors; the setting `p`.
-impl<T: Scalar> Params<T> for Dropout {
-    const NUM_PARAMS: usize = 0;
-
-    fn zeros() -> Self {
-        Self::default()
-    }
-
-    #[inline]
-    fn tensors<const R: usize, const W: usize>(
-        _: [&Self; R],
-        _: [&mut Self; W],
-        _: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
-    ) {
-    }
-
-    fn settings(&self, f: &mut impl FnMut(&'static str, Setting)) {
-        f("p", Setting::Real(self.p));
-    }
-
-    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
-        src.text("staticnet::Dropout")
-    }
-
-    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
-        src.text("staticnet::Dropout::new(")?;
-        src.scalar(self.p)?;
-        src.text(")")
-    }
-}
+// Kind `Dropout`, no tensors, the setting `p`, Rust form
+// `staticnet::Dropout::new(p)`.
+super::activation::no_params!(Dropout, p);

@@ -203,14 +203,6 @@ impl<T: Scalar, F: Params<T>> Params<T> for Residual<F> {
         F::tensors(read.map(|r| &r.0), write.each_mut().map(|w| &mut w.0), f)
     }
 
-    #[inline]
-    fn zip<const R: usize, const W: usize>(
-        read: [&Self; R],
-        mut write: [&mut Self; W],
-        f: &mut impl FnMut([&[T]; R], [&mut [T]; W]),
-    ) {
-        F::zip(read.map(|r| &r.0), write.each_mut().map(|w| &mut w.0), f)
-    }
 
     fn init<G: Rng + ?Sized>(&mut self, init: Init, rng: &mut G) {
         self.0.init(init, rng)

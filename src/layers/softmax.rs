@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::activation::{no_params, rust_new};
+use super::activation::no_params;
 use crate::module::Mode;
 use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::{Module, Params, Scalar, Tensor, Train, kernels, math};
