@@ -40,22 +40,36 @@ fn expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
 
 type Mlp<T> = (Dense<4, 8, T>, Tanh, Dense<8, 3, T>);
 
-fn check_outputs<T: Scalar>(net: &Mlp<T>, which: usize, tol: f64) {
-    let rows = expected();
+/// Every output of `net` on the rows' inputs is within `bound(expected)` of
+/// the expected output of model `which` (0 or 1) of the rows.
+fn outputs_match<N, T: Scalar>(
+    net: &N,
+    rows: Vec<([f64; 4], [f64; 3], [f64; 3])>,
+    which: usize,
+    bound: impl Fn(f64) -> f64,
+) where
+    N: Network + Module<SVector<T, 4>, Output = SVector<T, 3>>,
+{
     assert_eq!(rows.len(), 6);
-    for (x, mlp, named) in rows {
-        let want = if which == 0 { mlp } else { named };
+    for (x, first, second) in rows {
+        let want = if which == 0 { first } else { second };
         let y = net.predict(&SVector::<T, 4>::from_fn(|i, _| T::of_f64(x[i])));
         for k in 0..3 {
             let d = (y[k].as_f64() - want[k]).abs();
             assert!(
-                d <= tol,
+                d <= bound(want[k]),
                 "output {k}: {} vs {} (difference {d:e})",
                 y[k],
                 want[k]
             );
         }
     }
+}
+
+/// The recorded outputs of the mlp (`which` 0) or named (1) model, within
+/// `tol`.
+fn check_outputs<T: Scalar>(net: &Mlp<T>, which: usize, tol: f64) {
+    outputs_match(net, expected(), which, |_| tol);
 }
 
 #[test]
@@ -249,26 +263,16 @@ fn norm_expected() -> Vec<([f64; 4], [f64; 3], [f64; 3])> {
 type BnNet<T> = (Dense<4, 6, T>, BatchNorm1d<6, T>, Relu, Dense<6, 3, T>);
 type LnNet<T> = (Dense<4, 6, T>, LayerNorm<6, T>, Tanh, Dense<6, 3, T>);
 
+/// The recorded outputs of the BatchNorm (`which` 0) or LayerNorm (1)
+/// model, within `tol`, relative above 1.
 fn assert_outputs<N: Network + Module<SVector<T, 4>, Output = SVector<T, 3>>, T: Scalar>(
     net: &N,
     which: usize,
     tol: f64,
 ) {
-    let rows = norm_expected();
-    assert_eq!(rows.len(), 6);
-    for (x, bn, ln) in rows {
-        let want = if which == 0 { bn } else { ln };
-        let y = net.predict(&SVector::<T, 4>::from_fn(|i, _| T::of_f64(x[i])));
-        for k in 0..3 {
-            let d = (y[k].as_f64() - want[k]).abs();
-            assert!(
-                d <= tol * want[k].abs().max(1.0),
-                "output {k}: {} vs {} ({d:e})",
-                y[k],
-                want[k]
-            );
-        }
-    }
+    outputs_match(net, norm_expected(), which, |want| {
+        tol * want.abs().max(1.0)
+    });
 }
 
 #[test]
