@@ -37,11 +37,13 @@ macro_rules! tuple_impls {
             $($L: Module<$In, Output = $Out>,)+
         {
             type Output = $Y;
-            #[inline]
+            #[inline(always)]
             fn forward(&self, x: &X) -> $Y {
-                let y = self.$i0.forward(x);
-                $(let y = self.$ir.forward(&y);)*
-                y
+                crate::kernels::dispatch(#[inline(always)] || {
+                    let y = self.$i0.forward(x);
+                    $(let y = self.$ir.forward(&y);)*
+                    y
+                })
             }
         }
 
@@ -50,26 +52,32 @@ macro_rules! tuple_impls {
             $($L: Train<$In, Output = $Out>,)+
         {
             type Tape = ($(<$L as Train<$In>>::Tape,)+);
-            #[inline]
+            #[inline(always)]
             #[allow(non_snake_case)]
             fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> ($Y, Self::Tape) {
-                let (y, $L0) = self.$i0.forward_tape(x, mode);
-                $(let (y, $Lr) = self.$ir.forward_tape(&y, mode);)*
-                (y, ($($L,)+))
+                crate::kernels::dispatch(#[inline(always)] || {
+                    let (y, $L0) = self.$i0.forward_tape(x, mode);
+                    $(let (y, $Lr) = self.$ir.forward_tape(&y, mode);)*
+                    (y, ($($L,)+))
+                })
             }
-            #[inline]
+            #[inline(always)]
             fn backward(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) -> X {
-                let d = dy;
-                $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
-                self.0.backward(&tape.0, d, &mut grad.0)
+                crate::kernels::dispatch(#[inline(always)] || {
+                    let d = dy;
+                    $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
+                    self.0.backward(&tape.0, d, &mut grad.0)
+                })
             }
-            #[inline]
+            #[inline(always)]
             fn backward_params(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) {
-                let d = dy;
-                $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
-                self.0.backward_params(&tape.0, d, &mut grad.0)
+                crate::kernels::dispatch(#[inline(always)] || {
+                    let d = dy;
+                    $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
+                    self.0.backward_params(&tape.0, d, &mut grad.0)
+                })
             }
-            #[inline]
+            #[inline(always)]
             fn update_buffers(&mut self, tape: &Self::Tape) {
                 $(self.$i.update_buffers(&tape.$i);)+
             }

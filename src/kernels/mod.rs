@@ -86,23 +86,48 @@ pub trait Kernels<T> {
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
 }
 
+/// Runs `f`, compiled for the best instruction set this CPU has: the
+/// dispatch once per call of a whole network (its forward pass, tape,
+/// backward pass), a loss over a batch, or an optimizer step.
+///
+/// On x86-64, where the CPU has AVX2 and FMA (asked once, see [`x86`]),
+/// `f` runs inside a function compiled with those features, so the generic
+/// code it inlines (layers, activations, the loss, the update) is compiled
+/// for them too and the kernels inline into it instead of being called one
+/// by one across a feature boundary. The arithmetic is the same on both
+/// paths (the compiler fuses a multiply and an add only where a kernel asks
+/// for it), so the bits are too. Elsewhere, and where the target already
+/// enables the features, it is `f()`. Nested calls (a network in a network)
+/// cost one predictable branch.
+#[inline(always)]
+pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::dispatch(f)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        f()
+    }
+}
+
 /// `y[k] = f(x[k])` for every element: an element-wise activation. For
 /// `f32` the loop is compiled for AVX2 too and runs so where the CPU has it;
 /// the arithmetic is the same on both paths (the compiler never fuses a
 /// multiply and an add on its own), so the bits are too.
-#[inline]
+#[inline(always)]
 pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
     <T::Kernels as Kernels<T>>::map(x, y, f)
 }
 
 /// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].
-#[inline]
+#[inline(always)]
 pub(crate) fn map2<T: Scalar>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
     <T::Kernels as Kernels<T>>::map2(x, y, d, f)
 }
 
 /// `W x + b`, for every column of `x`.
-#[inline]
+#[inline(always)]
 pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
     b: &SVector<T, O>,
@@ -116,7 +141,7 @@ pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
 }
 
 /// `Wᵀ dy`: the input gradient.
-#[inline]
+#[inline(always)]
 pub(crate) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
     dy: &SMatrix<T, O, B>,
@@ -127,7 +152,7 @@ pub(crate) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B
 }
 
 /// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`: the parameter gradients.
-#[inline]
+#[inline(always)]
 pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const B: usize>(
     dw: &mut SMatrix<T, O, I>,
     db: &mut SVector<T, O>,

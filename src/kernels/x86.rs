@@ -7,8 +7,13 @@
 //!   `-C target-cpu=native` on such a CPU) calls the SIMD kernels directly.
 //! * Otherwise, with the `std` feature, the CPU is asked once
 //!   (`is_x86_feature_detected!`) and the answer kept in an atomic; every
-//!   later call pays one relaxed load and a branch that always goes the same
-//!   way.
+//!   later check is one relaxed load and a branch that always goes the same
+//!   way. The check is made once per call of a network, a loss or an
+//!   optimizer ([`dispatch`]): the whole call then runs in a function
+//!   compiled for AVX2 and FMA, into which the layers, the activations and
+//!   the kernels below inline. Each kernel keeps its own check too, for a
+//!   layer called on its own; inside a dispatched call it is the same
+//!   predictable branch, and the call into the kernel can be inlined.
 //! * Otherwise (`no_std` without those target features) the plain loops run.
 //!
 //! # Safety
@@ -16,7 +21,8 @@
 //! This is the crate's only module allowed `unsafe`, for three things: the
 //! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
 //! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and the
-//! calls into `#[target_feature(enable = "avx2,fma")]` functions, made only
+//! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
+//! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features. Everything else is
 //! safe code: the arithmetic intrinsics are safe to call inside functions
 //! that enable their feature, and every index is bounds-checked.
@@ -44,13 +50,14 @@
 //! * [`transpose_times`](simd_transpose_times): `out[i, j] = ⟨W[:, i],
 //!   dy[:, j]⟩`, one vector sum per output over windows of 8 rows, then the
 //!   lanes summed as `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
+//!   One sample: 8 outputs at a time; a batch: 4 outputs by 3 columns.
 //!   Up to `O = 24` (three windows) it transposes `W` into a stack copy (at
 //!   most 64 KiB; larger matrices keep the dot products) and runs
 //!   [`affine`](simd_affine) on `Wᵀ` instead; below 8, the plain loops.
 //! * [`accumulate_outer`](simd_accumulate_outer): `dW[:, i] += Σ_j dy[:, j]
 //!   x[i, j]`, the samples fused in order of `j` onto the loaded `dW`, so
 //!   that a batch gives bit for bit what the samples give one call at a
-//!   time.
+//!   time; 12 sums in registers (2 vectors by 6 columns, or 3 by 4).
 //!
 //! Stack: besides their outputs (as the plain loops), the kernels keep
 //! registers only, except that one copy of `W` (at most 64 KiB).
@@ -110,6 +117,44 @@ pub(crate) fn available() -> bool {
     false
 }
 
+/// Runs `f` compiled for AVX2 + FMA where this CPU has them: the dispatch
+/// once per call of a network, a loss or an optimizer (see
+/// [`dispatch`](super::dispatch)). A build whose target already enables both
+/// runs `f` as it is.
+#[cfg(all(target_feature = "avx2", target_feature = "fma"))]
+#[inline(always)]
+pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Runs `f` compiled for AVX2 + FMA where this CPU has them: the dispatch
+/// once per call of a network, a loss or an optimizer (see
+/// [`dispatch`](super::dispatch)).
+#[cfg(not(all(target_feature = "avx2", target_feature = "fma")))]
+#[inline(always)]
+pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA, the
+        // features `with_avx2` enables.
+        return unsafe { with_avx2(f) };
+    }
+    f()
+}
+
+/// `f()`, in a function compiled with AVX2 and FMA enabled: what the
+/// compiler inlines into it (the closure, and the generic code the closure
+/// calls, down to the kernels) is compiled for them too, and calls into the
+/// kernels' `#[target_feature]` functions from here can be inlined, which
+/// calls from code without the features cannot. Called from code that
+/// already runs in such a function (a network inside a network), it is
+/// inlined itself, so dispatching again costs one predictable branch.
+#[cfg(not(all(target_feature = "avx2", target_feature = "fma")))]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// The AVX2 + FMA kernels for `f32`, behind the check of [`available`]:
 /// each method runs the SIMD kernel where the CPU has the features and the
 /// plain loops of [`Portable`] where it does not.
@@ -117,7 +162,7 @@ pub struct Avx2;
 
 impl Kernels<f32> for Avx2 {
     /// `W x + b` for every column of `x`.
-    #[inline]
+    #[inline(always)]
     fn affine<const O: usize, const I: usize, const B: usize>(
         w: &[[f32; O]; I],
         b: &[f32; O],
@@ -131,7 +176,7 @@ impl Kernels<f32> for Avx2 {
     }
 
     /// `Wᵀ dy`.
-    #[inline]
+    #[inline(always)]
     fn transpose_times<const O: usize, const I: usize, const B: usize>(
         w: &[[f32; O]; I],
         dy: &[[f32; O]; B],
@@ -144,7 +189,7 @@ impl Kernels<f32> for Avx2 {
     }
 
     /// `dW += dy xᵀ`, `db += Σ_j dy[:, j]`.
-    #[inline]
+    #[inline(always)]
     fn accumulate_outer<const O: usize, const I: usize, const B: usize>(
         dw: &mut [[f32; O]; I],
         db: &mut [f32; O],
@@ -159,7 +204,7 @@ impl Kernels<f32> for Avx2 {
     }
 
     /// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
-    #[inline]
+    #[inline(always)]
     fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -170,7 +215,7 @@ impl Kernels<f32> for Avx2 {
 
     /// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has
     /// it.
-    #[inline]
+    #[inline(always)]
     fn map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -184,12 +229,14 @@ impl Kernels<f32> for Avx2 {
 /// into it and vectorised 8 wide. (The compiler does not contract `a * b + c`
 /// into an FMA, so the results are those of the plain loop.)
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn simd_map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     Portable::map(x, y, f)
 }
 
 /// [`Portable::map2`] compiled with AVX2 and FMA enabled.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn simd_map2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
     Portable::map2(x, y, d, f)
 }
@@ -339,6 +386,7 @@ fn lane_sums8(v: [__m256; 8]) -> __m256 {
 // affine: W x + b.
 
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn simd_affine<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     b: &[f32; O],
@@ -532,6 +580,7 @@ fn affine_tile<
 
 /// `O = 1`: `out[0, j] = b + ⟨W, x[:, j]⟩` over the contiguous row `W`.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn affine_row<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     b: &[f32; O],
@@ -593,6 +642,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 // transpose_times: Wᵀ dy.
 
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
@@ -615,8 +665,15 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     }
     let mut out = [[0.0; I]; B];
     // One sample: 8 outputs of one column, their lanes summed together. A
-    // batch: 4 outputs by 2 columns.
-    let (rows, cols) = if B == 1 { (8, 1) } else { (4, 2) };
+    // batch: 4 outputs by 3 columns (12 sums in flight: the FMA latency
+    // times two units, with room to spare; 7 loads per 12 FMAs).
+    let (rows, cols) = if B == 1 {
+        (8, 1)
+    } else if B >= 3 {
+        (4, 3)
+    } else {
+        (4, B)
+    };
     if I < rows || B < cols {
         for i0 in 0..I {
             for j0 in 0..B {
@@ -639,6 +696,7 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
                 let i0 = if t < full { t * rows } else { I - rows };
                 match (rows, cols) {
                     (8, 1) => tt_tile::<O, I, B, 8, 1>(w, dy, &mut out, i0, j0),
+                    (4, 3) => tt_tile::<O, I, B, 4, 3>(w, dy, &mut out, i0, j0),
                     (4, 2) => tt_tile::<O, I, B, 4, 2>(w, dy, &mut out, i0, j0),
                     _ => tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0),
                 }
@@ -714,6 +772,7 @@ fn tt_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
 // accumulate_outer: dW += dy xᵀ, db += Σ dy.
 
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
@@ -742,14 +801,27 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     if I == 0 {
         return;
     }
-    // 8 or 12 sums in registers: 2 vectors by 4 columns, or 3 by 4 when the
-    // height is an odd number of vectors (1 by 4 for a single vector).
+    // 12 sums in registers (the FMA latency times two units, with room to
+    // spare): 2 vectors by 6 columns, or 3 by 4 when the height is an odd
+    // number of vectors (1 by 4 for a single vector).
     const COLS: usize = 4;
     let rows = match v {
         1 => 1,
         _ if v.is_multiple_of(2) => 2,
         _ => 3,
     };
+    if rows == 2 && I >= 6 {
+        let mut rows_done = 0;
+        for v0 in tiles(v, 2) {
+            let mut cols_done = 0;
+            for i0 in tiles(I, 6) {
+                ao_tile::<O, I, B, 2, 6>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
+                cols_done = i0 + 6;
+            }
+            rows_done = v0 + 2;
+        }
+        return;
+    }
     if I < COLS {
         for v0 in 0..v {
             for i0 in 0..I {

@@ -57,7 +57,7 @@ macro_rules! elementwise {
             $name $(<$t>)?: Activation<X::Scalar>,
         {
             type Output = X;
-            #[inline]
+            #[inline(always)]
             fn forward(&self, x: &X) -> X {
                 let mut y = X::zeros();
                 kernels::map(x.as_slice(), y.as_mut_slice(), |v| self.value(v));
@@ -71,7 +71,7 @@ macro_rules! elementwise {
         {
             /// `σ'(x)`: the diagonal of the Jacobian.
             type Tape = X;
-            #[inline]
+            #[inline(always)]
             fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
                 let (mut y, mut d) = (X::zeros(), X::zeros());
                 kernels::map2(x.as_slice(), y.as_mut_slice(), d.as_mut_slice(), |v| {
@@ -79,7 +79,7 @@ macro_rules! elementwise {
                 });
                 (y, d)
             }
-            #[inline]
+            #[inline(always)]
             fn backward(&self, d: &X, dy: &X, _grad: &mut Self) -> X {
                 let mut dx = *dy;
                 for (g, &dv) in dx.as_mut_slice().iter_mut().zip(d.as_slice()) {

@@ -67,7 +67,7 @@ impl<const I: usize, const O: usize, T: Scalar> Dense<I, O, T> {
 
     /// `W X + b` for a batch `X` whose size is already `I` (the typed core of
     /// [`Module::forward`]).
-    #[inline]
+    #[inline(always)]
     pub fn forward_batch<const B: usize>(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
         kernels::affine(&self.weight, &self.bias, x)
     }
@@ -112,12 +112,12 @@ where
 {
     type Output = SMatrix<T, O, B>;
 
-    #[inline]
+    #[inline(always)]
     fn forward(layer: &Dense<I, O, T>, x: &Self) -> SMatrix<T, O, B> {
         layer.forward_batch(<Dense<I, O, T>>::input(x))
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         layer: &Dense<I, O, T>,
         x: &Self,
@@ -128,7 +128,7 @@ where
         <Dense<I, O, T>>::input_grad(kernels::transpose_times(&layer.weight, dy))
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward_params(x: &Self, dy: &SMatrix<T, O, B>, grad: &mut Dense<I, O, T>) {
         let x = <Dense<I, O, T>>::input(x);
         kernels::accumulate_outer(&mut grad.weight, &mut grad.bias, dy, x);
@@ -139,7 +139,7 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Module<X
     for Dense<I, O, T>
 {
     type Output = X::Output;
-    #[inline]
+    #[inline(always)]
     fn forward(&self, x: &X) -> X::Output {
         X::forward(self, x)
     }
@@ -149,15 +149,15 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
     for Dense<I, O, T>
 {
     type Tape = X;
-    #[inline]
+    #[inline(always)]
     fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X::Output, X) {
         (X::forward(self, x), *x)
     }
-    #[inline]
+    #[inline(always)]
     fn backward(&self, x: &X, dy: &X::Output, grad: &mut Self) -> X {
         X::backward(self, x, dy, grad)
     }
-    #[inline]
+    #[inline(always)]
     fn backward_params(&self, x: &X, dy: &X::Output, grad: &mut Self) {
         X::backward_params(x, dy, grad)
     }
@@ -176,7 +176,7 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
         Self::default()
     }
 
-    #[inline]
+    #[inline(always)]
     fn tensors<const R: usize, const W: usize>(
         read: [&Self; R],
         mut write: [&mut Self; W],

@@ -180,11 +180,16 @@ pub trait Loss: Sized {
         Y: Batch<B>,
         Y::Column: Prediction<Self, Tg>,
     {
-        let mut sum = <Y::Scalar as Scalar>::ZERO;
-        for (j, t) in targets.iter().enumerate() {
-            sum += Y::Column::loss(self, &y.column(j), t);
-        }
-        sum / c(B.max(1) as f64)
+        crate::kernels::dispatch(
+            #[inline(always)]
+            || {
+                let mut sum = <Y::Scalar as Scalar>::ZERO;
+                for (j, t) in targets.iter().enumerate() {
+                    sum += Y::Column::loss(self, &y.column(j), t);
+                }
+                sum / c(B.max(1) as f64)
+            },
+        )
     }
 
     /// The mean loss over a batch and its gradient with respect to the batch.
@@ -212,17 +217,22 @@ pub trait Loss: Sized {
     {
         assert!(n <= B, "{n} columns requested from a batch of {B}");
         let scale = <Y::Scalar as Scalar>::ONE / c(n.max(1) as f64);
-        let mut grad = Y::zeros();
-        // The columns lie one after another in the storage (see `Batch`).
-        let len = n * <Y::Column as Tensor>::ROWS;
-        let sum = Y::Column::batch_loss_and_grad(
-            self,
-            &y.as_slice()[..len],
-            &targets[..n],
-            scale,
-            &mut grad.as_mut_slice()[..len],
-        );
-        (sum * scale, grad)
+        crate::kernels::dispatch(
+            #[inline(always)]
+            || {
+                let mut grad = Y::zeros();
+                // The columns lie one after another in the storage (see `Batch`).
+                let len = n * <Y::Column as Tensor>::ROWS;
+                let sum = Y::Column::batch_loss_and_grad(
+                    self,
+                    &y.as_slice()[..len],
+                    &targets[..n],
+                    scale,
+                    &mut grad.as_mut_slice()[..len],
+                );
+                (sum * scale, grad)
+            },
+        )
     }
 }
 

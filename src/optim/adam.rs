@@ -1,7 +1,7 @@
 //! Adam with decoupled weight decay (AdamW).
 
 use super::{NonFinite, Optimizer};
-use crate::{Params, Scalar};
+use crate::{Params, Scalar, kernels};
 
 /// Adam (Kingma & Ba, 2015) with decoupled weight decay (AdamW, Loshchilov &
 /// Hutter, 2019), with PyTorch's `torch.optim.AdamW` update at step `t`:
@@ -117,10 +117,15 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Adam<N> {
             [&*net, grad, &self.m, &self.v],
             [],
             &mut |[p, g, m, v], []| {
-                for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
-                    let (p, m, v) = rule(p, g, m, v);
-                    finite &= p.is_finite() && m.is_finite() && v.is_finite();
-                }
+                kernels::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
+                            let (p, m, v) = rule(p, g, m, v);
+                            finite &= p.is_finite() && m.is_finite() && v.is_finite();
+                        }
+                    },
+                )
             },
         );
         if !finite {
@@ -130,9 +135,16 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Adam<N> {
             [grad],
             [net, &mut self.m, &mut self.v],
             &mut |[g], [p, m, v]| {
-                for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                    (*p, *m, *v) = rule(*p, g, *m, *v);
-                }
+                kernels::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (((p, &g), m), v) in
+                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                        {
+                            (*p, *m, *v) = rule(*p, g, *m, *v);
+                        }
+                    },
+                )
             },
         );
         self.t = t;

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with momentum, Nesterov and weight decay.
 
 use super::{NonFinite, Optimizer};
-use crate::{Params, Scalar};
+use crate::{Params, Scalar, kernels};
 
 /// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` update
 /// (dampening 0): with `d = g + λθ`,
@@ -111,18 +111,28 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 
         let mut finite = true;
         N::zip([&*net, grad, &self.velocity], [], &mut |[p, g, b], []| {
-            for ((&p, &g), &b) in p.iter().zip(g).zip(b) {
-                let (p, b) = rule(p, g, b);
-                finite &= p.is_finite() && b.is_finite();
-            }
+            kernels::dispatch(
+                #[inline(always)]
+                || {
+                    for ((&p, &g), &b) in p.iter().zip(g).zip(b) {
+                        let (p, b) = rule(p, g, b);
+                        finite &= p.is_finite() && b.is_finite();
+                    }
+                },
+            )
         });
         if !finite {
             return Err(NonFinite);
         }
         N::zip([grad], [net, &mut self.velocity], &mut |[g], [p, b]| {
-            for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-                (*p, *b) = rule(*p, g, *b);
-            }
+            kernels::dispatch(
+                #[inline(always)]
+                || {
+                    for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                        (*p, *b) = rule(*p, g, *b);
+                    }
+                },
+            )
         });
         self.started = true;
         Ok(())
@@ -141,6 +151,15 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 /// parameter. No early exit: a branch-free pass over the whole slice.
 #[inline]
 fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
+    kernels::dispatch(
+        #[inline(always)]
+        || plain_update_is_finite_loop(p, g, lr, wd, decay),
+    )
+}
+
+/// The loop of [`plain_update_is_finite`].
+#[inline(always)]
+fn plain_update_is_finite_loop<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
     let mut bad = false;
     if decay {
         for (&p, &g) in p.iter().zip(g) {
@@ -157,6 +176,15 @@ fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool
 /// `θ ← θ − η (g + λθ)` (or `θ − η g` without decay).
 #[inline]
 fn plain_update<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
+    kernels::dispatch(
+        #[inline(always)]
+        || plain_update_loop(p, g, lr, wd, decay),
+    )
+}
+
+/// The loop of [`plain_update`].
+#[inline(always)]
+fn plain_update_loop<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
     if decay {
         for (p, &g) in p.iter_mut().zip(g) {
             *p = *p - lr * (g + wd * *p);
