@@ -39,18 +39,24 @@ const TANH_Q: [f64; 4] = [
 /// Where `R` stops following `tanh` and stays constant.
 const TANH_CLAMP: f64 = 9.0;
 
-/// `x` limited to `[−9, 9]` (NaN stays NaN), and `x²`.
+/// `x` limited to `[−9, 9]` (NaN stays NaN), and `x²` limited to `81`: the
+/// square of the limited `x`, bit for bit, but computed from `x` itself, so
+/// that the polynomials do not wait for the clamp (one sample's few
+/// activations are a chain of dependent operations; the clamped `x` is
+/// needed only at the end).
 #[inline(always)]
 fn tanh_argument<T: Scalar>(x: T) -> (T, T) {
     let m = c::<T>(TANH_CLAMP);
-    let x = if x > m {
+    let xc = if x > m {
         m
     } else if x < -m {
         -m
     } else {
         x
     };
-    (x, x * x)
+    let u = x * x;
+    let mm = m * m;
+    (xc, if u > mm { mm } else { u })
 }
 
 /// `P(u)` and `Q(u)` by Estrin's scheme (pairs of terms, then `u²` and
