@@ -1,6 +1,12 @@
-//! The baseline: the three models as a user would write them by hand, with
-//! `[[f32; I]; O]` arrays, the obvious loops and `std`'s `tanh` and `exp`.
-//! No library, no tuning.
+//! The plain baseline: the three models as a user would write them by hand
+//! without thinking about speed, with `[[f32; I]; O]` arrays, the obvious
+//! loops and `std`'s `tanh` and `exp` (the exact functions, where the tiny
+//! model under test uses the `FastTanh`/`FastSigmoid` approximations). No
+//! library, no tuning. It is one of two baselines timed in the same run:
+//! `tuned.rs` holds the other, the same models as a performance-minded
+//! programmer would write them (layouts for the loops, register tiles,
+//! FMAs, the model's own activations, AVX2 + FMA behind a runtime check).
+//! The summary reports the ratio to each (`× base`, `× tuned`).
 
 // Index loops over fixed arrays are the point: they are what a user writes.
 #![allow(clippy::needless_range_loop)]

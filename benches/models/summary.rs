@@ -1,5 +1,8 @@
 //! The closing table: criterion's samples of this run, read back from its
-//! output directory, as medians, spreads, GFLOP/s, % of peak and ratios.
+//! output directory, as medians, spreads, GFLOP/s, % of peak and the ratios
+//! to both baselines (`× base`: the plain one's median over staticnet's;
+//! `× tuned`: the tuned one's), then the measured read bandwidths and how
+//! far mid inference is from its L2-bandwidth limit.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -68,9 +71,34 @@ pub fn print(models: &[(&str, u64, u64)]) {
         Some(p) => println!("peak (FMA, one core): {p:.1} GFLOP/s"),
         None => println!("peak: not measured"),
     }
+    // Bytes per ns, i.e. GB/s.
+    let gbs =
+        |id: &str, bytes: u64| quartiles(&dir, "bandwidth", id).map(|(m, _, _)| bytes as f64 / m);
+    let l2 = gbs("read-mid-weights", super::bandwidth::MID_BYTES);
+    let l1 = gbs("read-16KiB", super::bandwidth::L1_BYTES);
+    let show = |b: Option<f64>| b.map_or("not measured".into(), |b| format!("{b:.1} GB/s"));
     println!(
-        "{:<7} {:<10} {:>10} {:>17} {:>10} {:>9} {:>7} {:>10}",
-        "model", "case", "staticnet", "(IQR)", "baseline", "× base", "GFLOP/s", "% peak"
+        "read bandwidth: {} from L2 ({} B, the mid weights), {} from L1 (16 KiB)",
+        show(l2),
+        super::bandwidth::MID_BYTES,
+        show(l1),
+    );
+    println!(
+        "× base, × tuned: the plain and the tuned baseline's median ÷ staticnet's \
+         (above 1: staticnet is faster)"
+    );
+    println!(
+        "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7} {:>7}",
+        "model",
+        "case",
+        "staticnet",
+        "(IQR)",
+        "baseline",
+        "× base",
+        "tuned",
+        "× tuned",
+        "GFLOP/s",
+        "% peak"
     );
     for &(model, f1, ft) in models {
         let cases = [
@@ -79,6 +107,7 @@ pub fn print(models: &[(&str, u64, u64)]) {
             ("train", ft),
         ];
         let mut fwd32 = None;
+        let mut infer = None;
         for (case, flops) in cases {
             let Some((m, q1, q3)) = quartiles(&dir, model, &format!("{case}-staticnet")) else {
                 continue;
@@ -87,21 +116,40 @@ pub fn print(models: &[(&str, u64, u64)]) {
                 fwd32 = Some(m);
             }
             let base = quartiles(&dir, model, &format!("{case}-baseline"));
+            let tuned = quartiles(&dir, model, &format!("{case}-tuned"));
+            if case == "infer" {
+                infer = Some((m, tuned.map(|t| t.0)));
+            }
             let gflops = flops as f64 / m;
             println!(
-                "{:<7} {:<10} {:>10} {:>17} {:>10} {:>9} {:>7.1} {:>10}",
+                "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7.1} {:>7}",
                 model,
                 case,
                 time(m),
                 format!("{}–{}", time(q1), time(q3)),
                 base.map_or("—".into(), |b| time(b.0)),
                 base.map_or("—".into(), |b| format!("{:.1}×", b.0 / m)),
+                tuned.map_or("—".into(), |b| time(b.0)),
+                tuned.map_or("—".into(), |b| format!("{:.2}×", b.0 / m)),
                 gflops,
                 peak.map_or("—".into(), |p| format!("{:.0}%", 100.0 * gflops / p)),
             );
             if let (Some(f), "train") = (fwd32, case) {
                 println!("{:<7} train / forward32 = {:.2}", model, m / f);
             }
+        }
+        // Mid inference reads its weights from L2 once per sample: the time
+        // of one read of them at the measured bandwidth is its limit.
+        if let ("mid", Some((m, tuned)), Some(bw)) = (model, infer, l2) {
+            let limit = super::bandwidth::MID_BYTES as f64 / bw;
+            println!(
+                "mid     infer: L2-bandwidth limit {} ({} B ÷ {bw:.1} GB/s); staticnet {:.2}× it \
+                 (target ≤ 1.3×){}",
+                time(limit),
+                super::bandwidth::MID_BYTES,
+                m / limit,
+                tuned.map_or(String::new(), |t| format!(", tuned {:.2}× it", t / limit)),
+            );
         }
     }
 }
