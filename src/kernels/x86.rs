@@ -418,15 +418,12 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
     out: &mut [[f32; O]; B],
 ) {
     let v = O.div_ceil(8);
-    if B == 1 && S == 1 && v >= 8 {
-        // One sample of a tall layer: stream W (see `affine_streaming`).
-        for (col, xj) in out.iter_mut().zip(x) {
-            affine_streaming(w, b, xj, col);
-        }
-        return;
-    }
-    // One sample: 8 / S vectors of one column (8 sums in flight). A batch:
-    // 8 to 12 sums, as many columns as the chains leave registers for.
+    // One sample: 8 / S vectors of one column (8 sums in flight), held in
+    // registers over all the inputs, so that each weight is loaded once and
+    // nothing else touches memory (a tall layer reads W block by block, 32
+    // bytes of each column per block, at close to L2's bandwidth: see the
+    // README's speed section). A batch: 8 to 12 sums, as many columns as
+    // the chains leave registers for.
     let (rows, cols) = if B == 1 {
         (8 / S, 1)
     } else {
@@ -459,53 +456,6 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
                 _ => affine_tile::<O, I, B, 1, 1, S>(w, b, x, out, v0, j0),
             }
         }
-    }
-}
-
-/// One sample, `S = 1`, at least 8 vectors high: `out = b + Σ_i W[:, i] x[i]`
-/// in groups of 8 inputs, each group swept down the whole height with the
-/// partial sums kept in `out` (in L1) between groups. The same operations in
-/// the same order per output as [`affine_tile`] with one chain, but W is read
-/// as 8 sequential streams, which the hardware prefetchers follow, instead of
-/// a few cache lines per column every `4·O` bytes.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn affine_streaming<const O: usize, const I: usize>(
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[f32; I],
-    out: &mut [f32; O],
-) {
-    let v = O.div_ceil(8);
-    // The last window overlaps the one before; it must not add twice.
-    let fresh = new_lanes(if O.is_multiple_of(8) { 8 } else { O % 8 });
-    *out = *b;
-    let mut i = 0;
-    while i < I {
-        let k = (I - i).min(8);
-        let mut xv = [_mm256_setzero_ps(); 8];
-        for t in 0..k {
-            xv[t] = _mm256_set1_ps(x[i + t]);
-        }
-        for vv in 0..v {
-            let o = offset(O, vv);
-            let old = load(at(out, o));
-            let mut acc = old;
-            if k == 8 {
-                for t in 0..8 {
-                    acc = _mm256_fmadd_ps(load(at(&w[i + t], o)), xv[t], acc);
-                }
-            } else {
-                for t in 0..k {
-                    acc = _mm256_fmadd_ps(load(at(&w[i + t], o)), xv[t], acc);
-                }
-            }
-            if vv + 1 == v {
-                acc = _mm256_blendv_ps(old, acc, fresh);
-            }
-            store(at_mut(out, o), acc);
-        }
-        i += k;
     }
 }
 
