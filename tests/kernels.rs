@@ -201,32 +201,76 @@ fn every_f32(mut f: impl FnMut(f32)) {
     }
 }
 
+/// Values per call of [`through_layer`].
+const CHUNK: usize = 4096;
+
+/// [`every_f32`], `CHUNK` values at a time (the last chunk padded with its
+/// first value).
+fn every_f32_in_chunks(mut f: impl FnMut(&[f32; CHUNK])) {
+    let mut buf = Vec::with_capacity(CHUNK);
+    every_f32(|x| {
+        buf.push(x);
+        if buf.len() == CHUNK {
+            f(buf.as_slice().try_into().unwrap());
+            buf.clear();
+        }
+    });
+    if !buf.is_empty() {
+        let first = buf[0];
+        buf.resize(CHUNK, first);
+        f(buf.as_slice().try_into().unwrap());
+    }
+}
+
+/// An activation layer's outputs (its `forward`, the path a network runs)
+/// for `CHUNK` inputs, as one 64 × 64 batch.
+fn through_layer<A: Module<SMatrix<f32, 64, 64>, Output = SMatrix<f32, 64, 64>>>(
+    a: &A,
+    xs: &[f32; CHUNK],
+) -> Vec<f32> {
+    let x = Box::new(SMatrix::<f32, 64, 64>::from_column_slice(xs));
+    a.forward(&x).as_slice().to_vec()
+}
+
 #[test]
 fn fast_tanh_is_within_its_documented_error_over_the_whole_f32_range() {
     let mut worst = (0.0, 0.0, 0.0, 0.0);
-    every_f32(|x| {
-        let got = FastTanh.value(x);
-        fold_error(&mut worst, x, got, f64::from(x).tanh());
-        assert_eq!(got, -FastTanh.value(-x), "odd at {x}");
-        assert!(got.abs() <= 1.0, "|FastTanh({x})| = {got} > 1");
+    let mut worst_layer = (0.0, 0.0, 0.0, 0.0);
+    every_f32_in_chunks(|xs| {
+        let ys = through_layer(&FastTanh, xs);
+        let minus = through_layer(&FastTanh, &xs.map(|x| -x));
+        for ((&x, &y), &ym) in xs.iter().zip(&ys).zip(&minus) {
+            let got = FastTanh.value(x);
+            let exact = f64::from(x).tanh();
+            fold_error(&mut worst, x, got, exact);
+            assert_eq!(got, -FastTanh.value(-x), "odd at {x}");
+            assert!(got.abs() <= 1.0, "|FastTanh({x})| = {got} > 1");
+            // The layer's path (vector code with FMA on CPUs that have it).
+            fold_error(&mut worst_layer, x, y, exact);
+            assert_eq!(y, -ym, "layer odd at {x}");
+            assert!(y.abs() <= 1.0, "|FastTanh layer({x})| = {y} > 1");
+        }
     });
-    println!(
-        "FastTanh f32: max abs {:e} at {}, max rel {:e} at {}",
-        worst.0, worst.2, worst.1, worst.3
-    );
-    assert!(
-        worst.0 <= 4.5e-7,
-        "absolute error {:e} at {}",
-        worst.0,
-        worst.2
-    );
-    assert!(
-        worst.1 <= 4.5e-7,
-        "relative error {:e} at {}",
-        worst.1,
-        worst.3
-    );
+    for (path, worst) in [("scalar", worst), ("layer", worst_layer)] {
+        println!(
+            "FastTanh f32 {path}: max abs {:e} at {}, max rel {:e} at {}",
+            worst.0, worst.2, worst.1, worst.3
+        );
+        assert!(
+            worst.0 <= 4.5e-7,
+            "{path}: absolute error {:e} at {}",
+            worst.0,
+            worst.2
+        );
+        assert!(
+            worst.1 <= 4.5e-7,
+            "{path}: relative error {:e} at {}",
+            worst.1,
+            worst.3
+        );
+    }
     assert!(FastTanh.value(f32::NAN).is_nan());
+    assert!(through_layer(&FastTanh, &[f32::NAN; CHUNK])[0].is_nan());
 
     // In f64 the same approximation: the fit's error.
     let mut worst64 = 0.0f64;
@@ -243,37 +287,80 @@ fn fast_tanh_is_within_its_documented_error_over_the_whole_f32_range() {
 #[test]
 fn fast_sigmoid_is_within_its_documented_error_over_the_whole_f32_range() {
     let mut worst = (0.0, 0.0, 0.0, 0.0);
-    every_f32(|x| {
-        let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
-        let got = FastSigmoid.value(x);
-        fold_error(&mut worst, x, got, exact);
-        assert!((0.0..=1.0).contains(&got), "FastSigmoid({x}) = {got}");
+    let mut worst_layer = (0.0, 0.0, 0.0, 0.0);
+    every_f32_in_chunks(|xs| {
+        let ys = through_layer(&FastSigmoid, xs);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
+            let got = FastSigmoid.value(x);
+            fold_error(&mut worst, x, got, exact);
+            assert!((0.0..=1.0).contains(&got), "FastSigmoid({x}) = {got}");
+            fold_error(&mut worst_layer, x, y, exact);
+            assert!((0.0..=1.0).contains(&y), "FastSigmoid layer({x}) = {y}");
+        }
     });
-    println!("FastSigmoid f32: max abs {:e} at {}", worst.0, worst.2);
-    assert!(
-        worst.0 <= 2.3e-7,
-        "absolute error {:e} at {}",
-        worst.0,
-        worst.2
-    );
+    for (path, worst) in [("scalar", worst), ("layer", worst_layer)] {
+        println!(
+            "FastSigmoid f32 {path}: max abs {:e} at {}",
+            worst.0, worst.2
+        );
+        assert!(
+            worst.0 <= 2.3e-7,
+            "{path}: absolute error {:e} at {}",
+            worst.0,
+            worst.2
+        );
+    }
     assert!(FastSigmoid.value(f32::NAN).is_nan());
+    assert!(through_layer(&FastSigmoid, &[f32::NAN; CHUNK])[0].is_nan());
 }
 
 #[test]
-fn fast_activations_vectorised_give_the_scalar_bits() {
-    // The layer runs one (possibly SIMD) loop; each element must equal the
-    // scalar function, and forward must equal forward_train's value.
+fn fast_activation_layers_agree_with_the_scalar_functions() {
+    // The layers run the fast kernels (vector code with FMA where the CPU
+    // has AVX2 and FMA, its own rounding): forward must equal
+    // forward_train's value bit for bit, a sample must give what it gives
+    // inside a batch, and values and derivatives must agree with the scalar
+    // functions to a few roundings.
     let x = SMatrix::<f32, 37, 3>::from_fn(|i, j| (i as f32 - 18.0) * 0.55 + j as f32 * 0.01);
     let (yt, d) = FastTanh.forward_train(&x);
     assert_eq!(yt, FastTanh.forward(&x));
     let (ys, ds) = FastSigmoid.forward_train(&x);
     assert_eq!(ys, FastSigmoid.forward(&x));
-    for (k, &v) in x.iter().enumerate() {
-        assert_eq!(yt[k], FastTanh.value(v));
-        assert_eq!(d[k], FastTanh.value_and_derivative(v).1);
-        assert_eq!(ys[k], FastSigmoid.value(v));
-        assert_eq!(ds[k], FastSigmoid.value_and_derivative(v).1);
+    for j in 0..3 {
+        let col: SVector<f32, 37> = x.column(j).into();
+        assert_eq!(FastTanh.forward(&col), yt.column(j));
+        assert_eq!(FastSigmoid.forward_train(&col).1, ds.column(j));
     }
+    for (k, &v) in x.iter().enumerate() {
+        let (t, dt) = FastTanh.value_and_derivative(v);
+        let (s, dsv) = FastSigmoid.value_and_derivative(v);
+        assert!((yt[k] - t).abs() <= 3e-7, "FastTanh({v}): {} vs {t}", yt[k]);
+        assert!(
+            (d[k] - dt).abs() <= 1e-6 * (1.0 + dt.abs()),
+            "FastTanh'({v}): {} vs {dt}",
+            d[k]
+        );
+        assert!(
+            (ys[k] - s).abs() <= 2e-7,
+            "FastSigmoid({v}): {} vs {s}",
+            ys[k]
+        );
+        assert!(
+            (ds[k] - dsv).abs() <= 1e-6 * (1.0 + dsv.abs()),
+            "FastSigmoid'({v}): {} vs {dsv}",
+            ds[k]
+        );
+    }
+    // Short tensors (fewer than 8 lanes) and beyond the clamp.
+    let short = SVector::<f32, 3>::from([-20.0, 0.25, 9.5]);
+    let (y, d) = FastTanh.forward_train(&short);
+    assert_eq!(y, FastTanh.forward(&short));
+    assert_eq!(
+        (y[0], y[2], d[0], d[2]),
+        (-FastTanh.value(9.0f32), FastTanh.value(9.0f32), 0.0, 0.0)
+    );
+    assert!((y[1] - 0.25f32.tanh()).abs() <= 4.5e-7);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The four products a dense layer spends its time in, over nalgebra's
 //! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous),
-//! and the element-wise maps of the activations: one interface,
-//! [`Kernels`], and its implementations. Everything else in the crate calls
+//! the element-wise maps of the activations, and the fast rational
+//! activations ([`Fast`]): one interface, [`Kernels`], and its
+//! implementations, entered once per call of a network through
+//! [`dispatch`]. Everything else in the crate calls
 //! the functions below, so a tuned kernel is one more implementation here
 //! and no public signature changes.
 //!
@@ -28,7 +30,8 @@
 //!   a batch is bit for bit the sum accumulated one sample at a time.
 //!
 //! The SIMD and the plain paths round differently (the SIMD path fuses
-//! multiply and add, and sums in another order), so the same program gives
+//! multiply and add, and sums in another order; the fast activations'
+//! vector code uses fused multiply-adds too), so the same program gives
 //! the same bits on the same kind of CPU, not across CPUs with and without
 //! AVX2 + FMA.
 
@@ -84,6 +87,39 @@ pub trait Kernels<T> {
     /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
     /// and its derivative. Panics if the lengths differ.
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
+    /// `y[k] = f(x[k])` for one of the fast rational activations
+    /// (`crate::math::fast`), within their documented error bounds. Panics
+    /// if the lengths differ.
+    fn fast(f: Fast, x: &[T], y: &mut [T]);
+    /// `(y[k], d[k]) = (f(x[k]), f'(x[k]))` for one of the fast rational
+    /// activations, `y` bit for bit what [`fast`](Kernels::fast) gives.
+    /// Panics if the lengths differ.
+    fn fast2(f: Fast, x: &[T], y: &mut [T], d: &mut [T]);
+}
+
+/// Which fast rational activation a [`Kernels::fast`] call computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fast {
+    /// `R(x)`, [`FastTanh`](crate::FastTanh).
+    Tanh,
+    /// `½ + ½ R(x/2)`, [`FastSigmoid`](crate::FastSigmoid).
+    Sigmoid,
+}
+
+/// `y[k] = f(x[k])` for a fast rational activation: on x86-64 CPUs with
+/// AVX2 and FMA, vector code with fused multiply-adds (its own rounding,
+/// within the same documented bounds); elsewhere the scalar functions of
+/// `crate::math::fast`.
+#[inline(always)]
+pub(crate) fn fast<T: Scalar>(f: Fast, x: &[T], y: &mut [T]) {
+    <T::Kernels as Kernels<T>>::fast(f, x, y)
+}
+
+/// `(y[k], d[k]) = (f(x[k]), f'(x[k]))` for a fast rational activation, as
+/// [`fast`] (whose bits `y` has).
+#[inline(always)]
+pub(crate) fn fast2<T: Scalar>(f: Fast, x: &[T], y: &mut [T], d: &mut [T]) {
+    <T::Kernels as Kernels<T>>::fast2(f, x, y, d)
 }
 
 /// Runs `f`, compiled for the best instruction set this CPU has: the

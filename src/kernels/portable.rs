@@ -6,8 +6,9 @@
 //! shapes: the batch columns never interact, so a batch gives bit for bit
 //! what its samples give one by one.
 
-use super::Kernels;
+use super::{Fast, Kernels};
 use crate::Scalar;
+use crate::math::fast;
 
 /// The plain loops.
 pub struct Portable;
@@ -94,6 +95,24 @@ impl<T: Scalar> Kernels<T> for Portable {
         );
         for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
             (*v, *dv) = f(u);
+        }
+    }
+
+    /// The scalar functions of `crate::math::fast`, element by element.
+    #[inline]
+    fn fast(f: Fast, x: &[T], y: &mut [T]) {
+        match f {
+            Fast::Tanh => Self::map(x, y, fast::tanh),
+            Fast::Sigmoid => Self::map(x, y, fast::sigmoid),
+        }
+    }
+
+    /// The scalar functions of `crate::math::fast` and their derivatives.
+    #[inline]
+    fn fast2(f: Fast, x: &[T], y: &mut [T], d: &mut [T]) {
+        match f {
+            Fast::Tanh => Self::map2(x, y, d, fast::tanh_and_derivative),
+            Fast::Sigmoid => Self::map2(x, y, d, fast::sigmoid_and_derivative),
         }
     }
 }

@@ -67,7 +67,8 @@
 
 use core::arch::x86_64::*;
 
-use super::{Kernels, Portable};
+use super::{Fast, Kernels, Portable};
+use crate::math::fast::{TANH_CLAMP, TANH_P, TANH_Q};
 
 // ---------------------------------------------------------------------------
 // Dispatch.
@@ -222,6 +223,28 @@ impl Kernels<f32> for Avx2 {
             return unsafe { simd_map2(x, y, d, f) };
         }
         Portable::map2(x, y, d, f)
+    }
+
+    /// The fast activations in vector code with fused multiply-adds, where
+    /// the CPU has AVX2 and FMA (see [`simd_fast`]).
+    #[inline(always)]
+    fn fast(f: Fast, x: &[f32], y: &mut [f32]) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_fast(f, x, y) };
+        }
+        Portable::fast(f, x, y)
+    }
+
+    /// The fast activations and their derivatives in vector code (see
+    /// [`simd_fast`]).
+    #[inline(always)]
+    fn fast2(f: Fast, x: &[f32], y: &mut [f32], d: &mut [f32]) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_fast2(f, x, y, d) };
+        }
+        Portable::fast2(f, x, y, d)
     }
 }
 
@@ -859,6 +882,156 @@ fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
     }
 }
 
+// ---------------------------------------------------------------------------
+// The fast activations: R(x) = x P(x²) / Q(x²) (see `crate::math::fast`).
+
+/// `f` on every element of `x` into `y`, 8 lanes at a time; the last window
+/// overlaps the one before (recomputing the same values), and a slice
+/// shorter than 8 goes through a padded copy. Panics if the lengths differ.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lanes(x: &[f32], y: &mut [f32], f: impl Fn(__m256) -> __m256) {
+    assert_eq!(x.len(), y.len(), "map: input and output lengths differ");
+    let n = x.len();
+    if n < 8 {
+        let mut buf = [0.0; 8];
+        buf[..n].copy_from_slice(x);
+        let mut out = [0.0; 8];
+        store(&mut out, f(load(&buf)));
+        y.copy_from_slice(&out[..n]);
+        return;
+    }
+    for v in 0..n.div_ceil(8) {
+        let o = offset(n, v);
+        store(at_mut(y, o), f(load(at(x, o))));
+    }
+}
+
+/// As [`lanes`], for a function with two results (a value and a
+/// derivative).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lanes2(x: &[f32], y: &mut [f32], d: &mut [f32], f: impl Fn(__m256) -> (__m256, __m256)) {
+    assert!(
+        x.len() == y.len() && x.len() == d.len(),
+        "map2: input and output lengths differ"
+    );
+    let n = x.len();
+    if n < 8 {
+        let mut buf = [0.0; 8];
+        buf[..n].copy_from_slice(x);
+        let (mut a, mut b) = ([0.0; 8], [0.0; 8]);
+        let (u, v) = f(load(&buf));
+        store(&mut a, u);
+        store(&mut b, v);
+        y.copy_from_slice(&a[..n]);
+        d.copy_from_slice(&b[..n]);
+        return;
+    }
+    for v in 0..n.div_ceil(8) {
+        let o = offset(n, v);
+        let (u, w) = f(load(at(x, o)));
+        store(at_mut(y, o), u);
+        store(at_mut(d, o), w);
+    }
+}
+
+/// [`Kernels::fast`] in vector code.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn simd_fast(f: Fast, x: &[f32], y: &mut [f32]) {
+    match f {
+        Fast::Tanh => lanes(x, y, |v| tanh_parts(v).0),
+        Fast::Sigmoid => lanes(x, y, |v| {
+            let half = _mm256_set1_ps(0.5);
+            _mm256_fmadd_ps(half, tanh_parts(_mm256_mul_ps(half, v)).0, half)
+        }),
+    }
+}
+
+/// [`Kernels::fast2`] in vector code.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn simd_fast2(f: Fast, x: &[f32], y: &mut [f32], d: &mut [f32]) {
+    match f {
+        Fast::Tanh => lanes2(x, y, d, |v| tanh_and_derivative(v)),
+        Fast::Sigmoid => lanes2(x, y, d, |v| {
+            let half = _mm256_set1_ps(0.5);
+            let (r, dr) = tanh_and_derivative(_mm256_mul_ps(half, v));
+            (
+                _mm256_fmadd_ps(half, r, half),
+                _mm256_mul_ps(_mm256_set1_ps(0.25), dr),
+            )
+        }),
+    }
+}
+
+/// `R(x)` and what its derivative needs: `(R(x), u, P(u), Q(u))` with `u`
+/// the square of the clamped `x`. The same formula as the scalar function,
+/// evaluated with fused multiply-adds (Estrin's scheme) and the numerator's
+/// product formed while `Q` is still being computed: `R = (x P) / Q`, one
+/// rounding less on the path the next layer waits on. `min`/`max` take
+/// their NaN from the second operand, so NaN stays NaN.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tanh_parts(x: __m256) -> (__m256, __m256, __m256, __m256) {
+    let m = TANH_CLAMP as f32;
+    let xc = _mm256_min_ps(_mm256_set1_ps(m), _mm256_max_ps(_mm256_set1_ps(-m), x));
+    let u = _mm256_min_ps(_mm256_set1_ps(m * m), _mm256_mul_ps(x, x));
+    let k = |i: usize| _mm256_set1_ps(TANH_P[i] as f32);
+    let l = |i: usize| _mm256_set1_ps(TANH_Q[i] as f32);
+    let u2 = _mm256_mul_ps(u, u);
+    let u4 = _mm256_mul_ps(u2, u2);
+    let p = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(k(3), u, k(2)),
+        u2,
+        _mm256_fmadd_ps(k(1), u, k(0)),
+    );
+    let p = _mm256_fmadd_ps(k(4), u4, p);
+    let q = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(l(2), u, l(1)),
+        u2,
+        _mm256_fmadd_ps(l(0), u, _mm256_set1_ps(1.0)),
+    );
+    let q = _mm256_fmadd_ps(l(3), u4, q);
+    let r = _mm256_div_ps(_mm256_mul_ps(xc, p), q);
+    let one = _mm256_set1_ps(1.0);
+    let r = _mm256_min_ps(one, _mm256_max_ps(_mm256_set1_ps(-1.0), r));
+    (r, u, p, q)
+}
+
+/// `(R(x), R'(x))`: the value of [`tanh_parts`], and
+/// `R' = (N − 2u (P/Q) Q') / Q` with `N = Σ (2k + 1) p_k u^k` and
+/// `Q' = Σ k q_k u^(k−1)` (as the scalar function), 0 beyond `±9`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tanh_and_derivative(x: __m256) -> (__m256, __m256) {
+    let (y, u, p, q) = tanh_parts(x);
+    let np = |i: usize| _mm256_set1_ps(((2 * i + 1) as f64 * TANH_P[i]) as f32);
+    let dq = |i: usize| _mm256_set1_ps(((i + 1) as f64 * TANH_Q[i]) as f32);
+    let u2 = _mm256_mul_ps(u, u);
+    let u4 = _mm256_mul_ps(u2, u2);
+    let n = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(np(3), u, np(2)),
+        u2,
+        _mm256_fmadd_ps(np(1), u, np(0)),
+    );
+    let n = _mm256_fmadd_ps(np(4), u4, n);
+    let dqv = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(dq(3), u, dq(2)),
+        u2,
+        _mm256_fmadd_ps(dq(1), u, dq(0)),
+    );
+    let inv = _mm256_div_ps(_mm256_set1_ps(1.0), q);
+    let r = _mm256_mul_ps(p, inv);
+    let t = _mm256_mul_ps(_mm256_add_ps(u, u), r);
+    let d = _mm256_mul_ps(_mm256_fnmadd_ps(t, dqv, n), inv);
+    // |x| ≥ 9 (ordered: NaN keeps its NaN derivative, as the scalar form).
+    let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+    let outside = _mm256_cmp_ps::<_CMP_GE_OQ>(abs, _mm256_set1_ps(TANH_CLAMP as f32));
+    (y, _mm256_andnot_ps(outside, d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -903,6 +1076,50 @@ mod simd_tests {
         }
         // Here `Avx2` always takes the SIMD kernels.
         check_all::<Avx2>();
+    }
+
+    #[test]
+    fn simd_fast_activations_agree_with_the_scalar_functions_on_every_length() {
+        if !available() {
+            return;
+        }
+        for n in 1..=41 {
+            let x: std::vec::Vec<f32> = (0..n).map(|k| (k as f32 - 20.0) * 0.47).collect();
+            for f in [Fast::Tanh, Fast::Sigmoid] {
+                let (mut y, mut y2, mut d) =
+                    (std::vec![0.0; n], std::vec![0.0; n], std::vec![0.0; n]);
+                let (mut py, mut pd) = (std::vec![0.0; n], std::vec![0.0; n]);
+                // SAFETY: `available` said this CPU has AVX2 and FMA.
+                unsafe {
+                    simd_fast(f, &x, &mut y);
+                    simd_fast2(f, &x, &mut y2, &mut d);
+                }
+                Portable::fast2(f, &x, &mut py, &mut pd);
+                assert_eq!(y, y2, "{f:?}, n = {n}: value differs with the derivative");
+                for k in 0..n {
+                    assert!(
+                        (y[k] - py[k]).abs() <= 3e-7,
+                        "{f:?}({}) = {} vs {}",
+                        x[k],
+                        y[k],
+                        py[k]
+                    );
+                    let tol = 1e-6 * (1.0 + pd[k].abs());
+                    assert!(
+                        (d[k] - pd[k]).abs() <= tol,
+                        "{f:?}'({}) = {} vs {}",
+                        x[k],
+                        d[k],
+                        pd[k]
+                    );
+                    // Each element alone gives the same bits as in the slice.
+                    let mut one = [0.0];
+                    // SAFETY: as above.
+                    unsafe { simd_fast(f, &x[k..=k], &mut one) };
+                    assert_eq!(one[0], y[k], "{f:?}({}) alone", x[k]);
+                }
+            }
+        }
     }
 
     #[test]

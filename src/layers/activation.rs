@@ -20,7 +20,9 @@
 //!
 //! Every element-wise activation runs as one loop over the tensor, which
 //! for `f32` is also compiled for AVX2 and runs so where the CPU has it
-//! (same arithmetic, same bits).
+//! (same arithmetic, same bits), except [`FastTanh`] and [`FastSigmoid`],
+//! which have their own vector kernels with fused multiply-adds there
+//! (their own rounding, within the same documented bounds).
 
 use core::fmt;
 
@@ -49,9 +51,23 @@ pub trait Activation<T: Scalar> {
     fn value_and_derivative(&self, x: T) -> (T, T);
 }
 
-/// Implements `Module`, `Train` and `Params` for an element-wise activation.
+/// Implements `Module`, `Train` and `Params` for an element-wise activation:
+/// one loop of [`Activation::value`] (or `value_and_derivative`) over the
+/// tensor, or, with `fast = …`, the kernels of a fast rational activation.
 macro_rules! elementwise {
     ($name:ident $(<$t:ident>)? $(, $field:ident)*) => {
+        elementwise!(@impl $name $(<$t>)? $(, $field)* ;
+            |this, x, y| kernels::map(x, y, |v| this.value(v)) ;
+            |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)));
+    };
+    ($name:ident fast = $f:expr) => {
+        elementwise!(@impl $name ;
+            |_this, x, y| kernels::fast($f, x, y) ;
+            |_this, x, y, d| kernels::fast2($f, x, y, d));
+    };
+    (@impl $name:ident $(<$t:ident>)? $(, $field:ident)* ;
+        |$s1:ident, $x1:ident, $y1:ident| $map:expr ;
+        |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr) => {
         impl<$($t: Scalar,)? X: Tensor $(<Scalar = $t>)?> Module<X> for $name $(<$t>)?
         where
             $name $(<$t>)?: Activation<X::Scalar>,
@@ -60,7 +76,8 @@ macro_rules! elementwise {
             #[inline(always)]
             fn forward(&self, x: &X) -> X {
                 let mut y = X::zeros();
-                kernels::map(x.as_slice(), y.as_mut_slice(), |v| self.value(v));
+                let ($s1, $x1, $y1) = (self, x.as_slice(), y.as_mut_slice());
+                $map;
                 y
             }
         }
@@ -74,9 +91,8 @@ macro_rules! elementwise {
             #[inline(always)]
             fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
                 let (mut y, mut d) = (X::zeros(), X::zeros());
-                kernels::map2(x.as_slice(), y.as_mut_slice(), d.as_mut_slice(), |v| {
-                    self.value_and_derivative(v)
-                });
+                let ($s2, $x2, $y2, $d2) = (self, x.as_slice(), y.as_mut_slice(), d.as_mut_slice());
+                $map2;
                 (y, d)
             }
             #[inline(always)]
@@ -264,6 +280,14 @@ elementwise!(Tanh);
 /// `[−1, 1]` (the result is clamped there, which only ever absorbs an `f32`
 /// rounding); NaN gives NaN.
 ///
+/// As a layer on `f32`, on x86-64 CPUs with AVX2 and FMA, it runs vector
+/// code that evaluates the same `R` with fused multiply-adds, and rounds
+/// differently from [`Activation::value`] (by a few units in the last
+/// place; measured over every `f32` input, its worst error is `4.0·10⁻⁷`,
+/// within the same bounds). `forward` and `forward_tape` give the same
+/// values, and a sample gives the same bits alone or in a batch, on every
+/// path.
+///
 /// The derivative on the tape is the derivative of `R` (0 beyond `±9`), not
 /// `1 − R²`: gradients are exact for the function computed, and the `f64`
 /// gradient checks hold for it. [`Tanh`] is the exact form, and the one to
@@ -288,7 +312,7 @@ impl<T: Scalar> Activation<T> for FastTanh {
         fast::tanh_and_derivative(x)
     }
 }
-elementwise!(FastTanh);
+elementwise!(FastTanh fast = kernels::Fast::Tanh);
 
 /// A fast sigmoid: `S(x) = ½ + ½ R(x/2)` with the `R` of [`FastTanh`], since
 /// `σ(x) = ½ + ½ tanh(x/2)`. Branch-free, so a layer of them vectorises.
@@ -300,7 +324,9 @@ elementwise!(FastTanh);
 /// whose tails matter, end the network in logits and use
 /// [`BinaryCrossEntropy`](crate::BinaryCrossEntropy). Its derivative is
 /// `¼ R'(x/2)`, that of the function computed. [`Sigmoid`] is the exact
-/// form.
+/// form. As a layer on `f32`, it runs the vector code [`FastTanh`]
+/// describes where the CPU has AVX2 and FMA (worst error over every `f32`
+/// input `2.2·10⁻⁷`).
 ///
 /// ```
 /// use staticnet::{Activation, FastSigmoid, Sigmoid};
@@ -320,7 +346,7 @@ impl<T: Scalar> Activation<T> for FastSigmoid {
         fast::sigmoid_and_derivative(x)
     }
 }
-elementwise!(FastSigmoid);
+elementwise!(FastSigmoid fast = kernels::Fast::Sigmoid);
 
 /// `σ(x) = ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^(−|x|))` so that it
 /// neither overflows nor loses the tail; `σ' = 1 / (1 + e^(−x))`.

@@ -22,7 +22,7 @@ use crate::scalar::c;
 use crate::{FastSigmoid, FastTanh};
 
 /// `P`, from the constant term up.
-const TANH_P: [f64; 5] = [
+pub(crate) const TANH_P: [f64; 5] = [
     0.999_999_986_379_755_4,
     0.133_725_254_298_640_04,
     0.003_485_376_032_938_165_7,
@@ -30,14 +30,14 @@ const TANH_P: [f64; 5] = [
     1.311_822_668_901_120_7e-8,
 ];
 /// `Q` without its constant term 1, from `x²` up.
-const TANH_Q: [f64; 4] = [
+pub(crate) const TANH_Q: [f64; 4] = [
     0.467_058_454_630_043_9,
     0.025_838_417_525_883_905,
     3.268_793_115_684_337_3e-4,
     7.679_571_277_976_459e-7,
 ];
 /// Where `R` stops following `tanh` and stays constant.
-const TANH_CLAMP: f64 = 9.0;
+pub(crate) const TANH_CLAMP: f64 = 9.0;
 
 /// `x` limited to `[−9, 9]` (NaN stays NaN), and `x²` limited to `81`: the
 /// square of the limited `x`, bit for bit, but computed from `x` itself, so
