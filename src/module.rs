@@ -195,6 +195,22 @@ pub trait Train<X>: Module<X> + Sized {
     type Tape;
     /// The forward pass in the given mode, keeping the tape.
     fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> (Self::Output, Self::Tape);
+    /// The forward pass in the given mode, writing the tape into `tape`
+    /// (whatever it held before is overwritten): the same output and the
+    /// same tape as [`forward_tape`](Train::forward_tape), bit for bit, but
+    /// a caller that keeps one tape across training steps (as
+    /// [`Trainer::fit`](crate::train::Trainer::fit) does) saves the copies
+    /// of returning it and of assembling a network's tape from its layers'.
+    ///
+    /// Provided as `forward_tape` followed by a move; a layer whose tape is
+    /// large overrides it to write its tape in place (`Dense`, the
+    /// element-wise activations and the tuples do).
+    #[inline(always)]
+    fn forward_tape_into(&self, x: &X, mode: &mut Mode<'_>, tape: &mut Self::Tape) -> Self::Output {
+        let (y, t) = self.forward_tape(x, mode);
+        *tape = t;
+        y
+    }
     /// The forward pass in [`Mode::Inference`], keeping the tape: the
     /// derivative of exactly what [`Module::forward`] computes.
     #[inline]

@@ -62,6 +62,14 @@ macro_rules! tuple_impls {
                 })
             }
             #[inline(always)]
+            fn forward_tape_into(&self, x: &X, mode: &mut Mode<'_>, tape: &mut Self::Tape) -> $Y {
+                crate::kernels::dispatch(#[inline(always)] || {
+                    let y = self.$i0.forward_tape_into(x, mode, &mut tape.$i0);
+                    $(let y = self.$ir.forward_tape_into(&y, mode, &mut tape.$ir);)*
+                    y
+                })
+            }
+            #[inline(always)]
             fn backward(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) -> X {
                 crate::kernels::dispatch(#[inline(always)] || {
                     let d = dy;

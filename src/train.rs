@@ -309,6 +309,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
 
         let base = self.optimizer.learning_rate();
         let mut grad = N::zeros();
+        // One tape for the whole run, overwritten by every step's forward
+        // pass (`forward_tape_into` writes it in place instead of returning
+        // it); its first contents come from an inference pass on zeros,
+        // which draws nothing from the generator and changes nothing.
+        let (_, mut tape) = net.forward_tape(&SMatrix::<T, I, B>::zeros(), &mut Mode::Inference);
         let mut summary = Summary {
             epochs: 0,
             steps: 0,
@@ -336,7 +341,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
                     rng: &mut generator,
                     samples: count,
                 };
-                let (y, tape) = net.forward_tape(&x, &mut mode);
+                let y = net.forward_tape_into(&x, &mut mode, &mut tape);
                 let (l, dy) = loss.partial_batch_loss_and_grad(&y, &targets, count);
                 if !l.is_finite() {
                     return Err(TrainError::NonFiniteLoss { epoch, step });

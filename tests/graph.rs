@@ -457,3 +457,52 @@ fn rust_export_compiles_back_into_the_same_networks() {
         );
     }
 }
+
+/// Every kind of layer, for the in-place tape.
+type Mixed = (
+    Dense<3, 8>,
+    BatchNorm1d<8>,
+    FastTanh,
+    Residual<(Dense<8, 8>, Relu, Dropout)>,
+    Concat<(Dense<8, 4>, LayerNorm<4>), (Dense<8, 2>, FastSigmoid), 6>,
+    Dense<6, 3>,
+    Softmax,
+);
+
+#[test]
+fn forward_tape_into_overwrites_a_used_tape_with_what_forward_tape_returns() {
+    let mut net = Mixed::random(Init::He, &mut rng(3));
+    net.3.0.2 = Dropout::new(0.4);
+    let x = SMatrix::<f32, 3, 5>::from_fn(|i, j| (i as f32 - 1.0) * 0.7 + j as f32 * 0.3);
+    let other = SMatrix::<f32, 3, 5>::from_fn(|i, j| (i * j) as f32 - 2.5);
+    let dy = SMatrix::<f32, 3, 5>::from_fn(|i, j| (i as f32 + 1.0) * 0.1 - j as f32 * 0.05);
+    // Training mode (batch statistics, dropout draws), then inference mode.
+    for training in [true, false] {
+        let (mut g1, mut g2) = (rng(9), rng(9));
+        let mut m1 = if training { Mode::training(&mut g1, 4) } else { Mode::Inference };
+        let mut m2 = if training { Mode::training(&mut g2, 4) } else { Mode::Inference };
+        let (y1, tape1) = net.forward_tape(&x, &mut m1);
+        // A tape that holds another input's values first.
+        let (_, mut tape2) = net.forward_train(&other);
+        let y2 = net.forward_tape_into(&x, &mut m2, &mut tape2);
+        assert_eq!(y1, y2, "training: {training}");
+        let (mut d1, mut d2) = (Mixed::zeros(), Mixed::zeros());
+        let dx1 = net.backward(&tape1, &dy, &mut d1);
+        let dx2 = net.backward(&tape2, &dy, &mut d2);
+        assert_eq!(dx1, dx2, "training: {training}");
+        assert_eq!(flat32(&d1), flat32(&d2), "training: {training}");
+        assert!(flat32(&d1).iter().any(|&v| v != 0.0));
+        let (mut b1, mut b2) = (net.clone(), net.clone());
+        b1.update_buffers(&tape1);
+        b2.update_buffers(&tape2);
+        assert_eq!(b1.1.running_mean, b2.1.running_mean);
+        assert_eq!(b1.1.running_var, b2.1.running_var);
+        assert_eq!(b1.1.running_var != net.1.running_var, training);
+    }
+}
+
+fn flat32<N: Params<f32>>(net: &N) -> Vec<f32> {
+    let mut v = Vec::new();
+    net.visit(&mut |p| v.extend_from_slice(p));
+    v
+}

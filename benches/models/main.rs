@@ -55,12 +55,14 @@ mod tuned;
 /// The measured training step: forward with its tape, the batch loss and
 /// its gradient, the gradient zeroed, the backward pass, the SGD update
 /// (with its finiteness check).
+#[allow(clippy::too_many_arguments)]
 fn sgd_step<N, L, X, Tg, const B: usize>(
     net: &mut N,
     loss: &L,
     x: &X,
     targets: &[Tg; B],
     grad: &mut N,
+    tape: &mut N::Tape,
     sgd: &mut Sgd<N>,
     rng: &mut Xoshiro256PlusPlus,
 ) -> f32
@@ -72,15 +74,15 @@ where
 {
     // What `Trainer::fit` does per step: the forward pass in training mode
     // (with the trainer's generator, which no layer of these models draws
-    // from), the loss, the backward pass, the update, then the layers'
-    // buffers.
+    // from) into the tape kept across steps, the loss, the backward pass,
+    // the update, then the layers' buffers.
     let mut mode = Mode::Training { rng, samples: B };
-    let (y, tape) = net.forward_tape(x, &mut mode);
+    let y = net.forward_tape_into(x, &mut mode, tape);
     let (l, dy) = loss.batch_loss_and_grad(&y, targets);
     grad.set_zero();
-    net.backward_params(&tape, &dy, grad);
+    net.backward_params(tape, &dy, grad);
     sgd.step(net, grad).expect("finite");
-    net.update_buffers(&tape);
+    net.update_buffers(tape);
     l
 }
 
@@ -95,8 +97,18 @@ where
     L: Loss,
 {
     let mut grad = Box::new(N::zeros());
+    let mut tape = Box::new(net.forward_train(x).1);
     let mut sgd = Box::new(Sgd::new(LR as f64));
-    sgd_step(net, loss, x, targets, &mut grad, &mut sgd, &mut rng(7))
+    sgd_step(
+        net,
+        loss,
+        x,
+        targets,
+        &mut grad,
+        &mut tape,
+        &mut sgd,
+        &mut rng(7),
+    )
 }
 
 const B: usize = 32;
@@ -220,6 +232,8 @@ fn tiny(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut tape = aligned(train.forward_train(&xb).1);
+    let tape = &mut tape.0;
     let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
         sgd_step(
@@ -228,6 +242,7 @@ fn tiny(c: &mut Criterion) {
             black_box(&xb),
             &targets,
             grad,
+            tape,
             sgd,
             &mut step_rng,
         )
@@ -292,6 +307,8 @@ fn digits(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut tape = aligned(train.forward_train(&xb).1);
+    let tape = &mut tape.0;
     let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
         sgd_step(
@@ -300,6 +317,7 @@ fn digits(c: &mut Criterion) {
             black_box(&xb),
             &targets,
             grad,
+            tape,
             sgd,
             &mut step_rng,
         )
@@ -368,6 +386,8 @@ fn mid(c: &mut Criterion) {
     let mut sgd = aligned(Sgd::<Mid>::new(LR as f64));
     let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
+    let mut tape = aligned(train.forward_train(&*xb).1);
+    let tape = &mut tape.0;
     let mut step_rng = rng(7);
     bench(&mut g, "train-staticnet", ft, || {
         sgd_step(
@@ -376,6 +396,7 @@ fn mid(c: &mut Criterion) {
             black_box(&*xb),
             &targets,
             grad,
+            tape,
             sgd,
             &mut step_rng,
         )

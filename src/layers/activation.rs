@@ -96,6 +96,13 @@ macro_rules! elementwise {
                 (y, d)
             }
             #[inline(always)]
+            fn forward_tape_into(&self, x: &X, _: &mut Mode<'_>, d: &mut X) -> X {
+                let mut y = X::zeros();
+                let ($s2, $x2, $y2, $d2) = (self, x.as_slice(), y.as_mut_slice(), d.as_mut_slice());
+                $map2;
+                y
+            }
+            #[inline(always)]
             fn backward(&self, d: &X, dy: &X, _grad: &mut Self) -> X {
                 let mut dx = *dy;
                 for (g, &dv) in dx.as_mut_slice().iter_mut().zip(d.as_slice()) {

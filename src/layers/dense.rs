@@ -154,6 +154,11 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
         (X::forward(self, x), *x)
     }
     #[inline(always)]
+    fn forward_tape_into(&self, x: &X, _: &mut Mode<'_>, tape: &mut X) -> X::Output {
+        *tape = *x;
+        X::forward(self, x)
+    }
+    #[inline(always)]
     fn backward(&self, x: &X, dy: &X::Output, grad: &mut Self) -> X {
         X::backward(self, x, dy, grad)
     }
