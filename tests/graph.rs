@@ -479,8 +479,16 @@ fn forward_tape_into_overwrites_a_used_tape_with_what_forward_tape_returns() {
     // Training mode (batch statistics, dropout draws), then inference mode.
     for training in [true, false] {
         let (mut g1, mut g2) = (rng(9), rng(9));
-        let mut m1 = if training { Mode::training(&mut g1, 4) } else { Mode::Inference };
-        let mut m2 = if training { Mode::training(&mut g2, 4) } else { Mode::Inference };
+        let mut m1 = if training {
+            Mode::training(&mut g1, 4)
+        } else {
+            Mode::Inference
+        };
+        let mut m2 = if training {
+            Mode::training(&mut g2, 4)
+        } else {
+            Mode::Inference
+        };
         let (y1, tape1) = net.forward_tape(&x, &mut m1);
         // A tape that holds another input's values first.
         let (_, mut tape2) = net.forward_train(&other);
