@@ -415,6 +415,9 @@ fn peak(c: &mut Criterion) {
     if let Some(kernel) = peak::fma_kernel() {
         bench(&mut g, "fma", peak::FLOPS, kernel);
     }
+    if let Some(kernel) = peak::fma512_kernel() {
+        bench(&mut g, "fma512", peak::FLOPS512, kernel);
+    }
     g.finish();
 }
 

@@ -71,6 +71,14 @@ pub fn print(models: &[(&str, u64, u64)]) {
         Some(p) => println!("peak (FMA, one core): {p:.1} GFLOP/s"),
         None => println!("peak: not measured"),
     }
+    let peak512 =
+        quartiles(&dir, "peak", "fma512").map(|(m, _, _)| super::peak::FLOPS512 as f64 / m);
+    if let (Some(p), Some(p512)) = (peak, peak512) {
+        println!(
+            "AVX-512 FMA loop: {p512:.1} GFLOP/s ({:.2}x the AVX2 peak; the kernels use AVX2 + FMA)",
+            p512 / p
+        );
+    }
     // Bytes per ns, i.e. GB/s.
     let gbs =
         |id: &str, bytes: u64| quartiles(&dir, "bandwidth", id).map(|(m, _, _)| bytes as f64 / m);
