@@ -560,20 +560,22 @@ fn affine_row<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
 ) -> [[f32; O]; B] {
     let mut out = [[0.0; O]; B];
-    let row = w.as_flattened();
+    // `O = 1`: the storage is the row, `I` long.
+    let row: &[f32; I] = w.as_flattened().try_into().expect("one row of I weights");
     for (y, xj) in out.iter_mut().zip(x) {
         y[0] = b[0] + dot(row, xj);
     }
     out
 }
 
-/// `⟨a, b⟩` for slices of equal length `n`: windows of 8 (the last one
+/// `⟨a, b⟩` for arrays of length `n`: windows of 8 (the last one
 /// overlapping and masked) spread over up to 4 chains, the chains summed as
-/// a tree, then the lanes as in [`lane_sum`]; below 8, in order.
+/// a tree, then the lanes as in [`lane_sum`]; below 8, in order. (The
+/// length is a constant, so that the loops unroll and the call inlines.)
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len();
+fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
+    let n = N;
     if n < 8 {
         let mut s = 0.0;
         for (&u, &v) in a.iter().zip(b) {
