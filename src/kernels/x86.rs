@@ -422,7 +422,7 @@ fn simd_affine<const O: usize, const I: usize, const B: usize>(
         return Portable::affine(w, b, x);
     }
     let mut out = [[0.0; O]; B];
-    match chains(O, I) {
+    match const { chains(O, I) } {
         1 => affine_chains::<O, I, B, 1>(w, b, x, &mut out),
         2 => affine_chains::<O, I, B, 2>(w, b, x, &mut out),
         4 => affine_chains::<O, I, B, 4>(w, b, x, &mut out),
