@@ -380,3 +380,41 @@ fn fast_activations_describe_themselves() {
         ]
     );
 }
+
+#[test]
+fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
+    // A tuple runs its whole forward and backward pass in one dispatched
+    // call (compiled for AVX2 + FMA where the CPU has them); its layers
+    // called on their own each take the kernels' own check. Same
+    // arithmetic, so the same bits.
+    type Net = (
+        Dense<5, 17>,
+        FastTanh,
+        Dense<17, 9>,
+        Relu,
+        Dense<9, 1>,
+        FastSigmoid,
+    );
+    let net = Net::random(Init::Xavier, &mut rng(11));
+    let x = SMatrix::<f32, 5, 7>::from_fn(|i, j| (i as f32 - 2.0) * 0.4 + j as f32 * 0.1);
+    let h1 = net.1.forward(&net.0.forward(&x));
+    let h2 = net.3.forward(&net.2.forward(&h1));
+    let y = net.5.forward(&net.4.forward(&h2));
+    assert_eq!(net.predict(&x), y);
+
+    let (y, tape) = net.forward_train(&x);
+    let dy = SMatrix::<f32, 1, 7>::from_fn(|_, j| 0.3 - j as f32 * 0.1);
+    let mut grad = Net::zeros();
+    let dx = net.backward(&tape, &dy, &mut grad);
+    let mut one = Net::zeros();
+    let (d5, d4) = (&tape.5, &tape.4);
+    let g = net.5.backward(d5, &dy, &mut one.5);
+    let g = net.4.backward(d4, &g, &mut one.4);
+    let g = net.3.backward(&tape.3, &g, &mut one.3);
+    let g = net.2.backward(&tape.2, &g, &mut one.2);
+    let g = net.1.backward(&tape.1, &g, &mut one.1);
+    let g = net.0.backward(&tape.0, &g, &mut one.0);
+    assert_eq!(dx, g);
+    assert_eq!(bits(&flat(&grad)), bits(&flat(&one)));
+    assert_eq!(y, net.predict(&x));
+}
