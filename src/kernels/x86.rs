@@ -980,26 +980,37 @@ fn tanh_parts(x: __m256) -> (__m256, __m256, __m256, __m256) {
     let m = TANH_CLAMP as f32;
     let xc = _mm256_min_ps(_mm256_set1_ps(m), _mm256_max_ps(_mm256_set1_ps(-m), x));
     let u = _mm256_min_ps(_mm256_set1_ps(m * m), _mm256_mul_ps(x, x));
-    let k = |i: usize| _mm256_set1_ps(TANH_P[i] as f32);
-    let l = |i: usize| _mm256_set1_ps(TANH_Q[i] as f32);
+    let k = |i: usize| TANH_P[i] as f32;
+    let l = |i: usize| TANH_Q[i] as f32;
     let u2 = _mm256_mul_ps(u, u);
     let u4 = _mm256_mul_ps(u2, u2);
     let p = _mm256_fmadd_ps(
-        _mm256_fmadd_ps(k(3), u, k(2)),
-        u2,
-        _mm256_fmadd_ps(k(1), u, k(0)),
+        _mm256_set1_ps(k(4)),
+        u4,
+        cubic([k(0), k(1), k(2), k(3)], u, u2),
     );
-    let p = _mm256_fmadd_ps(k(4), u4, p);
     let q = _mm256_fmadd_ps(
-        _mm256_fmadd_ps(l(2), u, l(1)),
-        u2,
-        _mm256_fmadd_ps(l(0), u, _mm256_set1_ps(1.0)),
+        _mm256_set1_ps(l(3)),
+        u4,
+        cubic([1.0, l(0), l(1), l(2)], u, u2),
     );
-    let q = _mm256_fmadd_ps(l(3), u4, q);
     let r = _mm256_div_ps(_mm256_mul_ps(xc, p), q);
     let one = _mm256_set1_ps(1.0);
     let r = _mm256_min_ps(one, _mm256_max_ps(_mm256_set1_ps(-1.0), r));
     (r, u, p, q)
+}
+
+/// `c₀ + c₁u + c₂u² + c₃u³` by Estrin's scheme, `(c₀ + c₁u) + (c₂ + c₃u) u²`,
+/// given `u²`: two independent fused multiply-adds, then one.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn cubic(c: [f32; 4], u: __m256, u2: __m256) -> __m256 {
+    let v = |i: usize| _mm256_set1_ps(c[i]);
+    _mm256_fmadd_ps(
+        _mm256_fmadd_ps(v(3), u, v(2)),
+        u2,
+        _mm256_fmadd_ps(v(1), u, v(0)),
+    )
 }
 
 /// `(R(x), R'(x))`: the value of [`tanh_parts`], and
@@ -1009,21 +1020,16 @@ fn tanh_parts(x: __m256) -> (__m256, __m256, __m256, __m256) {
 #[inline]
 fn tanh_and_derivative(x: __m256) -> (__m256, __m256) {
     let (y, u, p, q) = tanh_parts(x);
-    let np = |i: usize| _mm256_set1_ps(((2 * i + 1) as f64 * TANH_P[i]) as f32);
-    let dq = |i: usize| _mm256_set1_ps(((i + 1) as f64 * TANH_Q[i]) as f32);
+    let np = |i: usize| ((2 * i + 1) as f64 * TANH_P[i]) as f32;
+    let dq = |i: usize| ((i + 1) as f64 * TANH_Q[i]) as f32;
     let u2 = _mm256_mul_ps(u, u);
     let u4 = _mm256_mul_ps(u2, u2);
     let n = _mm256_fmadd_ps(
-        _mm256_fmadd_ps(np(3), u, np(2)),
-        u2,
-        _mm256_fmadd_ps(np(1), u, np(0)),
+        _mm256_set1_ps(np(4)),
+        u4,
+        cubic([np(0), np(1), np(2), np(3)], u, u2),
     );
-    let n = _mm256_fmadd_ps(np(4), u4, n);
-    let dqv = _mm256_fmadd_ps(
-        _mm256_fmadd_ps(dq(3), u, dq(2)),
-        u2,
-        _mm256_fmadd_ps(dq(1), u, dq(0)),
-    );
+    let dqv = cubic([dq(0), dq(1), dq(2), dq(3)], u, u2);
     let inv = _mm256_div_ps(_mm256_set1_ps(1.0), q);
     let r = _mm256_mul_ps(p, inv);
     let t = _mm256_mul_ps(_mm256_add_ps(u, u), r);
