@@ -153,24 +153,20 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
     kernels::dispatch(
         #[inline(always)]
-        || plain_update_is_finite_loop(p, g, lr, wd, decay),
+        || {
+            let mut bad = false;
+            if decay {
+                for (&p, &g) in p.iter().zip(g) {
+                    bad |= !(p - lr * (g + wd * p)).is_finite();
+                }
+            } else {
+                for (&p, &g) in p.iter().zip(g) {
+                    bad |= !(p - lr * g).is_finite();
+                }
+            }
+            !bad
+        },
     )
-}
-
-/// The loop of [`plain_update_is_finite`].
-#[inline(always)]
-fn plain_update_is_finite_loop<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
-    let mut bad = false;
-    if decay {
-        for (&p, &g) in p.iter().zip(g) {
-            bad |= !(p - lr * (g + wd * p)).is_finite();
-        }
-    } else {
-        for (&p, &g) in p.iter().zip(g) {
-            bad |= !(p - lr * g).is_finite();
-        }
-    }
-    !bad
 }
 
 /// `θ ← θ − η (g + λθ)` (or `θ − η g` without decay).
@@ -178,20 +174,16 @@ fn plain_update_is_finite_loop<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay:
 fn plain_update<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
     kernels::dispatch(
         #[inline(always)]
-        || plain_update_loop(p, g, lr, wd, decay),
+        || {
+            if decay {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    *p = *p - lr * (g + wd * *p);
+                }
+            } else {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    *p -= lr * g;
+                }
+            }
+        },
     )
-}
-
-/// The loop of [`plain_update`].
-#[inline(always)]
-fn plain_update_loop<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
-    if decay {
-        for (p, &g) in p.iter_mut().zip(g) {
-            *p = *p - lr * (g + wd * *p);
-        }
-    } else {
-        for (p, &g) in p.iter_mut().zip(g) {
-            *p -= lr * g;
-        }
-    }
 }
