@@ -102,6 +102,7 @@ pub mod module;
 pub mod network;
 pub mod optim;
 pub mod params;
+pub mod quant;
 pub mod sampling;
 mod scalar;
 pub mod schedule;

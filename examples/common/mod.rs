@@ -7,16 +7,18 @@ use nalgebra::SVector;
 use staticnet::data::load_csv;
 use staticnet::train::{Control, EpochReport};
 
-/// The command line: `--seed N` (default 0) and `--adam`.
+/// The command line: `--seed N` (default 0), `--adam` and `--int8`.
 pub struct Args {
     pub seed: u64,
     pub adam: bool,
+    pub int8: bool,
 }
 
 pub fn args() -> Args {
     let mut args = Args {
         seed: 0,
         adam: false,
+        int8: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -28,8 +30,9 @@ pub fn args() -> Args {
                     .unwrap_or_else(|_| fail(&format!("--seed takes a number, not {v:?}")));
             }
             "--adam" => args.adam = true,
+            "--int8" => args.int8 = true,
             other => fail(&format!(
-                "unknown argument {other:?} (expected --seed N or --adam)"
+                "unknown argument {other:?} (expected --seed N, --adam or --int8)"
             )),
         }
     }

@@ -59,14 +59,7 @@ impl std::error::Error for CodegenError {}
 /// buffers, exactly. Every layer writes its own part
 /// ([`Params::rust_type`], [`Params::rust_value`]).
 pub fn to_rust<T: Scalar, N: Params<T>>(net: &N, name: &str) -> Result<String, CodegenError> {
-    let ident = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    if !ident {
-        return Err(CodegenError::BadName(name.to_string()));
-    }
+    check_ident(name)?;
     let (mut ty, mut value) = (String::new(), String::new());
     let mut src = RustSource::new(&mut ty);
     N::rust_type(&mut src).expect("writing to a String cannot fail");
@@ -92,8 +85,23 @@ pub fn to_rust<T: Scalar, N: Params<T>>(net: &N, name: &str) -> Result<String, C
     ))
 }
 
+/// `Ok` if `name` is a Rust identifier (letters, digits and `_`, not
+/// starting with a digit).
+pub(crate) fn check_ident(name: &str) -> Result<(), CodegenError> {
+    let ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if ident {
+        Ok(())
+    } else {
+        Err(CodegenError::BadName(name.to_string()))
+    }
+}
+
 /// `(A, B, )` → `(A, B)`, keeping `(A,)` for a one-element tuple.
-fn tidy_tuples(ty: &str) -> String {
+pub(crate) fn tidy_tuples(ty: &str) -> String {
     let mut out = String::with_capacity(ty.len());
     let b = ty.as_bytes();
     let mut i = 0;

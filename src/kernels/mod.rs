@@ -40,7 +40,8 @@ use nalgebra::{ArrayStorage, SMatrix, SVector};
 use crate::Scalar;
 
 pub(crate) mod portable;
-// The only module allowed `unsafe`: the SIMD loads and stores and the call
+// One of the two modules allowed `unsafe` (the other is the int8 DSP dot
+// product, `quant::layers::dsp`): the SIMD loads and stores and the call
 // into `#[target_feature]` code after the CPU was checked.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]

@@ -18,7 +18,8 @@
 //!
 //! # Safety
 //!
-//! This is the crate's only module allowed `unsafe`, for three things: the
+//! With the int8 DSP dot product (`quant`), one of the crate's two modules
+//! allowed `unsafe`; here for three things: the
 //! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
 //! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and the
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the

@@ -1,0 +1,558 @@
+//! The int8 layers, and how the crate's `f32` layers become them.
+
+use core::fmt;
+
+use nalgebra::SVector;
+
+use super::fixed::round_clamp;
+use super::{
+    Calibration, Multiplier, Pass, QLayer, QModule, QParams, QuantError, Quantize, RangeStats,
+    Summary,
+};
+use crate::layers::activation::{
+    Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
+};
+use crate::params::RustSource;
+use crate::{Dense, Dropout, Module};
+
+/// `Σ a[i]·b[i]` over int8 vectors, in int32.
+///
+/// On a Cortex-M4/M7 (built with the `staticnet_dsp` configuration the build
+/// script sets for `thumbv7em` targets) four products at a time go through
+/// the DSP extension: two `SXTB16` per operand widen the bytes to 16-bit
+/// halves, and two `SMLAD` multiply and add both halves, as CMSIS-NN does.
+/// Elsewhere it is a plain loop. Both give the same sum exactly (integer
+/// arithmetic; no overflow for `N` up to 131,000).
+///
+/// ```
+/// use staticnet::quant::dot_i8;
+/// assert_eq!(dot_i8(&[1, -2, 3], &[-128, 127, 5]), -128 - 254 + 15);
+/// ```
+#[inline(always)]
+pub fn dot_i8<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
+    #[cfg(staticnet_dsp)]
+    {
+        dsp::dot(a, b)
+    }
+    #[cfg(not(staticnet_dsp))]
+    {
+        let mut acc = 0i32;
+        for i in 0..N {
+            acc += a[i] as i32 * b[i] as i32;
+        }
+        acc
+    }
+}
+
+// The only `unsafe` outside `kernels`: inline assembly for the DSP
+// instructions, which stable Rust has no intrinsics for.
+#[cfg(staticnet_dsp)]
+#[allow(unsafe_code)]
+mod dsp {
+    use core::arch::asm;
+
+    /// Two signed 16-bit products added into `acc` (`SMLAD`), after widening
+    /// bytes 0 and 2, then 1 and 3, of each word (`SXTB16`).
+    #[inline(always)]
+    fn mac4(acc: i32, a: u32, b: u32) -> i32 {
+        let acc2: i32;
+        // SAFETY: register-only DSP instructions (no memory, no flags read;
+        // SMLAD may set the sticky Q flag, which nothing here reads). The
+        // crate is built with `staticnet_dsp` only for ARMv7E-M targets,
+        // which have them.
+        unsafe {
+            asm!(
+                "sxtb16 {ae}, {a}",
+                "sxtb16 {be}, {b}",
+                "sxtb16 {a}, {a}, ror #8",
+                "sxtb16 {b}, {b}, ror #8",
+                "smlad {acc}, {ae}, {be}, {acc}",
+                "smlad {acc}, {a}, {b}, {acc}",
+                a = inout(reg) a => _,
+                b = inout(reg) b => _,
+                ae = out(reg) _,
+                be = out(reg) _,
+                acc = inout(reg) acc => acc2,
+                options(pure, nomem, nostack),
+            );
+        }
+        acc2
+    }
+
+    #[inline(always)]
+    pub(super) fn dot<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
+        let word = |v: &[i8], i: usize| {
+            u32::from_le_bytes([v[i] as u8, v[i + 1] as u8, v[i + 2] as u8, v[i + 3] as u8])
+        };
+        let mut acc = 0i32;
+        let mut i = 0;
+        while i + 4 <= N {
+            acc = mac4(acc, word(a, i), word(b, i));
+            i += 4;
+        }
+        while i < N {
+            acc += a[i] as i32 * b[i] as i32;
+            i += 1;
+        }
+        acc
+    }
+}
+
+/// An int8 fully connected layer with `I` inputs and `O` outputs, quantised
+/// as TensorFlow Lite quantises one (see [the module](super)):
+///
+/// `y[o] = clamp(zp_out + M[o]·(b[o] + Σᵢ W[o, i]·(x[i] − zp_in)), −128, 127)`
+///
+/// with int8 `W` (symmetric, scale `weight_scale[o]` per output channel),
+/// int32 `b` (scale `s_in · weight_scale[o]`) and `M[o]` the fixed-point
+/// `s_in · weight_scale[o] / s_out` ([`Multiplier`]).
+///
+/// [`QDense::new`] folds `b[o] − zp_in · Σᵢ W[o, i]` into one constant per
+/// channel, so the inner loop is a plain int8 dot product ([`dot_i8`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QDense<const I: usize, const O: usize> {
+    /// `W`, row by row: `weight[o][i]`.
+    pub weight: [[i8; I]; O],
+    /// `b`, in steps of `s_in · weight_scale[o]`.
+    pub bias: [i32; O],
+    /// The significands of `M[o]`.
+    pub multiplier: [i32; O],
+    /// The shifts of `M[o]`.
+    pub shift: [i8; O],
+    /// The input's parameters.
+    pub input: QParams,
+    /// The output's parameters.
+    pub output: QParams,
+    /// The real value of one step of `W[o, :]` (kept for reports and for
+    /// dequantising; inference does not use it).
+    pub weight_scale: [f32; O],
+    /// `b[o] − zp_in · Σᵢ W[o, i]`, computed by [`QDense::new`].
+    offset: [i32; O],
+}
+
+impl<const I: usize, const O: usize> QDense<I, O> {
+    /// A layer from its parts (a `const fn`: a quantised network can be a
+    /// `static` in flash).
+    pub const fn new(
+        weight: [[i8; I]; O],
+        bias: [i32; O],
+        multiplier: [i32; O],
+        shift: [i8; O],
+        input: QParams,
+        output: QParams,
+        weight_scale: [f32; O],
+    ) -> Self {
+        let mut offset = [0i32; O];
+        let mut o = 0;
+        while o < O {
+            let mut sum = 0i32;
+            let mut i = 0;
+            while i < I {
+                sum = sum.saturating_add(weight[o][i] as i32);
+                i += 1;
+            }
+            offset[o] = bias[o].saturating_sub(sum.saturating_mul(input.zero_point as i32));
+            o += 1;
+        }
+        QDense {
+            weight,
+            bias,
+            multiplier,
+            shift,
+            input,
+            output,
+            weight_scale,
+            offset,
+        }
+    }
+
+    /// Channel `o`'s multiplier.
+    pub const fn multiplier_of(&self, o: usize) -> Multiplier {
+        Multiplier {
+            m: self.multiplier[o],
+            shift: self.shift[o],
+        }
+    }
+}
+
+impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
+    type Output = [i8; O];
+    #[inline]
+    fn forward(&self, x: &[i8; I]) -> [i8; O] {
+        let zp = self.output.zero_point as i32;
+        core::array::from_fn(|o| {
+            let acc = self.offset[o].saturating_add(dot_i8(&self.weight[o], x));
+            let y = self.multiplier_of(o).apply(acc).saturating_add(zp);
+            y.clamp(-128, 127) as i8
+        })
+    }
+}
+
+/// The bound on `|Σᵢ W[o, i]·(x[i] − zp_in)|`: |W| ≤ 127, |x − zp| ≤ 255.
+const fn max_products(inputs: usize) -> f64 {
+    127.0 * 255.0 * inputs as f64
+}
+
+impl<const I: usize, const O: usize> Quantize<SVector<f32, I>> for Dense<I, O, f32> {
+    type Quantized = QDense<I, O>;
+    type Stats = RangeStats;
+
+    fn stats() -> RangeStats {
+        RangeStats::new()
+    }
+
+    fn observe(
+        &self,
+        x: &SVector<f32, I>,
+        stats: &mut RangeStats,
+        pass: Pass,
+    ) -> (SVector<f32, O>, bool) {
+        let y = self.forward(x);
+        let ok = stats.record(y.as_slice(), pass);
+        (y, ok)
+    }
+
+    fn quantize(
+        &self,
+        stats: &RangeStats,
+        calibration: Calibration,
+        input: QParams,
+        absorbed: Option<(f32, f32)>,
+    ) -> Result<(QDense<I, O>, QParams), QuantError> {
+        let (lo, hi) = absorbed.unwrap_or_else(|| stats.range(calibration));
+        let output = QParams::from_range(lo, hi);
+        let mut weight = [[0i8; I]; O];
+        let mut bias = [0i32; O];
+        let mut multiplier = [0i32; O];
+        let mut shift = [0i8; O];
+        let mut weight_scale = [0f32; O];
+        for o in 0..O {
+            let row = self.weight.row(o);
+            if !row.iter().all(|w| w.is_finite()) || !self.bias[o].is_finite() {
+                return Err(QuantError::NonFiniteWeight {
+                    layer: "Dense",
+                    channel: o,
+                });
+            }
+            let max = row.iter().fold(0f32, |m, w| m.max(w.abs()));
+            // A channel of zeros: scale 1 (TensorFlow Lite's choice); its
+            // weights are 0 at any scale.
+            let s_w = if max > 0.0 { max / 127.0 } else { 1.0 };
+            weight_scale[o] = s_w;
+            for i in 0..I {
+                weight[o][i] = round_clamp((row[i] / s_w) as f64, -127, 127) as i8;
+            }
+            let bias_scale = input.scale * s_w;
+            let steps = self.bias[o] as f64 / bias_scale as f64;
+            if steps.is_nan() || steps.abs() + max_products(I) >= i32::MAX as f64 {
+                return Err(QuantError::BiasOverflow {
+                    layer: "Dense",
+                    channel: o,
+                    steps,
+                });
+            }
+            bias[o] = round_clamp(steps, i32::MIN as i64, i32::MAX as i64) as i32;
+            let m = Multiplier::from_real(bias_scale as f64 / output.scale as f64)
+                .unwrap_or(Multiplier { m: 0, shift: 0 });
+            multiplier[o] = m.m;
+            shift[o] = m.shift;
+        }
+        let q = QDense::new(weight, bias, multiplier, shift, input, output, weight_scale);
+        Ok((q, output))
+    }
+}
+
+impl<const I: usize, const O: usize> QLayer for QDense<I, O> {
+    const KIND: &'static str = "QDense";
+    fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+        let (lo, hi) = self
+            .weight_scale
+            .iter()
+            .fold((f32::INFINITY, 0f32), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        f(&Summary {
+            kind: Self::KIND,
+            function: "",
+            input: self.input,
+            output: self.output,
+            weight_scales: Some((lo, hi)),
+            bytes: size_of_val(self),
+        })
+    }
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.fmt(format_args!("staticnet::quant::QDense<{I}, {O}>"))
+    }
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.fmt(format_args!("staticnet::quant::QDense::<{I}, {O}>::new("))?;
+        src.fmt(format_args!(
+            "{:?}, {:?}, {:?}, {:?}, ",
+            self.weight, self.bias, self.multiplier, self.shift
+        ))?;
+        qparams(src, self.input)?;
+        src.text(", ")?;
+        qparams(src, self.output)?;
+        src.text(", ")?;
+        src.array(&self.weight_scale, &[O])?;
+        src.text(")")
+    }
+}
+
+/// Writes `staticnet::quant::QParams::new(scale, zero_point)`.
+fn qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
+    src.text("staticnet::quant::QParams::new(")?;
+    src.scalar(p.scale)?;
+    src.fmt(format_args!(", {})", p.zero_point))
+}
+
+/// An int8 ReLU: `max(x, zero_point)` (a real 0 is the zero point). After a
+/// `QDense` it changes nothing (the `Dense` absorbed it; see [the
+/// module](super)), elsewhere it is the ReLU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QRelu {
+    /// The input's (and output's) zero point.
+    pub zero_point: i8,
+    /// The input's (and output's) scale, for reports.
+    pub scale: f32,
+}
+
+impl QRelu {
+    /// A ReLU for a tensor with these parameters.
+    pub const fn new(p: QParams) -> QRelu {
+        QRelu {
+            zero_point: p.zero_point,
+            scale: p.scale,
+        }
+    }
+}
+
+impl<const N: usize> QModule<[i8; N]> for QRelu {
+    type Output = [i8; N];
+    #[inline]
+    fn forward(&self, x: &[i8; N]) -> [i8; N] {
+        x.map(|v| v.max(self.zero_point))
+    }
+}
+
+impl QLayer for QRelu {
+    const KIND: &'static str = "QRelu";
+    fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+        let p = QParams::new(self.scale, self.zero_point);
+        f(&Summary {
+            kind: Self::KIND,
+            function: "",
+            input: p,
+            output: p,
+            weight_scales: None,
+            bytes: size_of_val(self),
+        })
+    }
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::QRelu")
+    }
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::QRelu::new(")?;
+        qparams(src, QParams::new(self.scale, self.zero_point))?;
+        src.text(")")
+    }
+}
+
+/// An element-wise function of an int8 tensor as a 256-entry table:
+/// `y = table[x + 128]`, each entry `quantize_out(f(dequantize_in(x)))`
+/// computed when quantising. Exact for any function of one value (no
+/// rounding besides the output's), and 256 bytes of flash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QLookup {
+    /// `table[x + 128]` is the output for input `x`.
+    pub table: [i8; 256],
+    /// The function's name, for reports (`"Tanh"`).
+    pub function: &'static str,
+    /// The input's parameters.
+    pub input: QParams,
+    /// The output's parameters.
+    pub output: QParams,
+}
+
+impl QLookup {
+    /// A table from its parts.
+    pub const fn new(
+        function: &'static str,
+        table: [i8; 256],
+        input: QParams,
+        output: QParams,
+    ) -> Self {
+        QLookup {
+            table,
+            function,
+            input,
+            output,
+        }
+    }
+
+    /// The table of `f` between these parameters.
+    pub fn of(
+        function: &'static str,
+        f: impl Fn(f32) -> f32,
+        input: QParams,
+        output: QParams,
+    ) -> Self {
+        let table =
+            core::array::from_fn(|k| output.quantize(f(input.dequantize((k as i32 - 128) as i8))));
+        QLookup::new(function, table, input, output)
+    }
+}
+
+impl<const N: usize> QModule<[i8; N]> for QLookup {
+    type Output = [i8; N];
+    #[inline]
+    fn forward(&self, x: &[i8; N]) -> [i8; N] {
+        x.map(|v| self.table[(v as i32 + 128) as usize])
+    }
+}
+
+impl QLayer for QLookup {
+    const KIND: &'static str = "QLookup";
+    fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+        f(&Summary {
+            kind: Self::KIND,
+            function: self.function,
+            input: self.input,
+            output: self.output,
+            weight_scales: None,
+            bytes: size_of_val(self),
+        })
+    }
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::QLookup")
+    }
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.fmt(format_args!(
+            "staticnet::quant::QLookup::new({:?}, {:?}, ",
+            self.function, self.table
+        ))?;
+        qparams(src, self.input)?;
+        src.text(", ")?;
+        qparams(src, self.output)?;
+        src.text(")")
+    }
+}
+
+/// The identity (what `Dropout` is at inference).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QIdentity;
+
+impl<const N: usize> QModule<[i8; N]> for QIdentity {
+    type Output = [i8; N];
+    #[inline]
+    fn forward(&self, x: &[i8; N]) -> [i8; N] {
+        *x
+    }
+}
+
+impl QLayer for QIdentity {
+    const KIND: &'static str = "QIdentity";
+    fn summary(&self, _: &mut dyn FnMut(&Summary)) {}
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::QIdentity")
+    }
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::QIdentity")
+    }
+}
+
+impl<const N: usize> Quantize<SVector<f32, N>> for Relu {
+    type Quantized = QRelu;
+    type Stats = RangeStats;
+    fn stats() -> RangeStats {
+        RangeStats::new()
+    }
+    fn observe(
+        &self,
+        x: &SVector<f32, N>,
+        stats: &mut RangeStats,
+        pass: Pass,
+    ) -> (SVector<f32, N>, bool) {
+        let y = self.forward(x);
+        let ok = stats.record(y.as_slice(), pass);
+        (y, ok)
+    }
+    fn absorbed_range(stats: &RangeStats, calibration: Calibration) -> Option<(f32, f32)> {
+        let (_, hi) = stats.range(calibration);
+        Some((0.0, hi))
+    }
+    fn quantize(
+        &self,
+        _: &RangeStats,
+        _: Calibration,
+        input: QParams,
+        _: Option<(f32, f32)>,
+    ) -> Result<(QRelu, QParams), QuantError> {
+        Ok((QRelu::new(input), input))
+    }
+}
+
+impl<const N: usize> Quantize<SVector<f32, N>> for Dropout {
+    type Quantized = QIdentity;
+    type Stats = ();
+    fn stats() {}
+    fn observe(&self, x: &SVector<f32, N>, _: &mut (), _: Pass) -> (SVector<f32, N>, bool) {
+        (*x, true)
+    }
+    fn quantize(
+        &self,
+        _: &(),
+        _: Calibration,
+        input: QParams,
+        _: Option<(f32, f32)>,
+    ) -> Result<(QIdentity, QParams), QuantError> {
+        Ok((QIdentity, input))
+    }
+}
+
+/// `Quantize` for element-wise activations as lookup tables: with a fixed
+/// output range (TensorFlow Lite's for tanh and the sigmoid), or the
+/// calibrated one.
+macro_rules! lookup {
+    ($($name:ident $(<$t:ty>)? => $output:expr),* $(,)?) => {$(
+        impl<const N: usize> Quantize<SVector<f32, N>> for $name $(<$t>)? {
+            type Quantized = QLookup;
+            type Stats = RangeStats;
+            fn stats() -> RangeStats {
+                RangeStats::new()
+            }
+            fn observe(&self, x: &SVector<f32, N>, stats: &mut RangeStats, pass: Pass) -> (SVector<f32, N>, bool) {
+                let y = self.forward(x);
+                let ok = stats.record(y.as_slice(), pass);
+                (y, ok)
+            }
+            fn quantize(
+                &self,
+                stats: &RangeStats,
+                calibration: Calibration,
+                input: QParams,
+                _: Option<(f32, f32)>,
+            ) -> Result<(QLookup, QParams), QuantError> {
+                let fixed: Option<QParams> = $output;
+                let output = fixed.unwrap_or_else(|| {
+                    let (lo, hi) = stats.range(calibration);
+                    QParams::from_range(lo, hi)
+                });
+                // The layer's own forward pass on each of the 256 inputs:
+                // the table holds what the f32 network computes.
+                let f = |v: f32| self.forward(&SVector::<f32, 1>::from([v]))[0];
+                let table = QLookup::of(stringify!($name), f, input, output);
+                Ok((table, output))
+            }
+        }
+    )*};
+}
+
+lookup!(
+    Tanh => Some(QParams::new(1.0 / 128.0, 0)),
+    FastTanh => Some(QParams::new(1.0 / 128.0, 0)),
+    Sigmoid => Some(QParams::new(1.0 / 256.0, -128)),
+    FastSigmoid => Some(QParams::new(1.0 / 256.0, -128)),
+    Identity => None,
+    LeakyRelu<f32> => None,
+    Elu<f32> => None,
+    Gelu => None,
+    Softplus => None,
+);

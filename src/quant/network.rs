@@ -1,0 +1,348 @@
+//! Tuples of int8 layers, the [`Quantized`] network and [`quantize`].
+
+use core::fmt;
+
+use nalgebra::SVector;
+
+use super::{
+    Calibration, Pass, QLayer, QModule, QParams, QuantError, Quantize, RangeStats, Summary,
+};
+use crate::data::Dataset;
+use crate::metrics::Class;
+use crate::params::RustSource;
+
+/// The absorbed range handed to element `i`: the next element's
+/// [`Quantize::absorbed_range`], or for the last element the tuple's own.
+macro_rules! next_absorbed {
+    ($stats:ident $cal:ident $absorbed:ident $Out:ident) => {
+        $absorbed
+    };
+    ($stats:ident $cal:ident $absorbed:ident $Out:ident $NL:ident $ni:tt) => {
+        <$NL as Quantize<$Out>>::absorbed_range(&$stats.$ni, $cal)
+    };
+}
+
+macro_rules! quant_tuple {
+    ([$($L:ident $i:tt $In:ident $Out:ident [$($NL:ident $ni:tt)?]),+] out $Y:ident; rest [$($r:tt)*]) => {
+        impl<X, $($L, $Out),+> Quantize<X> for ($($L,)+)
+        where
+            $($L: Quantize<$In, Output = $Out>,)+
+        {
+            type Quantized = ($($L::Quantized,)+);
+            type Stats = ($($L::Stats,)+);
+            fn stats() -> Self::Stats {
+                ($($L::stats(),)+)
+            }
+            fn observe(&self, x: &X, stats: &mut Self::Stats, pass: Pass) -> ($Y, bool) {
+                let (y, ok) = self.0.observe(x, &mut stats.0, pass);
+                $(let (y, more) = self.$r.observe(&y, &mut stats.$r, pass); let ok = ok & more;)*
+                (y, ok)
+            }
+            fn absorbed_range(stats: &Self::Stats, calibration: Calibration) -> Option<(f32, f32)> {
+                L0::absorbed_range(&stats.0, calibration)
+            }
+            #[allow(non_snake_case)]
+            fn quantize(
+                &self,
+                stats: &Self::Stats,
+                calibration: Calibration,
+                input: QParams,
+                absorbed: Option<(f32, f32)>,
+            ) -> Result<(Self::Quantized, QParams), QuantError> {
+                let p = input;
+                $(
+                    let next = next_absorbed!(stats calibration absorbed $Out $($NL $ni)?);
+                    let ($L, p) = self.$i.quantize(&stats.$i, calibration, p, next)?;
+                )+
+                Ok((($($L,)+), p))
+            }
+        }
+
+        impl<X, $($L, $Out),+> QModule<X> for ($($L,)+)
+        where
+            $($L: QModule<$In, Output = $Out>,)+
+        {
+            type Output = $Y;
+            #[inline]
+            fn forward(&self, x: &X) -> $Y {
+                let y = self.0.forward(x);
+                $(let y = self.$r.forward(&y);)*
+                y
+            }
+        }
+
+        impl<$($L: QLayer),+> QLayer for ($($L,)+) {
+            const KIND: &'static str = "Sequential";
+            fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+                $(self.$i.summary(f);)+
+            }
+            fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+                src.text("(")?;
+                $($L::rust_type(src)?; src.text(", ")?;)+
+                src.text(")")
+            }
+            fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+                src.text("(")?;
+                src.indent();
+                $(src.newline()?; self.$i.rust_value(src)?; src.text(",")?;)+
+                src.dedent();
+                src.newline()?;
+                src.text(")")
+            }
+        }
+    };
+}
+
+quant_tuple!([L0 0 X Y1 []] out Y1; rest []);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 []] out Y2; rest [1]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 []] out Y3; rest [1 2]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 []] out Y4; rest [1 2 3]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 []] out Y5; rest [1 2 3 4]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 []] out Y6; rest [1 2 3 4 5]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 []] out Y7; rest [1 2 3 4 5 6]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 []] out Y8; rest [1 2 3 4 5 6 7]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 []] out Y9; rest [1 2 3 4 5 6 7 8]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 []] out Y10; rest [1 2 3 4 5 6 7 8 9]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 []] out Y11; rest [1 2 3 4 5 6 7 8 9 10]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 []] out Y12; rest [1 2 3 4 5 6 7 8 9 10 11]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 []] out Y13; rest [1 2 3 4 5 6 7 8 9 10 11 12]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 []] out Y14; rest [1 2 3 4 5 6 7 8 9 10 11 12 13]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 []] out Y15; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 [L15 15], L15 15 Y15 Y16 []] out Y16; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]);
+
+/// The index of the largest value (the first one on ties): the predicted
+/// class from int8 logits, the same as from the real logits they stand for
+/// (dequantising is increasing).
+///
+/// ```
+/// assert_eq!(staticnet::quant::argmax_i8(&[-3, 7, 7, 2]), 1);
+/// ```
+pub fn argmax_i8(y: &[i8]) -> usize {
+    let mut best = 0;
+    for (k, &v) in y.iter().enumerate() {
+        if v > y[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// A quantised network: its int8 layers `Q` (a tuple such as
+/// `(QDense<64, 32>, QRelu, QDense<32, 10>)`) between the parameters of its
+/// `I` inputs and its `O` outputs. Made by [`quantize`]; a `const fn`
+/// constructor and [`Quantized::to_rust`] put it in flash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantized<Q, const I: usize, const O: usize> {
+    /// How real inputs map to int8 ([`Quantized::quantize_input`]).
+    pub input: QParams,
+    /// The int8 layers.
+    pub layers: Q,
+    /// What the int8 outputs stand for ([`Quantized::dequantize_output`]).
+    pub output: QParams,
+}
+
+impl<Q, const I: usize, const O: usize> Quantized<Q, I, O> {
+    /// A network from its parts.
+    pub const fn new(input: QParams, layers: Q, output: QParams) -> Self {
+        Quantized {
+            input,
+            layers,
+            output,
+        }
+    }
+
+    /// The input in int8: `round(x / scale) + zero_point`, saturated (a
+    /// host-side or FPU step; a sensor that gives int8 skips it).
+    pub fn quantize_input(&self, x: &SVector<f32, I>) -> [i8; I] {
+        core::array::from_fn(|i| self.input.quantize(x[i]))
+    }
+
+    /// The real values int8 outputs stand for.
+    pub fn dequantize_output(&self, y: &[i8; O]) -> SVector<f32, O> {
+        SVector::from_fn(|o, _| self.output.dequantize(y[o]))
+    }
+}
+
+impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quantized<Q, I, O> {
+    /// The int8 outputs for int8 inputs: integer arithmetic only.
+    #[inline]
+    pub fn forward(&self, x: &[i8; I]) -> [i8; O] {
+        self.layers.forward(x)
+    }
+
+    /// Quantise, run, dequantise: the real outputs the int8 network gives
+    /// for a real input.
+    pub fn predict(&self, x: &SVector<f32, I>) -> SVector<f32, O> {
+        self.dequantize_output(&self.forward(&self.quantize_input(x)))
+    }
+
+    /// The predicted class of a real input: [`argmax_i8`] of the int8
+    /// outputs.
+    pub fn predict_class(&self, x: &SVector<f32, I>) -> usize {
+        argmax_i8(&self.forward(&self.quantize_input(x)))
+    }
+
+    /// The fraction of samples whose predicted class is their target (0 for
+    /// an empty set).
+    pub fn accuracy<D>(&self, data: &D) -> f64
+    where
+        D: Dataset<f32, I> + ?Sized,
+        D::Target: Class,
+    {
+        let mut correct = 0usize;
+        for i in 0..data.len() {
+            correct += usize::from(self.predict_class(&data.input(i)) == data.target(i).class());
+        }
+        correct as f64 / data.len().max(1) as f64
+    }
+}
+
+impl<Q: QLayer, const I: usize, const O: usize> Quantized<Q, I, O> {
+    /// Calls `f` with each layer's [`Summary`], in order.
+    pub fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+        self.layers.summary(f)
+    }
+
+    /// Writes the network as `pub static NAME: TYPE = VALUE;`, which compiles
+    /// back into the same network (feature `std`).
+    #[cfg(feature = "std")]
+    pub fn to_rust(
+        &self,
+        name: &str,
+    ) -> Result<std::string::String, crate::io::rust::CodegenError> {
+        use std::string::String;
+        crate::io::rust::check_ident(name)?;
+        let (mut ty, mut value) = (String::new(), String::new());
+        let mut src = RustSource::new(&mut ty);
+        src.fmt(format_args!("staticnet::quant::Quantized<"))
+            .and_then(|()| Q::rust_type(&mut src))
+            .and_then(|()| src.fmt(format_args!(", {I}, {O}>")))
+            .expect("writing to a String cannot fail");
+        let mut src = RustSource::new(&mut value);
+        src.text("staticnet::quant::Quantized::new(")
+            .and_then(|()| {
+                src.indent();
+                src.newline()
+            })
+            .and_then(|()| write_qparams(&mut src, self.input))
+            .and_then(|()| src.text(","))
+            .and_then(|()| src.newline())
+            .and_then(|()| self.layers.rust_value(&mut src))
+            .and_then(|()| src.text(","))
+            .and_then(|()| src.newline())
+            .and_then(|()| write_qparams(&mut src, self.output))
+            .and_then(|()| {
+                src.text(",")?;
+                src.dedent();
+                src.newline()?;
+                src.text(")")
+            })
+            .expect("writing to a String cannot fail");
+        let ty = crate::io::rust::tidy_tuples(&ty);
+        Ok(std::format!(
+            "// Generated by staticnet::quant::Quantized::to_rust: int8, {} bytes of constants.\n\
+             #[rustfmt::skip]\n\
+             #[allow(clippy::type_complexity, clippy::excessive_precision)]\n\
+             pub static {name}: {ty} = {value};\n",
+            size_of::<Self>()
+        ))
+    }
+}
+
+#[cfg(feature = "std")]
+fn write_qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
+    src.text("staticnet::quant::QParams::new(")?;
+    src.scalar(p.scale)?;
+    src.fmt(format_args!(", {})", p.zero_point))
+}
+
+/// A table of the layers: kind, input and output parameters, weight scales,
+/// bytes.
+impl<Q: QLayer, const I: usize, const O: usize> fmt::Display for Quantized<Q, I, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "int8 network, {I} → {O}, {} bytes of constants; input: {}",
+            size_of::<Self>(),
+            self.input
+        )?;
+        let mut k = 0;
+        let mut result = Ok(());
+        self.layers.summary(&mut |s| {
+            if result.is_err() {
+                return;
+            }
+            let kind = if s.function.is_empty() {
+                s.kind
+            } else {
+                s.function
+            };
+            result = write!(
+                f,
+                "  layer {k}: {:<9} out scale {:.4e} zero point {:>4}",
+                kind, s.output.scale, s.output.zero_point
+            )
+            .and_then(|()| match s.weight_scales {
+                Some((lo, hi)) => write!(f, ", weight scales {lo:.3e}…{hi:.3e}"),
+                None => Ok(()),
+            })
+            .and_then(|()| writeln!(f, ", {} B", s.bytes));
+            k += 1;
+        });
+        result
+    }
+}
+
+/// Quantises `net` after calibrating its tensors' ranges on `data` (a
+/// representative slice of the training inputs; the targets are not used).
+///
+/// Runs the `f32` network over the data once (twice for
+/// [`Calibration::Percentile`]: extremes, then a histogram), then turns each
+/// layer into its int8 form. Errors, with nothing else returned: an empty
+/// set, a non-finite input or activation, a non-finite weight, a percentile
+/// outside `[50, 100]`, a bias beyond the int32 accumulator.
+pub fn quantize<N, D, const I: usize, const O: usize>(
+    net: &N,
+    data: &D,
+    calibration: Calibration,
+) -> Result<Quantized<N::Quantized, I, O>, QuantError>
+where
+    N: Quantize<SVector<f32, I>, Output = SVector<f32, O>>,
+    D: Dataset<f32, I> + ?Sized,
+{
+    if let Calibration::Percentile(p) = calibration
+        && !(50.0..=100.0).contains(&p)
+    {
+        return Err(QuantError::Percentile(p));
+    }
+    if data.is_empty() {
+        return Err(QuantError::Empty);
+    }
+    let mut input = RangeStats::new();
+    let mut stats = N::stats();
+    let passes: &[Pass] = match calibration {
+        Calibration::MinMax => &[Pass::Range],
+        Calibration::Percentile(_) => &[Pass::Range, Pass::Histogram],
+    };
+    for &pass in passes {
+        for sample in 0..data.len() {
+            let x = data.input(sample);
+            if let Some(feature) = x.iter().position(|v| !v.is_finite()) {
+                return Err(QuantError::NonFiniteInput {
+                    sample,
+                    feature,
+                    value: x[feature],
+                });
+            }
+            input.record(x.as_slice(), pass);
+            let (_, ok) = net.observe(&x, &mut stats, pass);
+            if !ok {
+                return Err(QuantError::NonFiniteActivation { sample });
+            }
+        }
+    }
+    let (lo, hi) = input.range(calibration);
+    let input = QParams::from_range(lo, hi);
+    let (layers, output) = net.quantize(&stats, calibration, input, None)?;
+    Ok(Quantized::new(input, layers, output))
+}
