@@ -534,3 +534,91 @@ fn dropout_is_the_identity() {
         quant::quantize::<(Dense<6, 4>,), [(SVector<f32, 6>, usize)], 6, 4>;
     let _ = <(Dense<6, 4>,) as Quantize<SVector<f32, 6>>>::stats;
 }
+
+// ---- the weights file ----
+
+#[test]
+fn int8_files_round_trip_and_refuse_what_does_not_fit() {
+    use staticnet::io::{Error, int8};
+    let net = Mlp::random(Init::Xavier, &mut rng(60));
+    let data = calibration_set(50, 61);
+    let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
+    let n = int8::saved_len(&q);
+    let mut buf = vec![0u8; n];
+    assert_eq!(int8::save(&q, &mut buf).unwrap(), n);
+    assert!(matches!(
+        int8::save(&q, &mut buf[..n - 1]),
+        Err(Error::BufferTooSmall { .. })
+    ));
+
+    // Into a network of the same shape with other values: the same network.
+    let other = Mlp::random(Init::Xavier, &mut rng(62));
+    let mut copy = quant::quantize(&other, &data[..], Calibration::MinMax).unwrap();
+    assert_ne!(copy, q);
+    int8::load(&mut copy, &buf).unwrap();
+    assert_eq!(copy, q);
+    let x = random_i8::<6>(&mut rng(63));
+    assert_eq!(copy.forward(&x), q.forward(&x)); // the folded offsets followed
+
+    // Another shape: an error naming the tensor, and nothing changed.
+    type Wider = (Dense<6, 10>, Relu, Dense<10, 5>, Tanh, Dense<5, 3>, Sigmoid);
+    let wider = Wider::random(Init::Xavier, &mut rng(64));
+    let mut target = quant::quantize(&wider, &data[..], Calibration::MinMax).unwrap();
+    let before = target.clone();
+    let err = int8::load(&mut target, &buf).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "layer 0.0 (QDense): the network has tensor `weight (i8)` (buffer) of shape [10, 6] \
+         where the file has tensor `weight (i8)` (buffer) of shape [9, 6]"
+    );
+    assert_eq!(target, before);
+
+    // Every truncation and every flipped byte is an error, never a panic or
+    // a silent change.
+    let mut target = copy.clone();
+    for len in 0..n {
+        assert!(
+            int8::load(&mut target, &buf[..len]).is_err(),
+            "length {len}"
+        );
+    }
+    for at in 0..n {
+        let mut bad = buf.clone();
+        bad[at] ^= 0x5a;
+        assert!(int8::load(&mut target, &bad).is_err(), "byte {at}");
+    }
+    assert_eq!(target, copy);
+    let mut longer = buf.clone();
+    longer.push(0);
+    assert!(matches!(
+        int8::load(&mut target, &longer),
+        Err(Error::TrailingBytes { .. })
+    ));
+
+    // A non-finite scale (with a valid checksum) is refused by name.
+    let mut nan = q.clone();
+    nan.layers.0.weight_scale[2] = f32::NAN;
+    let mut bytes = vec![0u8; n];
+    int8::save(&nan, &mut bytes).unwrap();
+    let err = int8::load(&mut target, &bytes).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                tensor: "weight_scale (f32)",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(target, copy);
+
+    // An f32 network's file is not an int8 one.
+    let mut f32_file = vec![0u8; staticnet::io::saved_len(&net)];
+    staticnet::io::save(&net, &mut f32_file).unwrap();
+    let err = int8::load(&mut target, &f32_file).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the file holds f32 values, but the network is int8"
+    );
+}

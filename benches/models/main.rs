@@ -45,6 +45,7 @@ use nalgebra::{SMatrix, SVector};
 use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::optim::{Optimizer, Sgd};
 use staticnet::prelude::*;
+use staticnet::quant;
 
 mod bandwidth;
 mod baseline;
@@ -159,6 +160,21 @@ fn input<const I: usize, const N: usize>(seed: u64) -> SMatrix<f32, I, N> {
     SMatrix::from_fn(|_, _| uniform(&mut r))
 }
 
+/// The int8 form of `net`, calibrated on 256 random inputs, and one input in
+/// int8 (for the `infer-int8` rows: integer-only inference against `f32`).
+fn int8<N, const I: usize, const O: usize>(
+    net: &N,
+    x: &SVector<f32, I>,
+) -> (quant::Quantized<N::Quantized, I, O>, [i8; I])
+where
+    N: quant::Quantize<SVector<f32, I>, Output = SVector<f32, O>>,
+{
+    let data: Vec<(SVector<f32, I>, usize)> = (0..256).map(|k| (input(1000 + k), 0)).collect();
+    let q = quant::quantize(net, &data[..], quant::Calibration::MinMax).expect("quantisable");
+    let xq = q.quantize_input(x);
+    (q, xq)
+}
+
 /// Flops of one forward pass of `Dense` layers with these (inputs, outputs).
 fn forward_flops(layers: &[(usize, usize)]) -> u64 {
     layers.iter().map(|&(i, o)| 2 * i as u64 * o as u64).sum()
@@ -202,6 +218,8 @@ fn tiny(c: &mut Criterion) {
     bench(&mut g, "infer-tuned", f1, || {
         fast.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(net, &x);
+    bench(&mut g, "infer-int8", f1, || q.forward(black_box(&xq)));
     bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
         net.predict(black_box(&xb))
     });
@@ -281,6 +299,8 @@ fn digits(c: &mut Criterion) {
     bench(&mut g, "infer-tuned", f1, || {
         fast.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(net, &x);
+    bench(&mut g, "infer-int8", f1, || q.forward(black_box(&xq)));
     bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
         net.predict(black_box(&xb))
     });
@@ -358,6 +378,8 @@ fn mid(c: &mut Criterion) {
     bench(&mut g, "infer-tuned", f1, || {
         fast.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(net, &x);
+    bench(&mut g, "infer-int8", f1, || q.forward(black_box(&xq)));
     bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
         net.predict(black_box(&*xb))
     });

@@ -160,4 +160,22 @@ pub fn print(models: &[(&str, u64, u64)]) {
             );
         }
     }
+    // Int8 one-sample inference (integer only, the portable loops the
+    // compiler vectorises) against f32 one-sample inference.
+    for &(model, f1, _) in models {
+        let (Some((q, q1, q3)), Some((f, _, _))) = (
+            quartiles(&dir, model, "infer-int8"),
+            quartiles(&dir, model, "infer-staticnet"),
+        ) else {
+            continue;
+        };
+        println!(
+            "{model:<7} int8 infer {} ({}–{}), {:.1} Gop/s; f32 infer ÷ int8 = {:.2}",
+            time(q),
+            time(q1),
+            time(q3),
+            f1 as f64 / q,
+            f / q
+        );
+    }
 }

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | 8 | magic `b"staticnt"` |
 //! | 2 | format version, `2` |
-//! | 1 | scalar type: `1` = `f32`, `2` = `f64` |
+//! | 1 | scalar type: `1` = `f32`, `2` = `f64`, `3` = int8 (a quantised network, [`int8`]) |
 //! | 1 | reserved, `0` |
 //! | 4 | length `D` of the description |
 //! | `D` | the description: the network's [`Node`]s as records (below) |
@@ -75,6 +75,7 @@
 mod crc;
 #[cfg(feature = "std")]
 mod file;
+pub mod int8;
 #[cfg(feature = "std")]
 pub mod rust;
 #[cfg(feature = "safetensors")]
@@ -441,6 +442,7 @@ fn scalar_name(code: u8) -> &'static str {
     match code {
         1 => "f32",
         2 => "f64",
+        3 => "int8",
         _ => "unknown",
     }
 }
@@ -500,15 +502,23 @@ fn encode(node: &Node, put: &mut impl FnMut(&[u8])) -> Result<(), Error> {
 
 /// The length of the network's description in bytes.
 fn description_len<T: Scalar, N: Params<T>>(net: &N) -> Result<usize, Error> {
+    description_len_of(&mut |f| net.describe(&mut |n| f(n)))
+}
+
+/// The length in bytes of the description `describe` gives.
+fn description_len_of(describe: Describe<'_>) -> Result<usize, Error> {
     let mut len = 0;
     let mut result = Ok(());
-    net.describe(&mut |node| {
+    describe(&mut |node| {
         if result.is_ok() {
             result = encode(&node, &mut |b| len += b.len());
         }
     });
     result.map(|()| len)
 }
+
+/// A network's description, as a callback that feeds each record to `f`.
+pub(crate) type Describe<'a> = &'a mut dyn FnMut(&mut dyn FnMut(Node));
 
 /// Checks that the tensors' lengths add up to `NUM_PARAMS + NUM_BUFFERS`,
 /// which every offset below relies on.
@@ -534,8 +544,36 @@ pub fn saved_len<T: Scalar, N: Params<T>>(net: &N) -> usize {
 /// ([`saved_len`]).
 pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
     consistent(net)?;
-    let d = description_len(net)?;
-    let values = (N::NUM_PARAMS + N::NUM_BUFFERS) * size_of::<T>();
+    let count = N::NUM_PARAMS + N::NUM_BUFFERS;
+    save_with(
+        scalar_code::<T>(),
+        &mut |f| net.describe(&mut |n| f(n)),
+        count as u64,
+        count * size_of::<T>(),
+        &mut |params| {
+            let mut i = 0;
+            N::tensors([net], [], &mut |_, [p], []| {
+                for &v in p {
+                    params[i..i + size_of::<T>()].copy_from_slice(&to_le::<T>(v)[..size_of::<T>()]);
+                    i += size_of::<T>();
+                }
+            });
+        },
+        buf,
+    )
+}
+
+/// Writes a file: the header with scalar code `code`, the description, the
+/// value count and checksum, and `values` bytes filled by `write_values`.
+pub(crate) fn save_with(
+    code: u8,
+    describe: Describe<'_>,
+    count: u64,
+    values: usize,
+    write_values: &mut dyn FnMut(&mut [u8]),
+    buf: &mut [u8],
+) -> Result<usize, Error> {
+    let d = description_len_of(describe)?;
     let needed = HEADER_BYTES + d + TRAILER_BYTES + values;
     if buf.len() < needed {
         return Err(Error::BufferTooSmall {
@@ -551,21 +589,14 @@ pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, E
     };
     put(&MAGIC);
     put(&VERSION.to_le_bytes());
-    put(&[scalar_code::<T>(), 0]);
+    put(&[code, 0]);
     put(&(d as u32).to_le_bytes());
-    net.describe(&mut |node| {
+    describe(&mut |node| {
         // The names were measured above: encoding cannot fail now.
         let _ = encode(&node, &mut put);
     });
-    put(&((N::NUM_PARAMS + N::NUM_BUFFERS) as u64).to_le_bytes());
-
-    let mut i = 0;
-    N::tensors([net], [], &mut |_, [p], []| {
-        for &v in p {
-            params[i..i + size_of::<T>()].copy_from_slice(&to_le::<T>(v)[..size_of::<T>()]);
-            i += size_of::<T>();
-        }
-    });
+    put(&count.to_le_bytes());
+    write_values(params);
     let mut crc = Crc32::new();
     crc.update(&header[..at]);
     crc.update(params);
@@ -721,8 +752,9 @@ fn same(file: &FileNode, net: &Node) -> bool {
 }
 
 /// Compares the file's description with the network's, record by record.
-fn check_description<T: Scalar, N: Params<T>>(
-    net: &N,
+fn check_description(
+    describe: Describe<'_>,
+    kind: &'static str,
     mut reader: Reader<'_>,
 ) -> Result<(), Error> {
     let mut result = Ok(());
@@ -734,7 +766,7 @@ fn check_description<T: Scalar, N: Params<T>>(
     let mut kinds = [""; LayerPath::MAX_DEPTH + 1];
     let mut depth = 0usize; // layers open
     let mut children = [0u32; LayerPath::MAX_DEPTH + 1];
-    net.describe(&mut |node| {
+    describe(&mut |node| {
         if result.is_err() {
             return;
         }
@@ -778,7 +810,7 @@ fn check_description<T: Scalar, N: Params<T>>(
         FileNode::Nothing => Ok(()),
         found => Err(Error::Mismatch {
             path,
-            layer: N::KIND,
+            layer: kind,
             expected: Expected(None),
             found,
         }),
@@ -804,7 +836,50 @@ pub fn load<T: Scalar, N: Params<T>>(net: &mut N, bytes: &[u8]) -> Result<(), Er
 /// start.
 fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error> {
     consistent(net)?;
-    let needed = saved_len(net);
+    let count = N::NUM_PARAMS + N::NUM_BUFFERS;
+    let start = check_with(
+        scalar_code::<T>(),
+        T::NAME,
+        N::KIND,
+        &mut |f| net.describe(&mut |n| f(n)),
+        count as u64,
+        count * size_of::<T>(),
+        bytes,
+    )?;
+    let mut index = 0;
+    let mut bad = None;
+    N::tensors([net], [], &mut |info, [p], []| {
+        for _ in 0..p.len() {
+            let b = start + index * size_of::<T>();
+            if bad.is_none() && !from_le::<T>(&bytes[b..b + size_of::<T>()]).is_finite() {
+                bad = Some(Error::NonFinite {
+                    index,
+                    tensor: info.name,
+                });
+            }
+            index += 1;
+        }
+    });
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(start),
+    }
+}
+
+/// The checks of a load that do not depend on the values' type: length,
+/// magic, version, scalar code, description, value count, checksum.
+/// Returns where the values start.
+pub(crate) fn check_with(
+    code: u8,
+    name: &'static str,
+    kind: &'static str,
+    describe: Describe<'_>,
+    count: u64,
+    value_bytes: usize,
+    bytes: &[u8],
+) -> Result<usize, Error> {
+    let d = description_len_of(describe)?;
+    let needed = HEADER_BYTES + d + TRAILER_BYTES + value_bytes;
     let magic = read::<8>(bytes, 0, needed)?;
     if magic != MAGIC {
         return Err(Error::BadMagic { found: magic });
@@ -814,9 +889,9 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
         return Err(Error::UnsupportedVersion { found: version });
     }
     let [scalar, _reserved] = read::<2>(bytes, 10, needed)?;
-    if scalar != scalar_code::<T>() {
+    if scalar != code {
         return Err(Error::ScalarType {
-            expected: T::NAME,
+            expected: name,
             found: scalar_name(scalar),
         });
     }
@@ -831,7 +906,8 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
         }
     };
     check_description(
-        net,
+        describe,
+        kind,
         Reader {
             desc,
             base: HEADER_BYTES,
@@ -841,8 +917,7 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
     // The description matched the network's, so the file's length is the
     // network's.
     let at = HEADER_BYTES + d;
-    let count = u64::from_le_bytes(read::<8>(bytes, at, needed)?);
-    let values = (N::NUM_PARAMS + N::NUM_BUFFERS) as u64;
+    let (values, count) = (count, u64::from_le_bytes(read::<8>(bytes, at, needed)?));
     if count != values {
         return Err(Error::ParamCount {
             expected: values,
@@ -873,22 +948,5 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
             found: actual,
         });
     }
-    let mut index = 0;
-    let mut bad = None;
-    N::tensors([net], [], &mut |info, [p], []| {
-        for _ in 0..p.len() {
-            let b = start + index * size_of::<T>();
-            if bad.is_none() && !from_le::<T>(&bytes[b..b + size_of::<T>()]).is_finite() {
-                bad = Some(Error::NonFinite {
-                    index,
-                    tensor: info.name,
-                });
-            }
-            index += 1;
-        }
-    });
-    match bad {
-        Some(e) => Err(e),
-        None => Ok(start),
-    }
+    Ok(start)
 }

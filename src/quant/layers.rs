@@ -6,13 +6,13 @@ use nalgebra::SVector;
 
 use super::fixed::round_clamp;
 use super::{
-    Calibration, Multiplier, Pass, QLayer, QModule, QParams, QuantError, Quantize, RangeStats,
-    Summary,
+    Calibration, Multiplier, Pass, QData, QDataMut, QLayer, QModule, QParams, QuantError, Quantize,
+    RangeStats, Summary,
 };
 use crate::layers::activation::{
     Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
 };
-use crate::params::RustSource;
+use crate::params::{RustSource, Shape};
 use crate::{Dense, Dropout, Module};
 
 /// `Σ a[i]·b[i]` over int8 vectors, in int32.
@@ -264,6 +264,48 @@ impl<const I: usize, const O: usize> Quantize<SVector<f32, I>> for Dense<I, O, f
 
 impl<const I: usize, const O: usize> QLayer for QDense<I, O> {
     const KIND: &'static str = "QDense";
+    fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {
+        let o = Shape::new(&[O]);
+        f(
+            "weight (i8)",
+            Shape::new(&[O, I]),
+            QData::I8(self.weight.as_flattened()),
+        );
+        f("bias (i32)", o, QData::I32(&self.bias));
+        f("multiplier (i32)", o, QData::I32(&self.multiplier));
+        f("shift (i8)", o, QData::I8(&self.shift));
+        f("weight_scale (f32)", o, QData::F32(&self.weight_scale));
+        qparams_tensors(INPUT, &self.input, f);
+        qparams_tensors(OUTPUT, &self.output, f);
+    }
+    fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {
+        let o = Shape::new(&[O]);
+        f(
+            "weight (i8)",
+            Shape::new(&[O, I]),
+            QDataMut::I8(self.weight.as_flattened_mut()),
+        );
+        f("bias (i32)", o, QDataMut::I32(&mut self.bias));
+        f("multiplier (i32)", o, QDataMut::I32(&mut self.multiplier));
+        f("shift (i8)", o, QDataMut::I8(&mut self.shift));
+        f(
+            "weight_scale (f32)",
+            o,
+            QDataMut::F32(&mut self.weight_scale),
+        );
+        qparams_tensors_mut(INPUT, &mut self.input, f);
+        qparams_tensors_mut(OUTPUT, &mut self.output, f);
+        // The folded offsets follow the new values.
+        *self = QDense::new(
+            self.weight,
+            self.bias,
+            self.multiplier,
+            self.shift,
+            self.input,
+            self.output,
+            self.weight_scale,
+        );
+    }
     fn summary(&self, f: &mut dyn FnMut(&Summary)) {
         let (lo, hi) = self
             .weight_scale
@@ -295,6 +337,44 @@ impl<const I: usize, const O: usize> QLayer for QDense<I, O> {
         src.text(")")
     }
 }
+
+/// The two tensors of a tensor's parameters: `<p>_scale (f32)` and
+/// `<p>_zero_point (i8)`, each of one value.
+pub(crate) fn qparams_tensors(
+    names: [&'static str; 2],
+    p: &QParams,
+    f: &mut dyn FnMut(&'static str, Shape, QData<'_>),
+) {
+    let one = Shape::new(&[1]);
+    f(names[0], one, QData::F32(core::slice::from_ref(&p.scale)));
+    f(
+        names[1],
+        one,
+        QData::I8(core::slice::from_ref(&p.zero_point)),
+    );
+}
+
+/// [`qparams_tensors`], writable.
+pub(crate) fn qparams_tensors_mut(
+    names: [&'static str; 2],
+    p: &mut QParams,
+    f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>),
+) {
+    let one = Shape::new(&[1]);
+    f(
+        names[0],
+        one,
+        QDataMut::F32(core::slice::from_mut(&mut p.scale)),
+    );
+    f(
+        names[1],
+        one,
+        QDataMut::I8(core::slice::from_mut(&mut p.zero_point)),
+    );
+}
+
+const INPUT: [&str; 2] = ["input_scale (f32)", "input_zero_point (i8)"];
+const OUTPUT: [&str; 2] = ["output_scale (f32)", "output_zero_point (i8)"];
 
 /// Writes `staticnet::quant::QParams::new(scale, zero_point)`.
 fn qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
@@ -334,6 +414,15 @@ impl<const N: usize> QModule<[i8; N]> for QRelu {
 
 impl QLayer for QRelu {
     const KIND: &'static str = "QRelu";
+    fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {
+        let p = QParams::new(self.scale, self.zero_point);
+        qparams_tensors(["scale (f32)", "zero_point (i8)"], &p, f);
+    }
+    fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {
+        let mut p = QParams::new(self.scale, self.zero_point);
+        qparams_tensors_mut(["scale (f32)", "zero_point (i8)"], &mut p, f);
+        *self = QRelu::new(p);
+    }
     fn summary(&self, f: &mut dyn FnMut(&Summary)) {
         let p = QParams::new(self.scale, self.zero_point);
         f(&Summary {
@@ -408,8 +497,24 @@ impl<const N: usize> QModule<[i8; N]> for QLookup {
     }
 }
 
+/// The function's name is not among the tensors (a weights file does not
+/// record it; a loaded table keeps its own name).
 impl QLayer for QLookup {
     const KIND: &'static str = "QLookup";
+    fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {
+        f("table (i8)", Shape::new(&[256]), QData::I8(&self.table));
+        qparams_tensors(INPUT, &self.input, f);
+        qparams_tensors(OUTPUT, &self.output, f);
+    }
+    fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {
+        f(
+            "table (i8)",
+            Shape::new(&[256]),
+            QDataMut::I8(&mut self.table),
+        );
+        qparams_tensors_mut(INPUT, &mut self.input, f);
+        qparams_tensors_mut(OUTPUT, &mut self.output, f);
+    }
     fn summary(&self, f: &mut dyn FnMut(&Summary)) {
         f(&Summary {
             kind: Self::KIND,
@@ -449,6 +554,8 @@ impl<const N: usize> QModule<[i8; N]> for QIdentity {
 
 impl QLayer for QIdentity {
     const KIND: &'static str = "QIdentity";
+    fn tensors(&self, _: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {}
+    fn tensors_mut(&mut self, _: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {}
     fn summary(&self, _: &mut dyn FnMut(&Summary)) {}
     fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
         src.text("staticnet::quant::QIdentity")

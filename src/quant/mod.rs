@@ -62,7 +62,7 @@ pub use stats::{Calibration, Pass, QParams, RangeStats};
 use core::fmt;
 
 use crate::Module;
-use crate::params::RustSource;
+use crate::params::{Fill, Node, RustSource, Shape, TensorInfo};
 
 /// A layer (or network) that has an int8 form: how it is calibrated and
 /// quantised. Implemented for `Dense`, the element-wise activations,
@@ -119,11 +119,67 @@ pub trait QModule<X> {
     fn forward(&self, x: &X) -> Self::Output;
 }
 
-/// What an int8 layer says of itself: its kind, its parameters for a report,
-/// and its Rust form (so a quantised network can be a `static` in flash).
+/// An int8 layer's tensor, read-only: its values in their own type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QData<'a> {
+    /// int8 values (weights, zero points, tables).
+    I8(&'a [i8]),
+    /// int32 values (biases, multipliers).
+    I32(&'a [i32]),
+    /// `f32` values (scales).
+    F32(&'a [f32]),
+}
+
+impl QData<'_> {
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            QData::I8(v) => v.len(),
+            QData::I32(v) => v.len(),
+            QData::F32(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An int8 layer's tensor, writable.
+#[derive(Debug, PartialEq)]
+pub enum QDataMut<'a> {
+    /// int8 values.
+    I8(&'a mut [i8]),
+    /// int32 values.
+    I32(&'a mut [i32]),
+    /// `f32` values.
+    F32(&'a mut [f32]),
+}
+
+/// What an int8 layer says of itself: its kind, its tensors (for the
+/// weights file, [`io::int8`](crate::io::int8)), its parameters for a
+/// report, and its Rust form (so a quantised network can be a `static` in
+/// flash).
 pub trait QLayer {
     /// The layer's kind (`"QDense"`); a tuple is `"Sequential"`.
     const KIND: &'static str;
+    /// Calls `f` with each tensor: its name (with its type, as in
+    /// `"weight (i8)"`), shape and values, in a fixed order.
+    fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>));
+    /// Calls `f` with each tensor, writable, in the order of
+    /// [`tensors`](QLayer::tensors); the layer brings whatever it derives
+    /// from them up to date afterwards.
+    fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>));
+    /// Calls `f` with the layer's description: `Begin(KIND)`, a tensor
+    /// record per tensor, `End` (a tuple puts its elements' in between).
+    fn describe(&self, f: &mut dyn FnMut(Node)) {
+        f(Node::Begin(Self::KIND));
+        self.tensors(&mut |name, shape, _| {
+            f(Node::Tensor(TensorInfo::buffer(name, shape, Fill::Zeros)))
+        });
+        f(Node::End);
+    }
     /// Calls `f` with a summary of each layer, in order (a tuple walks its
     /// elements).
     fn summary(&self, f: &mut dyn FnMut(&Summary));

@@ -4,12 +4,15 @@ use core::fmt;
 
 use nalgebra::SVector;
 
+use super::layers::{qparams_tensors, qparams_tensors_mut};
 use super::{
-    Calibration, Pass, QLayer, QModule, QParams, QuantError, Quantize, RangeStats, Summary,
+    Calibration, Pass, QData, QDataMut, QLayer, QModule, QParams, QuantError, Quantize, RangeStats,
+    Summary,
 };
 use crate::data::Dataset;
 use crate::metrics::Class;
 use crate::params::RustSource;
+use crate::params::{Node, Shape};
 
 /// The absorbed range handed to element `i`: the next element's
 /// [`Quantize::absorbed_range`], or for the last element the tuple's own.
@@ -73,6 +76,17 @@ macro_rules! quant_tuple {
 
         impl<$($L: QLayer),+> QLayer for ($($L,)+) {
             const KIND: &'static str = "Sequential";
+            fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {
+                $(self.$i.tensors(f);)+
+            }
+            fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {
+                $(self.$i.tensors_mut(f);)+
+            }
+            fn describe(&self, f: &mut dyn FnMut(Node)) {
+                f(Node::Begin(Self::KIND));
+                $(self.$i.describe(f);)+
+                f(Node::End);
+            }
             fn summary(&self, f: &mut dyn FnMut(&Summary)) {
                 $(self.$i.summary(f);)+
             }
@@ -213,30 +227,9 @@ impl<Q: QLayer, const I: usize, const O: usize> Quantized<Q, I, O> {
         use std::string::String;
         crate::io::rust::check_ident(name)?;
         let (mut ty, mut value) = (String::new(), String::new());
-        let mut src = RustSource::new(&mut ty);
-        src.fmt(format_args!("staticnet::quant::Quantized<"))
-            .and_then(|()| Q::rust_type(&mut src))
-            .and_then(|()| src.fmt(format_args!(", {I}, {O}>")))
+        <Self as QLayer>::rust_type(&mut RustSource::new(&mut ty))
             .expect("writing to a String cannot fail");
-        let mut src = RustSource::new(&mut value);
-        src.text("staticnet::quant::Quantized::new(")
-            .and_then(|()| {
-                src.indent();
-                src.newline()
-            })
-            .and_then(|()| write_qparams(&mut src, self.input))
-            .and_then(|()| src.text(","))
-            .and_then(|()| src.newline())
-            .and_then(|()| self.layers.rust_value(&mut src))
-            .and_then(|()| src.text(","))
-            .and_then(|()| src.newline())
-            .and_then(|()| write_qparams(&mut src, self.output))
-            .and_then(|()| {
-                src.text(",")?;
-                src.dedent();
-                src.newline()?;
-                src.text(")")
-            })
+        QLayer::rust_value(self, &mut RustSource::new(&mut value))
             .expect("writing to a String cannot fail");
         let ty = crate::io::rust::tidy_tuples(&ty);
         Ok(std::format!(
@@ -249,11 +242,96 @@ impl<Q: QLayer, const I: usize, const O: usize> Quantized<Q, I, O> {
     }
 }
 
-#[cfg(feature = "std")]
 fn write_qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
     src.text("staticnet::quant::QParams::new(")?;
     src.scalar(p.scale)?;
     src.fmt(format_args!(", {})", p.zero_point))
+}
+
+/// The network as one layer: `Quantized` with the input's parameters, its
+/// layers, and the output's parameters (what [`io::int8`](crate::io::int8)
+/// saves and loads).
+impl<Q: QLayer, const I: usize, const O: usize> QLayer for Quantized<Q, I, O> {
+    const KIND: &'static str = "Quantized";
+    fn tensors(&self, f: &mut dyn FnMut(&'static str, Shape, QData<'_>)) {
+        qparams_tensors(
+            ["input_scale (f32)", "input_zero_point (i8)"],
+            &self.input,
+            f,
+        );
+        self.layers.tensors(f);
+        qparams_tensors(
+            ["output_scale (f32)", "output_zero_point (i8)"],
+            &self.output,
+            f,
+        );
+    }
+    fn tensors_mut(&mut self, f: &mut dyn FnMut(&'static str, Shape, QDataMut<'_>)) {
+        qparams_tensors_mut(
+            ["input_scale (f32)", "input_zero_point (i8)"],
+            &mut self.input,
+            f,
+        );
+        self.layers.tensors_mut(f);
+        qparams_tensors_mut(
+            ["output_scale (f32)", "output_zero_point (i8)"],
+            &mut self.output,
+            f,
+        );
+    }
+    fn describe(&self, f: &mut dyn FnMut(Node)) {
+        f(Node::Begin(Self::KIND));
+        let mut tensor = |name, shape, _: QData<'_>| {
+            f(Node::Tensor(crate::params::TensorInfo::buffer(
+                name,
+                shape,
+                crate::params::Fill::Zeros,
+            )))
+        };
+        qparams_tensors(
+            ["input_scale (f32)", "input_zero_point (i8)"],
+            &self.input,
+            &mut tensor,
+        );
+        self.layers.describe(f);
+        let mut tensor = |name, shape, _: QData<'_>| {
+            f(Node::Tensor(crate::params::TensorInfo::buffer(
+                name,
+                shape,
+                crate::params::Fill::Zeros,
+            )))
+        };
+        qparams_tensors(
+            ["output_scale (f32)", "output_zero_point (i8)"],
+            &self.output,
+            &mut tensor,
+        );
+        f(Node::End);
+    }
+    fn summary(&self, f: &mut dyn FnMut(&Summary)) {
+        self.layers.summary(f)
+    }
+    fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::Quantized<")?;
+        Q::rust_type(src)?;
+        src.fmt(format_args!(", {I}, {O}>"))
+    }
+    fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
+        src.text("staticnet::quant::Quantized::new(")?;
+        src.indent();
+        src.newline()?;
+        write_qparams(src, self.input)?;
+        src.text(",")?;
+        src.newline()?;
+        self.layers.rust_value(src)?;
+        src.text(",")?;
+        src.newline()?;
+        write_qparams(src, self.output)?;
+        src.text(",")?;
+        src.dedent();
+        src.newline()?;
+        src.text(")")
+    }
 }
 
 /// A table of the layers: kind, input and output parameters, weight scales,

@@ -1,0 +1,174 @@
+//! Quantised (int8) networks to and from bytes, in the weights file's format
+//! with scalar type `3` (`no_std`).
+//!
+//! The header, the description records, the value count and the CRC-32 are
+//! those of [the f32 format](super); the description lists each int8
+//! layer's tensors ([`QLayer::tensors`]) with their type in the name
+//! (`weight (i8)`, `bias (i32)`, `input_scale (f32)`), and the values follow
+//! in that order, each in its own type, little-endian. [`load`] checks
+//! everything (that the file describes this network, tensor by tensor, its
+//! length, its checksum, that every scale is finite) before it changes a
+//! value, with the same [`Error`]s as the `f32` format.
+//!
+//! ```
+//! use nalgebra::SVector;
+//! use staticnet::io::{self, int8};
+//! use staticnet::quant::{self, Calibration};
+//! use staticnet::{Dense, Relu};
+//!
+//! let net = (Dense::<2, 3>::from_rows([[1.0, -1.0], [0.5, 0.5], [0.0, 2.0]], [0.0; 3]), Relu, Dense::<3, 1>::from_rows([[1.0, -1.0, 0.5]], [0.1]));
+//! let data = [(SVector::from([1.0, 0.0]), 0), (SVector::from([-1.0, 0.5]), 0)];
+//! let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
+//!
+//! let mut buf = [0u8; 1024];
+//! let n = int8::save(&q, &mut buf).unwrap();
+//! let mut copy = q.clone();
+//! copy.layers.0.weight = [[0; 2]; 3];
+//! int8::load(&mut copy, &buf[..n]).unwrap();
+//! assert_eq!(copy, q);
+//!
+//! // The f32 loader says what the file holds.
+//! let mut f32_net = net.clone();
+//! let err = io::load(&mut f32_net, &buf[..n]).unwrap_err();
+//! assert_eq!(err.to_string(), "the file holds int8 values, but the network is f32");
+//! ```
+
+use super::{Describe, Error, check_with, save_with};
+use crate::params::Node;
+use crate::quant::{QData, QDataMut, QLayer};
+
+/// The scalar-type code of an int8 file.
+const CODE: u8 = 3;
+
+/// (number of values, bytes of values) of the network's tensors.
+fn sizes<N: QLayer>(net: &N) -> (u64, usize) {
+    let (mut count, mut bytes) = (0u64, 0usize);
+    net.tensors(&mut |_, _, data| {
+        count += data.len() as u64;
+        bytes += match data {
+            QData::I8(v) => v.len(),
+            QData::I32(v) => 4 * v.len(),
+            QData::F32(v) => 4 * v.len(),
+        };
+    });
+    (count, bytes)
+}
+
+fn describe<N: QLayer>(net: &N) -> impl FnMut(&mut dyn FnMut(Node)) + '_ {
+    move |f| net.describe(f)
+}
+
+/// The number of bytes [`save`] writes for this network.
+pub fn saved_len<N: QLayer>(net: &N) -> usize {
+    let mut buf = [0u8; 0];
+    match save(net, &mut buf) {
+        Err(Error::BufferTooSmall { needed, .. }) => needed,
+        _ => 0,
+    }
+}
+
+/// Writes the network's tensors, with the header and its description, into
+/// `buf`; returns the number of bytes written ([`saved_len`]).
+pub fn save<N: QLayer>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
+    let (count, bytes) = sizes(net);
+    let mut d = describe(net);
+    save_with(
+        CODE,
+        &mut d as Describe<'_>,
+        count,
+        bytes,
+        &mut |out| {
+            let mut at = 0;
+            net.tensors(&mut |_, _, data| match data {
+                QData::I8(v) => {
+                    for &x in v {
+                        out[at] = x as u8;
+                        at += 1;
+                    }
+                }
+                QData::I32(v) => {
+                    for &x in v {
+                        out[at..at + 4].copy_from_slice(&x.to_le_bytes());
+                        at += 4;
+                    }
+                }
+                QData::F32(v) => {
+                    for &x in v {
+                        out[at..at + 4].copy_from_slice(&x.to_le_bytes());
+                        at += 4;
+                    }
+                }
+            });
+        },
+        buf,
+    )
+}
+
+/// Checks `bytes` against the network's description and, only if every check
+/// passes, overwrites the network's tensors with them.
+pub fn load<N: QLayer>(net: &mut N, bytes: &[u8]) -> Result<(), Error> {
+    let (count, len) = sizes(&*net);
+    let start = {
+        let mut d = describe(&*net);
+        check_with(
+            CODE,
+            "int8",
+            N::KIND,
+            &mut d as Describe<'_>,
+            count,
+            len,
+            bytes,
+        )?
+    };
+    // Every scale must be finite before anything is written.
+    let (mut at, mut index, mut bad) = (start, 0usize, None);
+    net.tensors(&mut |name, _, data| match data {
+        QData::I8(v) => {
+            at += v.len();
+            index += v.len();
+        }
+        QData::I32(v) => {
+            at += 4 * v.len();
+            index += v.len();
+        }
+        QData::F32(v) => {
+            for _ in 0..v.len() {
+                let x = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                if bad.is_none() && !x.is_finite() {
+                    bad = Some(Error::NonFinite {
+                        index,
+                        tensor: name,
+                    });
+                }
+                at += 4;
+                index += 1;
+            }
+        }
+    });
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    let mut at = start;
+    net.tensors_mut(&mut |_, _, data| match data {
+        QDataMut::I8(v) => {
+            for x in v {
+                *x = bytes[at] as i8;
+                at += 1;
+            }
+        }
+        QDataMut::I32(v) => {
+            for x in v {
+                *x = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                at += 4;
+            }
+        }
+        QDataMut::F32(v) => {
+            for x in v {
+                *x = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                at += 4;
+            }
+        }
+    });
+    debug_assert_eq!(at, bytes.len());
+    Ok(())
+}
