@@ -622,3 +622,57 @@ fn int8_files_round_trip_and_refuse_what_does_not_fit() {
         "the file holds f32 values, but the network is int8"
     );
 }
+
+#[cfg(feature = "safetensors")]
+#[test]
+fn int8_safetensors_round_trip_and_refuse_what_does_not_fit() {
+    use staticnet::io::safetensors::{ImportError, load_int8_safetensors, save_int8_safetensors};
+    let net = Mlp::random(Init::Xavier, &mut rng(70));
+    let data = calibration_set(50, 71);
+    let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
+    let bytes = save_int8_safetensors(&q).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<&str> = file.names().into_iter().map(|s| &s[..]).collect();
+    names.sort();
+    assert!(
+        names.contains(&"0.weight")
+            && names.contains(&"1.zero_point")
+            && names.contains(&"3.table")
+    );
+    assert!(names.contains(&"input_scale") && names.contains(&"output_zero_point"));
+    let w = file.tensor("0.weight").unwrap();
+    assert_eq!(
+        (w.dtype(), w.shape()),
+        (safetensors::Dtype::I8, &[9usize, 6][..])
+    );
+    assert_eq!(
+        file.tensor("2.bias").unwrap().dtype(),
+        safetensors::Dtype::I32
+    );
+
+    let other = Mlp::random(Init::Xavier, &mut rng(72));
+    let mut copy = quant::quantize(&other, &data[..], Calibration::MinMax).unwrap();
+    load_int8_safetensors(&mut copy, &bytes).unwrap();
+    assert_eq!(copy, q);
+
+    // Another shape: an error, nothing changed.
+    type Wider = (Dense<6, 10>, Relu, Dense<10, 5>, Tanh, Dense<5, 3>, Sigmoid);
+    let mut target = quant::quantize(
+        &Wider::random(Init::Xavier, &mut rng(73)),
+        &data[..],
+        Calibration::MinMax,
+    )
+    .unwrap();
+    let before = target.clone();
+    let err = load_int8_safetensors(&mut target, &bytes).unwrap_err();
+    assert!(
+        matches!(err, ImportError::Shape { ref name, .. } if name == "0.weight"),
+        "{err}"
+    );
+    assert_eq!(target, before);
+    assert!(matches!(
+        load_int8_safetensors(&mut target, &bytes[..bytes.len() - 1]),
+        Err(ImportError::Parse(_))
+    ));
+    assert_eq!(target, before);
+}

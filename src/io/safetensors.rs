@@ -14,7 +14,8 @@
 //! `"10"`, as `nn.Sequential` names them) or [by name](Mapping::ByName).
 //!
 //! Every tensor's name, shape, dtype and values are checked before a single
-//! value changes. `F32` tensors load into `f32` and `f64` networks;
+//! value changes. A quantised network ([`crate::quant`]) is written and read
+//! with [`save_int8_safetensors`] and [`load_int8_safetensors`]. `F32` tensors load into `f32` and `f64` networks;
 //! `F64` tensors into `f64` networks only (narrowing would lose precision).
 //!
 //! ```no_run
@@ -100,6 +101,15 @@ pub enum ImportError {
         /// The network's scalar type.
         expected: &'static str,
     },
+    /// A quantised network's tensor has another dtype in the file.
+    Int8Dtype {
+        /// Its name.
+        name: String,
+        /// The file's dtype.
+        found: String,
+        /// The dtype the network keeps it in (`I8`, `I32`, `F32`).
+        expected: &'static str,
+    },
     /// A value is NaN or infinite.
     NonFinite {
         /// The tensor's name.
@@ -153,6 +163,14 @@ impl core::fmt::Display for ImportError {
             } => write!(
                 f,
                 "tensor {name:?} is {found} in the file, which a {expected} network cannot take"
+            ),
+            ImportError::Int8Dtype {
+                name,
+                found,
+                expected,
+            } => write!(
+                f,
+                "tensor {name:?} is {found} in the file, but the quantised network keeps it as {expected}"
             ),
             ImportError::NonFinite { name, index } => write!(
                 f,
@@ -390,4 +408,183 @@ mod tests {
         assert_eq!(natural_cmp("007", "7"), Greater);
         assert_eq!(natural_cmp("encoder", "head"), Less);
     }
+}
+
+/// The safetensors names of a quantised network's tensors, in
+/// [`QLayer::tensors`](crate::quant::QLayer::tensors) order: each int8
+/// layer's as `<k>.<name>` with `k` its position among the layers (as
+/// `nn.Sequential` numbers them), the network's own input and output
+/// parameters without a prefix; the type suffix of the name (` (i8)`) is
+/// the tensor's dtype instead.
+fn int8_names<N: crate::quant::QLayer>(net: &N) -> Vec<(String, &'static str)> {
+    let mut names = Vec::new();
+    let (mut depth, mut leaf, mut leaves) = (0usize, None, 0usize);
+    net.describe(&mut |node| match node {
+        Node::Begin(kind) => {
+            depth += 1;
+            if kind != "Sequential" && kind != "Quantized" {
+                leaf = Some(leaves);
+                leaves += 1;
+            }
+        }
+        Node::Tensor(t) => {
+            let base = t.name.split(" (").next().unwrap_or(t.name);
+            let name = match leaf {
+                Some(k) if depth > 0 => format!("{k}.{base}"),
+                _ => base.to_string(),
+            };
+            names.push((name, t.name));
+        }
+        Node::End => {
+            depth = depth.saturating_sub(1);
+            leaf = None;
+        }
+        Node::Setting(..) => {}
+    });
+    names
+}
+
+/// A quantised network as a safetensors file: `I8`, `I32` and `F32` tensors
+/// named as [`load_int8_safetensors`] reads them (`input_scale`, `0.weight`,
+/// `0.bias`, `0.multiplier`, `0.shift`, `0.weight_scale`, …), for numpy or
+/// another tool to read.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::io::safetensors::{load_int8_safetensors, save_int8_safetensors};
+/// use staticnet::quant::{self, Calibration};
+/// use staticnet::{Dense, Relu};
+///
+/// let net = (Dense::<2, 2>::from_rows([[1.0, -1.0], [0.5, 0.5]], [0.0, 0.1]), Relu);
+/// let data = [(SVector::from([1.0, 0.0]), 0), (SVector::from([-1.0, 0.5]), 0)];
+/// let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
+/// let bytes = save_int8_safetensors(&q).unwrap();
+/// let mut copy = q.clone();
+/// copy.layers.0.weight = [[0; 2]; 2];
+/// load_int8_safetensors(&mut copy, &bytes).unwrap();
+/// assert_eq!(copy, q);
+/// ```
+pub fn save_int8_safetensors<N: crate::quant::QLayer>(net: &N) -> Result<Vec<u8>, ImportError> {
+    use crate::quant::QData;
+    let names = int8_names(net);
+    let mut tensors: Vec<(Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    net.tensors(&mut |_, shape, data| {
+        let (dtype, bytes) = match data {
+            QData::I8(v) => (Dtype::I8, v.iter().map(|&x| x as u8).collect()),
+            QData::I32(v) => (Dtype::I32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            QData::F32(v) => (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        };
+        tensors.push((dtype, shape.dims().to_vec(), bytes));
+    });
+    if names.len() != tensors.len() {
+        return Err(ImportError::Inconsistent { layer: N::KIND });
+    }
+    let mut views = Vec::new();
+    for ((name, _), (dtype, shape, bytes)) in names.iter().zip(&tensors) {
+        let view = TensorView::new(*dtype, shape.clone(), bytes)
+            .map_err(|e| ImportError::Parse(e.to_string()))?;
+        views.push((name.clone(), view));
+    }
+    ::safetensors::serialize(views, None).map_err(|e| ImportError::Parse(e.to_string()))
+}
+
+/// Reads a quantised network's tensors from a safetensors file written by
+/// [`save_int8_safetensors`] (or by any tool that uses its names, dtypes and
+/// shapes). Checks every tensor's presence, dtype and shape, that the file
+/// has no other tensors and that every scale is finite, before a single
+/// value changes.
+pub fn load_int8_safetensors<N: crate::quant::QLayer>(
+    net: &mut N,
+    bytes: &[u8],
+) -> Result<(), ImportError> {
+    use crate::quant::{QData, QDataMut};
+    let file = SafeTensors::deserialize(bytes).map_err(|e| ImportError::Parse(e.to_string()))?;
+    let names = int8_names(&*net);
+    for name in file.names() {
+        if !names.iter().any(|(n, _)| n == name) {
+            return Err(ImportError::Unexpected {
+                name: name.to_string(),
+                layer: format!(
+                    "a {} with tensors {}",
+                    N::KIND,
+                    names
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    // Check every tensor first.
+    let mut result = Ok(());
+    let mut k = 0;
+    net.tensors(&mut |_, shape, data| {
+        let Some((name, _)) = names.get(k) else {
+            result = Err(ImportError::Inconsistent { layer: N::KIND });
+            return;
+        };
+        k += 1;
+        if result.is_err() {
+            return;
+        }
+        let view = match file.tensor(name) {
+            Ok(v) => v,
+            Err(_) => {
+                result = Err(ImportError::Missing {
+                    name: name.clone(),
+                    layer: N::KIND,
+                });
+                return;
+            }
+        };
+        let (dtype, type_name) = match data {
+            QData::I8(_) => (Dtype::I8, "I8"),
+            QData::I32(_) => (Dtype::I32, "I32"),
+            QData::F32(_) => (Dtype::F32, "F32"),
+        };
+        if view.dtype() != dtype {
+            result = Err(ImportError::Int8Dtype {
+                name: name.clone(),
+                found: format!("{:?}", view.dtype()),
+                expected: type_name,
+            });
+        } else if view.shape() != shape.dims() {
+            result = Err(ImportError::Shape {
+                name: name.clone(),
+                expected: shape.dims().to_vec(),
+                found: view.shape().to_vec(),
+                layer: N::KIND,
+            });
+        } else if dtype == Dtype::F32
+            && let Some(index) = view
+                .data()
+                .chunks_exact(4)
+                .position(|b| !f32::from_le_bytes(b.try_into().unwrap()).is_finite())
+        {
+            result = Err(ImportError::NonFinite {
+                name: name.clone(),
+                index,
+            });
+        }
+    });
+    result?;
+    let mut k = 0;
+    net.tensors_mut(&mut |_, _, data| {
+        let view = file.tensor(&names[k].0).expect("checked above");
+        k += 1;
+        let bytes = view.data();
+        match data {
+            QDataMut::I8(v) => v.iter_mut().zip(bytes).for_each(|(x, &b)| *x = b as i8),
+            QDataMut::I32(v) => v
+                .iter_mut()
+                .zip(bytes.chunks_exact(4))
+                .for_each(|(x, b)| *x = i32::from_le_bytes(b.try_into().unwrap())),
+            QDataMut::F32(v) => v
+                .iter_mut()
+                .zip(bytes.chunks_exact(4))
+                .for_each(|(x, b)| *x = f32::from_le_bytes(b.try_into().unwrap())),
+        }
+    });
+    Ok(())
 }
