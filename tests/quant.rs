@@ -632,7 +632,7 @@ fn int8_safetensors_round_trip_and_refuse_what_does_not_fit() {
     let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
     let bytes = save_int8_safetensors(&q).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut names: Vec<&str> = file.names().into_iter().map(|s| &s[..]).collect();
+    let mut names: Vec<&str> = file.names().into_iter().collect();
     names.sort();
     assert!(
         names.contains(&"0.weight")

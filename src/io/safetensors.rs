@@ -394,22 +394,6 @@ pub fn load_safetensors<T: Scalar, N: Params<T>>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::natural_cmp;
-    use core::cmp::Ordering::*;
-
-    #[test]
-    fn natural_order_compares_numbers_by_value() {
-        assert_eq!(natural_cmp("2", "10"), Less);
-        assert_eq!(natural_cmp("layer10", "layer9"), Greater);
-        assert_eq!(natural_cmp("fc1", "fc1"), Equal);
-        assert_eq!(natural_cmp("a.2.b", "a.10.a"), Less);
-        assert_eq!(natural_cmp("007", "7"), Greater);
-        assert_eq!(natural_cmp("encoder", "head"), Less);
-    }
-}
-
 /// The safetensors names of a quantised network's tensors, in
 /// [`QLayer::tensors`](crate::quant::QLayer::tensors) order: each int8
 /// layer's as `<k>.<name>` with `k` its position among the layers (as
@@ -587,4 +571,20 @@ pub fn load_int8_safetensors<N: crate::quant::QLayer>(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+    use core::cmp::Ordering::*;
+
+    #[test]
+    fn natural_order_compares_numbers_by_value() {
+        assert_eq!(natural_cmp("2", "10"), Less);
+        assert_eq!(natural_cmp("layer10", "layer9"), Greater);
+        assert_eq!(natural_cmp("fc1", "fc1"), Equal);
+        assert_eq!(natural_cmp("a.2.b", "a.10.a"), Less);
+        assert_eq!(natural_cmp("007", "7"), Greater);
+        assert_eq!(natural_cmp("encoder", "head"), Less);
+    }
 }
