@@ -2,9 +2,12 @@
 //! share.
 //!
 //! The target is QEMU's `mps2-an386` board, a Cortex-M4F with 4 MiB of
-//! flash at `0x0` and 4 MiB of RAM at `0x2000_0000` (`memory.x`). There is no
-//! allocator: every network, tape, gradient and optimizer state below lives
-//! in a `static` (flash) or on the stack.
+//! flash at `0x0` and 4 MiB of RAM at `0x2000_0000` (`memory-m4f.x`). There
+//! is no allocator: every network, tape, gradient and optimizer state below
+//! lives in a `static` (flash) or on the stack. Everything also builds for,
+//! and runs on, a Cortex-M0 (`--target thumbv6m-none-eabi`: QEMU's
+//! `microbit`, 256 KiB of flash and 16 KiB of RAM, `memory-m0.x`), where
+//! `f32` arithmetic goes through compiler-builtins' soft-float routines.
 //!
 //! * [`generated`]: the digits classifier and the sine model, trained on the
 //!   host and written as Rust `static`s by
@@ -15,6 +18,8 @@
 //! * [`stack_high_water`]: how much stack the program has used.
 //! * [`exit`]: the semihosting exit status QEMU turns into its own; a panic,
 //!   a hard fault or any other exception exits with failure.
+//! * [`count_begin`] and [`count_end`]: the markers between which
+//!   `count.sh` counts the instructions executed under QEMU.
 
 #![no_std]
 
@@ -30,11 +35,14 @@ pub mod generated {
     /// The digits classifier 64 → 32 (ReLU) → 10, its test digits and the
     /// host's outputs.
     pub mod digits;
+    /// The digits classifier quantised to int8, its test digits in int8 and
+    /// the host's int8 outputs.
+    pub mod digits_int8;
     /// The sine model 1 → 16 → 16 → 1 (ReLU) and the host's outputs.
     pub mod sine;
 }
 
-use generated::{digits, sine};
+use generated::{digits, digits_int8, sine};
 
 /// The largest difference allowed between a device output and the host's
 /// (f32 arithmetic may differ between x86 and Cortex-M in its last bits).
@@ -91,6 +99,48 @@ pub fn first_digits_agree() -> bool {
         correct += usize::from(class == usize::from(label));
     }
     correct == set.host_correct
+}
+
+/// Test digits in int8 (the host quantised count / 16 with the network's
+/// input parameters), their labels, the host's int8 outputs and its number
+/// of correct classes.
+pub struct Int8Digits<const N: usize> {
+    /// The int8 inputs.
+    pub inputs: [[i8; 64]; N],
+    /// The host's int8 outputs for each: the device must give them bit for
+    /// bit (integer arithmetic has no rounding freedom).
+    pub host_outputs: [[i8; 10]; N],
+    /// The true digits.
+    pub labels: [u8; N],
+    /// How many of the host's classes equal `labels`.
+    pub host_correct: usize,
+}
+
+/// The int8 classifier's outputs for an int8 image: integer arithmetic only.
+/// Not inlined, so that its size in the firmware is the library's int8
+/// inference code for this network.
+#[inline(never)]
+pub fn digit_int8(input: &[i8; 64]) -> [i8; 10] {
+    digits_int8::NET.forward(input)
+}
+
+/// Over a set of int8 test digits: how many outputs equal the host's bit for
+/// bit, and how many classes are right.
+pub fn int8_digits_agree<const N: usize>(set: &Int8Digits<N>) -> (usize, usize) {
+    let (mut equal, mut correct) = (0, 0);
+    for ((x, host), &label) in set.inputs.iter().zip(&set.host_outputs).zip(&set.labels) {
+        let y = digit_int8(x);
+        equal += usize::from(y == *host);
+        correct += usize::from(staticnet::quant::argmax_i8(&y) == usize::from(label));
+    }
+    (equal, correct)
+}
+
+/// Whether the first int8 test digits (`generated::digits_int8::FIRST`) get
+/// the host's outputs bit for bit, hence its number of correct ones.
+pub fn first_int8_digits_agree() -> bool {
+    let set = &digits_int8::FIRST;
+    int8_digits_agree(set) == (set.inputs.len(), set.host_correct)
 }
 
 /// The sine model's output at `x`. Not inlined, for the same reason as
@@ -182,6 +232,28 @@ pub fn stack_high_water() -> usize {
         p += 4;
     }
     top - p
+}
+
+/// Marks the start of a region whose instructions `count.sh` counts: it
+/// counts those executed after this returns and before the call to
+/// [`count_end`] (so an empty region counts 0). Never inlined, and a compiler
+/// barrier for memory: no memory access, nor call that may make one, is moved
+/// across it (arithmetic on registers may be, so pass the region's inputs
+/// through `core::hint::black_box` or memory). Its body is empty (the `asm!`
+/// only tells the two markers apart, so that they keep distinct addresses).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn count_begin() {
+    // SAFETY: an assembler comment: no instruction.
+    unsafe { core::arch::asm!("@ count_begin", options(nostack, preserves_flags)) }
+}
+
+/// Marks the end of a region begun by [`count_begin`].
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn count_end() {
+    // SAFETY: an assembler comment: no instruction.
+    unsafe { core::arch::asm!("@ count_end", options(nostack, preserves_flags)) }
 }
 
 /// Ends the program: QEMU (run with `-semihosting-config
