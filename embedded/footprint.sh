@@ -28,15 +28,23 @@ fi
 for t in llvm-size llvm-nm llvm-objdump; do
     [ -x "$tools/$t" ] || { echo "error: $t missing: rustup component add llvm-tools" >&2; exit 1; }
 done
-elf=${CARGO_TARGET_DIR:-target}/thumbv7em-none-eabihf/release
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fail() { echo "error: $*" >&2; exit 1; }
-qemu() {
-    timeout 300 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
-        -semihosting-config enable=on,target=native -kernel "$1" </dev/null
+# The two boards: a Cortex-M4F (mps2-an386) and a Cortex-M0 (microbit: no
+# FPU, no DSP), as embedded/.cargo/config.toml runs them.
+m4f=thumbv7em-none-eabihf
+m0=thumbv6m-none-eabi
+qemu() { # target, ELF
+    local board="-cpu cortex-m4 -machine mps2-an386"
+    [ "$1" = "$m0" ] && board="-cpu cortex-m0 -machine microbit"
+    # shellcheck disable=SC2086
+    timeout 300 qemu-system-arm $board -nographic \
+        -semihosting-config enable=on,target=native -kernel "$2" </dev/null
 }
-silent="baseline sine digits train"
+# The silent builds measured on each board (the f32 training one needs more
+# than the microbit's 16 KiB of RAM... and is measured on the M4F only).
+declare -A silent=([$m4f]="baseline sine digits digits_int8 train" [$m0]="baseline sine digits digits_int8")
 
 # One line per function of ELF $1: its name, a tab, and its instructions
 # (only those within its symbol's size) with addresses, offsets and symbol
@@ -56,6 +64,9 @@ functions() {
         /^$/ { flush(); next }
         name != "" { split($1, a, ":"); if (hex(a[1]) >= end[start]) next
                      line = $0; sub(/^ *[0-9a-f]+:[ \t]*/, "", line); sub(/@.*/, "", line)
+                     # A literal pool entry: an address, which moves with the data.
+                     if (line ~ /\.(word|short)/) line = ".word"
+                     sub(/[ \t]+$/, "", line) # padding that depends on the address width
                      gsub(h16, "", line); gsub(/0x[0-9a-f]+/, "", line)
                      gsub(/#-?[0-9]+/, "", line); body = body line ";" }
         END { flush() }' \
@@ -63,57 +74,70 @@ functions() {
         <("$tools/llvm-objdump" -d --no-show-raw-insn -C "$1") | LC_ALL=C sort
 }
 
-# 1. The stack high-water marks, from the reporting builds.
-cargo build --release --bins --features report-stack --quiet
-declare -A stack
-for b in $silent; do
-    out=$(qemu "$elf/$b") || fail "$b (report-stack) failed under QEMU: $out"
-    stack[$b]=$(sed -n 's/^stack high-water mark: \([0-9]*\) bytes$/\1/p' <<<"$out")
-    [ -n "${stack[$b]}" ] || fail "$b printed no stack high-water mark: $out"
-    functions "$elf/$b" >"$tmp/$b.report"
-done
-
-# 2. The silent builds: they must pass and print nothing.
-cargo build --release --bins --quiet
-for b in $silent; do
-    out=$(qemu "$elf/$b") || fail "$b failed under QEMU"
-    [ -z "$out" ] || fail "$b printed something: $out"
-    functions "$elf/$b" >"$tmp/$b.silent"
-    # Functions of the silent build not found, identical, in the reporting
-    # one; finish() differs by design, and the fault handlers never run in a
-    # passing run.
-    differ=$(LC_ALL=C comm -23 "$tmp/$b.silent" "$tmp/$b.report" | cut -f 1 |
-        grep -Ev '^(staticnet_firmware::finish|HardFault|DefaultHandler)$' || true)
-    [ -z "$differ" ] || fail "$b: these functions differ between the silent and the reporting build: $differ"
-done
-out=$(qemu "$elf/demo") || fail "demo failed under QEMU"
-stack[demo]=$(sed -n 's/^stack high-water mark: \([0-9]*\) bytes$/\1/p' <<<"$out")
+declare -A stack flash ram weights
+# 1. and 2. for one target: the stack high-water marks from the reporting
+# builds, then the silent builds, which must pass, print nothing, and be
+# the reporting ones function for function.
+measure() {
+    local target=$1 elf=${CARGO_TARGET_DIR:-target}/$1/release b out differ
+    cargo build --release --target "$target" --bins --features report-stack --quiet
+    for b in ${silent[$target]}; do
+        out=$(qemu "$target" "$elf/$b") || fail "$b (report-stack, $target) failed under QEMU: $out"
+        stack[$target/$b]=$(sed -n 's/^stack high-water mark: \([0-9]*\) bytes$/\1/p' <<<"$out")
+        [ -n "${stack[$target/$b]}" ] || fail "$b ($target) printed no stack high-water mark: $out"
+        functions "$elf/$b" >"$tmp/$b.report"
+    done
+    cargo build --release --target "$target" --bins --quiet
+    for b in ${silent[$target]}; do
+        out=$(qemu "$target" "$elf/$b") || fail "$b ($target) failed under QEMU"
+        [ -z "$out" ] || fail "$b ($target) printed something: $out"
+        functions "$elf/$b" >"$tmp/$b.silent"
+        # Functions of the silent build not found, identical, in the reporting
+        # one; finish() differs by design, and the fault handlers never run in a
+        # passing run.
+        differ=$(LC_ALL=C comm -23 "$tmp/$b.silent" "$tmp/$b.report" | cut -f 1 |
+            grep -Ev '^(staticnet_firmware::finish|HardFault|DefaultHandler)$' || true)
+        [ -z "$differ" ] || fail "$b ($target): these functions differ between the silent and the reporting build: $differ"
+    done
+}
+measure $m4f
+out=$(qemu $m4f "${CARGO_TARGET_DIR:-target}/$m4f/release/demo") || fail "demo failed under QEMU"
+stack[$m4f/demo]=$(sed -n 's/^stack high-water mark: \([0-9]*\) bytes$/\1/p' <<<"$out")
+measure $m0
 
 # 3. The tables.
-declare -A flash ram weights
-echo "| build | flash (text + data) | static RAM (data + bss) | stack high-water | RAM + stack |"
-echo "|---|---:|---:|---:|---:|"
-for b in $silent demo; do
+rows() { # target, builds
+    local b
+    for b in $2; do echo "$1 $b"; done
+}
+all="$(rows $m4f "${silent[$m4f]} demo"; rows $m0 "${silent[$m0]}")"
+echo "| board | build | flash (text + data) | static RAM (data + bss) | stack high-water | RAM + stack |"
+echo "|---|---|---:|---:|---:|---:|"
+while read -r target b; do
+    elf=${CARGO_TARGET_DIR:-target}/$target/release
     read -r text data bss < <("$tools/llvm-size" "$elf/$b" | awk 'NR == 2 { print $1, $2, $3 }')
-    flash[$b]=$((text + data))
-    ram[$b]=$((data + bss))
-    echo "| $b | ${flash[$b]} | ${ram[$b]} | ${stack[$b]} | $((ram[$b] + stack[$b])) |"
-done
+    flash[$target/$b]=$((text + data))
+    ram[$target/$b]=$((data + bss))
+    board=M4F
+    [ "$target" = "$m0" ] && board=M0
+    echo "| $board | $b | ${flash[$target/$b]} | ${ram[$target/$b]} | ${stack[$target/$b]} | $((ram[$target/$b] + stack[$target/$b])) |"
+done <<<"$all"
 
 echo
 echo "Flash by origin, bytes (llvm-nm symbol sizes; 'other' is alignment and what no symbol covers):"
 echo
-echo "| build | weights | staticnet code | compiler intrinsics | test data and checks | runtime | printing | other |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for b in $silent demo; do
-    row=$("$tools/llvm-nm" --print-size --radix=d -C "$elf/$b" | awk -v total="${flash[$b]}" '
+echo "| board | build | weights | staticnet code | compiler intrinsics | test data and checks | runtime | printing | other |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+while read -r target b; do
+    elf=${CARGO_TARGET_DIR:-target}/$target/release
+    row=$("$tools/llvm-nm" --print-size --radix=d -C "$elf/$b" | awk -v total="${flash[$target/$b]}" '
         NF >= 4 && $3 ~ /^[TtRrDd]$/ {
             size = $2 + 0; name = $4; for (i = 5; i <= NF; i++) name = name " " $i
-            if (name ~ /generated::[a-z]+::NET::/) c = "weights"
+            if (name ~ /generated::[a-z0-9_]+::NET::/) c = "weights"
             else if (name ~ /generated::/) c = "data"
-            else if (name ~ /staticnet_firmware::(digit_logits|sine|train_xor)::/ ||
+            else if (name ~ /staticnet_firmware::(digit_logits|digit_int8|sine|train_xor)::/ ||
                      name ~ /^<?_?\$?(LT\$)?(staticnet|nalgebra|rand|libm)(::|\.\.)/) c = "library"
-            else if (name ~ /^compiler_builtins::|^__aeabi_|^f(max|min)f?$/) c = "intrinsics"
+            else if (name ~ /^compiler_builtins::|^__aeabi_|^__a?e?a?b?i?_?[a-z]+[sd]f[0-9]|^f(max|min)f?$/) c = "intrinsics"
             else if (name ~ /core::fmt|core::num::|fmt::Display|fmt::Debug|^\.Lanon|cortex_m_semihosting::export|hio::/) c = "printing"
             else if (name ~ /__cortex_m_rt_main|^staticnet_firmware::/) c = "data"
             else c = "runtime"
@@ -122,9 +146,11 @@ for b in $silent demo; do
         END { printf "%d %d %d %d %d %d %d", sum["weights"], sum["library"], sum["intrinsics"],
                      sum["data"], sum["runtime"], sum["printing"], total - all }')
     read -r w l i d r p o <<<"$row"
-    weights[$b]=$w
-    echo "| $b | $w | $l | $i | $d | $r | $p | $o |"
-done
+    weights[$target/$b]=$w
+    board=M4F
+    [ "$target" = "$m0" ] && board=M0
+    echo "| $board | $b | $w | $l | $i | $d | $r | $p | $o |"
+done <<<"$all"
 
 if $check; then
     echo
@@ -132,8 +158,12 @@ if $check; then
     target() { # description, value, limit
         if [ "$2" -lt "$3" ]; then echo "ok: $1: $2 < $3"; else echo "FAILED: $1: $2 >= $3"; fails=$((fails + 1)); fi
     }
-    target "sine: flash" "${flash[sine]}" 8192
-    target "sine: RAM + stack" "$((ram[sine] + stack[sine]))" 1024
-    target "digits: flash beyond the weights" "$((flash[digits] - weights[digits]))" 8192
+    target "sine: flash" "${flash[$m4f/sine]}" 8192
+    target "sine: RAM + stack" "$((ram[$m4f/sine] + stack[$m4f/sine]))" 1024
+    target "digits: flash beyond the weights" "$((flash[$m4f/digits] - weights[$m4f/digits]))" 8192
+    # The int8 digits firmware: at most its weights plus 6 KiB (test data
+    # and checks included), on the M4F and on the M0.
+    target "digits_int8 (M4F): flash beyond the weights" "$((flash[$m4f/digits_int8] - weights[$m4f/digits_int8]))" 6145
+    target "digits_int8 (M0): flash beyond the weights" "$((flash[$m0/digits_int8] - weights[$m0/digits_int8]))" 6145
     [ "$fails" -eq 0 ] || fail "$fails footprint targets missed"
 fi

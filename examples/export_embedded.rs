@@ -14,6 +14,10 @@
 //!   (`staticnet::quant`, calibrated on its training inputs, min/max), the
 //!   test digits in int8 and the host's int8 outputs for each: integer
 //!   arithmetic, so the device must give them bit for bit.
+//! * `odd_int8.rs`: a small int8 network of odd sizes, 13 → 7 (tanh) → 3,
+//!   from a seeded random start, with inputs and the host's outputs: it
+//!   takes the remainder paths of the int8 kernels (lengths not a multiple
+//!   of 4, an odd number of outputs) that the digits sizes do not.
 //! * `sine.rs`: TensorFlow Lite Micro's hello-world model, 1 → 16 → 16 → 1
 //!   (ReLU), fitted to `sin x` on `[0, 2π]`, with test points and the host's
 //!   outputs there.
@@ -92,6 +96,7 @@ fn main() {
     let files = [
         ("digits.rs", digits_source(&digits)),
         ("digits_int8.rs", digits_int8_source(&digits)),
+        ("odd_int8.rs", odd_int8_source()),
         ("sine.rs", sine_source(&sine)),
     ];
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/embedded/src/generated");
@@ -339,6 +344,38 @@ fn digits_int8_source(d: &Digits) -> String {
         "REST",
         &format!("The other {} test digits, in int8.", n - FIRST),
         FIRST..n,
+    );
+    s
+}
+
+/// How many inputs the odd-sized int8 network is checked at.
+const ODD_POINTS: usize = 16;
+
+fn odd_int8_source() -> String {
+    type Odd = (Dense<13, 7>, Tanh, Dense<7, 3>);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let net = Odd::random(Init::Xavier, &mut rng);
+    let mut draw = |rng: &mut Xoshiro256PlusPlus| {
+        SVector::<f32, 13>::from_fn(|_, _| {
+            4.0 * ((rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32) - 2.0
+        })
+    };
+    let calibration: Vec<(SVector<f32, 13>, usize)> =
+        (0..200).map(|_| (draw(&mut rng), 0)).collect();
+    let q = quant::quantize(&net, &calibration[..], Calibration::MinMax)
+        .unwrap_or_else(|e| fail(&format!("quantising the odd network failed: {e}")));
+    let inputs: Vec<[i8; 13]> = (0..ODD_POINTS)
+        .map(|_| q.quantize_input(&draw(&mut rng)))
+        .collect();
+    let outputs: Vec<[i8; 3]> = inputs.iter().map(|x| q.forward(x)).collect();
+    let mut s = String::from(HEADER);
+    s += "//\n// A small int8 network of odd sizes, 13 → 7 (tanh) → 3, quantised on the host\n\
+          // from a seeded random start, with inputs and the host's int8 outputs.\n\n";
+    s += &q.to_rust("NET").unwrap();
+    let _ = writeln!(
+        s,
+        "\n/// The inputs.\n#[rustfmt::skip]\npub static INPUTS: [[i8; 13]; {ODD_POINTS}] = {inputs:?};\n\
+         \n/// The host's outputs for them.\n#[rustfmt::skip]\npub static HOST_OUTPUTS: [[i8; 3]; {ODD_POINTS}] = {outputs:?};"
     );
     s
 }

@@ -38,6 +38,9 @@ pub mod generated {
     /// The digits classifier quantised to int8, its test digits in int8 and
     /// the host's int8 outputs.
     pub mod digits_int8;
+    /// A small int8 network of odd sizes (13 → 7 → 3), its inputs and the
+    /// host's outputs: the remainder paths of the int8 kernels.
+    pub mod odd_int8;
     /// The sine model 1 → 16 → 16 → 1 (ReLU) and the host's outputs.
     pub mod sine;
 }
@@ -116,12 +119,12 @@ pub struct Int8Digits<const N: usize> {
     pub host_correct: usize,
 }
 
-/// The int8 classifier's outputs for an int8 image: integer arithmetic only.
-/// Not inlined, so that its size in the firmware is the library's int8
-/// inference code for this network.
+/// The int8 classifier's outputs for an int8 image, into `out`: integer
+/// arithmetic only. Not inlined, so that its size in the firmware is the
+/// library's int8 inference code for this network.
 #[inline(never)]
-pub fn digit_int8(input: &[i8; 64]) -> [i8; 10] {
-    digits_int8::NET.forward(input)
+pub fn digit_int8(input: &[i8; 64], out: &mut [i8; 10]) {
+    digits_int8::NET.forward_into(input, out);
 }
 
 /// Over a set of int8 test digits: how many outputs equal the host's bit for
@@ -129,7 +132,8 @@ pub fn digit_int8(input: &[i8; 64]) -> [i8; 10] {
 pub fn int8_digits_agree<const N: usize>(set: &Int8Digits<N>) -> (usize, usize) {
     let (mut equal, mut correct) = (0, 0);
     for ((x, host), &label) in set.inputs.iter().zip(&set.host_outputs).zip(&set.labels) {
-        let y = digit_int8(x);
+        let mut y = [0; 10];
+        digit_int8(x, &mut y);
         equal += usize::from(y == *host);
         correct += usize::from(staticnet::quant::argmax_i8(&y) == usize::from(label));
     }
@@ -141,6 +145,17 @@ pub fn int8_digits_agree<const N: usize>(set: &Int8Digits<N>) -> (usize, usize) 
 pub fn first_int8_digits_agree() -> bool {
     let set = &digits_int8::FIRST;
     int8_digits_agree(set) == (set.inputs.len(), set.host_correct)
+}
+
+/// How many of the odd-sized int8 network's outputs equal the host's, bit
+/// for bit, and how many there are.
+pub fn odd_int8_agree() -> (usize, usize) {
+    let equal = generated::odd_int8::INPUTS
+        .iter()
+        .zip(&generated::odd_int8::HOST_OUTPUTS)
+        .filter(|(x, host)| generated::odd_int8::NET.forward(x) == **host)
+        .count();
+    (equal, generated::odd_int8::INPUTS.len())
 }
 
 /// The sine model's output at `x`. Not inlined, for the same reason as

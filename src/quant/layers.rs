@@ -44,6 +44,14 @@ pub fn dot_i8<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
     }
 }
 
+/// Two rows against one input: `(Σ w0[i]·x[i], Σ w1[i]·x[i])`, the input
+/// loaded and widened once for both rows.
+#[cfg(staticnet_dsp)]
+#[inline(always)]
+fn dot2_i8<const N: usize>(w0: &[i8; N], w1: &[i8; N], x: &[i8; N]) -> (i32, i32) {
+    dsp::dot2(w0, w1, x)
+}
+
 // The only `unsafe` outside `kernels`: inline assembly for the DSP
 // instructions, which stable Rust has no intrinsics for.
 #[cfg(staticnet_dsp)]
@@ -79,11 +87,60 @@ mod dsp {
         acc2
     }
 
+    /// [`mac4`] for two rows `w0`, `w1` against one `x`: `x` is widened
+    /// once for both.
+    #[inline(always)]
+    fn mac4x2(acc: (i32, i32), x: u32, w0: u32, w1: u32) -> (i32, i32) {
+        let (a0, a1): (i32, i32);
+        // SAFETY: as in `mac4`: register-only DSP instructions.
+        unsafe {
+            asm!(
+                "sxtb16 {xe}, {x}",
+                "sxtb16 {x}, {x}, ror #8",
+                "sxtb16 {we}, {w0}",
+                "sxtb16 {w0}, {w0}, ror #8",
+                "smlad {a0}, {xe}, {we}, {a0}",
+                "smlad {a0}, {x}, {w0}, {a0}",
+                "sxtb16 {we}, {w1}",
+                "sxtb16 {w1}, {w1}, ror #8",
+                "smlad {a1}, {xe}, {we}, {a1}",
+                "smlad {a1}, {x}, {w1}, {a1}",
+                x = inout(reg) x => _,
+                w0 = inout(reg) w0 => _,
+                w1 = inout(reg) w1 => _,
+                xe = out(reg) _,
+                we = out(reg) _,
+                a0 = inout(reg) acc.0 => a0,
+                a1 = inout(reg) acc.1 => a1,
+                options(pure, nomem, nostack),
+            );
+        }
+        (a0, a1)
+    }
+
+    #[inline(always)]
+    fn word(v: &[i8], i: usize) -> u32 {
+        u32::from_le_bytes([v[i] as u8, v[i + 1] as u8, v[i + 2] as u8, v[i + 3] as u8])
+    }
+
+    #[inline(always)]
+    pub(super) fn dot2<const N: usize>(w0: &[i8; N], w1: &[i8; N], x: &[i8; N]) -> (i32, i32) {
+        let mut acc = (0i32, 0i32);
+        let mut i = 0;
+        while i + 4 <= N {
+            acc = mac4x2(acc, word(x, i), word(w0, i), word(w1, i));
+            i += 4;
+        }
+        while i < N {
+            acc.0 += w0[i] as i32 * x[i] as i32;
+            acc.1 += w1[i] as i32 * x[i] as i32;
+            i += 1;
+        }
+        acc
+    }
+
     #[inline(always)]
     pub(super) fn dot<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
-        let word = |v: &[i8], i: usize| {
-            u32::from_le_bytes([v[i] as u8, v[i + 1] as u8, v[i + 2] as u8, v[i + 3] as u8])
-        };
         let mut acc = 0i32;
         let mut i = 0;
         while i + 4 <= N {
@@ -166,6 +223,18 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         }
     }
 
+    /// Output `o` from its dot product with the input. Out of line on a
+    /// microcontroller, where flash counts (one copy serves the two outputs
+    /// of a pair; the call costs a few instructions per output).
+    #[cfg_attr(target_arch = "arm", inline(never))]
+    #[cfg_attr(not(target_arch = "arm"), inline(always))]
+    fn requantize(&self, o: usize, dot: i32) -> i8 {
+        let acc = self.offset[o].saturating_add(dot);
+        let y = self.multiplier_of(o).apply(acc);
+        y.saturating_add(self.output.zero_point as i32)
+            .clamp(-128, 127) as i8
+    }
+
     /// Channel `o`'s multiplier.
     pub const fn multiplier_of(&self, o: usize) -> Multiplier {
         Multiplier {
@@ -179,12 +248,49 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
     type Output = [i8; O];
     #[inline]
     fn forward(&self, x: &[i8; I]) -> [i8; O] {
-        let zp = self.output.zero_point as i32;
-        core::array::from_fn(|o| {
-            let acc = self.offset[o].saturating_add(dot_i8(&self.weight[o], x));
-            let y = self.multiplier_of(o).apply(acc).saturating_add(zp);
-            y.clamp(-128, 127) as i8
-        })
+        #[cfg(staticnet_dsp)]
+        {
+            // `from_fn` calls in index order: an even index computes its
+            // pair and keeps the odd one's sum for the next call.
+            let mut odd = 0;
+            core::array::from_fn(|o| {
+                if o % 2 == 1 {
+                    self.requantize(o, odd)
+                } else if o + 1 < O {
+                    let (a0, a1) = dot2_i8(&self.weight[o], &self.weight[o + 1], x);
+                    odd = a1;
+                    self.requantize(o, a0)
+                } else {
+                    self.requantize(o, dot_i8(&self.weight[o], x))
+                }
+            })
+        }
+        #[cfg(not(staticnet_dsp))]
+        {
+            core::array::from_fn(|o| self.requantize(o, dot_i8(&self.weight[o], x)))
+        }
+    }
+    /// With the DSP extension two outputs at a time (one pass over `x` for
+    /// both), then the last one of an odd `O`.
+    #[inline]
+    fn forward_into(&self, x: &[i8; I], y: &mut [i8; O]) {
+        #[cfg(staticnet_dsp)]
+        {
+            let mut o = 0;
+            while o + 2 <= O {
+                let (a0, a1) = dot2_i8(&self.weight[o], &self.weight[o + 1], x);
+                y[o] = self.requantize(o, a0);
+                y[o + 1] = self.requantize(o + 1, a1);
+                o += 2;
+            }
+            if o < O {
+                y[o] = self.requantize(o, dot_i8(&self.weight[o], x));
+            }
+        }
+        #[cfg(not(staticnet_dsp))]
+        for (o, y) in y.iter_mut().enumerate() {
+            *y = self.requantize(o, dot_i8(&self.weight[o], x));
+        }
     }
 }
 

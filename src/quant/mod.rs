@@ -117,6 +117,12 @@ pub trait QModule<X> {
     type Output;
     /// The output for `x`, in integer arithmetic only.
     fn forward(&self, x: &X) -> Self::Output;
+    /// The output for `x`, written into `y` (a layer that can write it in
+    /// place; by default `*y = self.forward(x)`).
+    #[inline]
+    fn forward_into(&self, x: &X, y: &mut Self::Output) {
+        *y = self.forward(x);
+    }
 }
 
 /// An int8 layer's tensor, read-only: its values in their own type.

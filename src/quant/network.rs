@@ -25,8 +25,21 @@ macro_rules! next_absorbed {
     };
 }
 
+/// A tuple's `forward_into`: every element but the last by value, the last
+/// into `out`.
+macro_rules! into_body {
+    ($self:ident $x:ident $out:ident; [$last:tt]) => {
+        $self.$last.forward_into($x, $out)
+    };
+    ($self:ident $x:ident $out:ident; [$first:tt $($mid:tt)*] $last:tt) => {{
+        let y = $self.$first.forward($x);
+        $(let y = $self.$mid.forward(&y);)*
+        $self.$last.forward_into(&y, $out)
+    }};
+}
+
 macro_rules! quant_tuple {
-    ([$($L:ident $i:tt $In:ident $Out:ident [$($NL:ident $ni:tt)?]),+] out $Y:ident; rest [$($r:tt)*]) => {
+    ([$($L:ident $i:tt $In:ident $Out:ident [$($NL:ident $ni:tt)?]),+] out $Y:ident; rest [$($r:tt)*]; into $($into:tt)+) => {
         impl<X, $($L, $Out),+> Quantize<X> for ($($L,)+)
         where
             $($L: Quantize<$In, Output = $Out>,)+
@@ -72,6 +85,10 @@ macro_rules! quant_tuple {
                 $(let y = self.$r.forward(&y);)*
                 y
             }
+            #[inline]
+            fn forward_into(&self, x: &X, out: &mut $Y) {
+                into_body!(self x out; $($into)+)
+            }
         }
 
         impl<$($L: QLayer),+> QLayer for ($($L,)+) {
@@ -107,22 +124,22 @@ macro_rules! quant_tuple {
     };
 }
 
-quant_tuple!([L0 0 X Y1 []] out Y1; rest []);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 []] out Y2; rest [1]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 []] out Y3; rest [1 2]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 []] out Y4; rest [1 2 3]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 []] out Y5; rest [1 2 3 4]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 []] out Y6; rest [1 2 3 4 5]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 []] out Y7; rest [1 2 3 4 5 6]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 []] out Y8; rest [1 2 3 4 5 6 7]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 []] out Y9; rest [1 2 3 4 5 6 7 8]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 []] out Y10; rest [1 2 3 4 5 6 7 8 9]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 []] out Y11; rest [1 2 3 4 5 6 7 8 9 10]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 []] out Y12; rest [1 2 3 4 5 6 7 8 9 10 11]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 []] out Y13; rest [1 2 3 4 5 6 7 8 9 10 11 12]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 []] out Y14; rest [1 2 3 4 5 6 7 8 9 10 11 12 13]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 []] out Y15; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14]);
-quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 [L15 15], L15 15 Y15 Y16 []] out Y16; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]);
+quant_tuple!([L0 0 X Y1 []] out Y1; rest []; into [0]);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 []] out Y2; rest [1]; into [0] 1);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 []] out Y3; rest [1 2]; into [0 1] 2);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 []] out Y4; rest [1 2 3]; into [0 1 2] 3);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 []] out Y5; rest [1 2 3 4]; into [0 1 2 3] 4);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 []] out Y6; rest [1 2 3 4 5]; into [0 1 2 3 4] 5);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 []] out Y7; rest [1 2 3 4 5 6]; into [0 1 2 3 4 5] 6);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 []] out Y8; rest [1 2 3 4 5 6 7]; into [0 1 2 3 4 5 6] 7);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 []] out Y9; rest [1 2 3 4 5 6 7 8]; into [0 1 2 3 4 5 6 7] 8);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 []] out Y10; rest [1 2 3 4 5 6 7 8 9]; into [0 1 2 3 4 5 6 7 8] 9);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 []] out Y11; rest [1 2 3 4 5 6 7 8 9 10]; into [0 1 2 3 4 5 6 7 8 9] 10);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 []] out Y12; rest [1 2 3 4 5 6 7 8 9 10 11]; into [0 1 2 3 4 5 6 7 8 9 10] 11);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 []] out Y13; rest [1 2 3 4 5 6 7 8 9 10 11 12]; into [0 1 2 3 4 5 6 7 8 9 10 11] 12);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 []] out Y14; rest [1 2 3 4 5 6 7 8 9 10 11 12 13]; into [0 1 2 3 4 5 6 7 8 9 10 11 12] 13);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 []] out Y15; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14]; into [0 1 2 3 4 5 6 7 8 9 10 11 12 13] 14);
+quant_tuple!([L0 0 X Y1 [L1 1], L1 1 Y1 Y2 [L2 2], L2 2 Y2 Y3 [L3 3], L3 3 Y3 Y4 [L4 4], L4 4 Y4 Y5 [L5 5], L5 5 Y5 Y6 [L6 6], L6 6 Y6 Y7 [L7 7], L7 7 Y7 Y8 [L8 8], L8 8 Y8 Y9 [L9 9], L9 9 Y9 Y10 [L10 10], L10 10 Y10 Y11 [L11 11], L11 11 Y11 Y12 [L12 12], L12 12 Y12 Y13 [L13 13], L13 13 Y13 Y14 [L14 14], L14 14 Y14 Y15 [L15 15], L15 15 Y15 Y16 []] out Y16; rest [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]; into [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14] 15);
 
 /// The index of the largest value (the first one on ties): the predicted
 /// class from int8 logits, the same as from the real logits they stand for
@@ -182,6 +199,14 @@ impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quan
     #[inline]
     pub fn forward(&self, x: &[i8; I]) -> [i8; O] {
         self.layers.forward(x)
+    }
+
+    /// [`forward`](Quantized::forward) into `out`: the last layer writes
+    /// its outputs there directly (no copy of the result; on a
+    /// microcontroller, no call to `memcpy`).
+    #[inline]
+    pub fn forward_into(&self, x: &[i8; I], out: &mut [i8; O]) {
+        self.layers.forward_into(x, out)
     }
 
     /// Quantise, run, dequantise: the real outputs the int8 network gives
