@@ -355,7 +355,7 @@ fn odd_int8_source() -> String {
     type Odd = (Dense<13, 7>, Tanh, Dense<7, 3>);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let net = Odd::random(Init::Xavier, &mut rng);
-    let mut draw = |rng: &mut Xoshiro256PlusPlus| {
+    let draw = |rng: &mut Xoshiro256PlusPlus| {
         SVector::<f32, 13>::from_fn(|_, _| {
             4.0 * ((rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32) - 2.0
         })

@@ -55,6 +55,9 @@
 //! * [`io`]: parameters to and from bytes in a checked format (`no_std`),
 //!   files, Rust source for `static` models in flash, and PyTorch
 //!   safetensors import.
+//! * [`quant`]: post-training int8 quantisation (TensorFlow Lite's scheme)
+//!   into a typed int8 network that runs on integer arithmetic only, for
+//!   microcontrollers without an FPU.
 //! * [`shape`]: the compile-time size checks and their messages.
 //!
 //! # Memory
