@@ -223,16 +223,15 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         }
     }
 
-    /// Output `o` from its dot product with the input. Out of line on a
-    /// microcontroller, where flash counts (one copy serves the two outputs
-    /// of a pair; the call costs a few instructions per output).
-    #[cfg_attr(target_arch = "arm", inline(never))]
-    #[cfg_attr(not(target_arch = "arm"), inline(always))]
+    /// Output `o` from its dot product with the input.
+    #[inline(always)]
     fn requantize(&self, o: usize, dot: i32) -> i8 {
-        let acc = self.offset[o].saturating_add(dot);
-        let y = self.multiplier_of(o).apply(acc);
-        y.saturating_add(self.output.zero_point as i32)
-            .clamp(-128, 127) as i8
+        requantize(
+            self.offset[o],
+            self.multiplier_of(o),
+            self.output.zero_point,
+            dot,
+        )
     }
 
     /// Channel `o`'s multiplier.
@@ -292,6 +291,17 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
             *y = self.requantize(o, dot_i8(&self.weight[o], x));
         }
     }
+}
+
+/// `clamp(zp + M·(offset + dot), −128, 127)`: one output of a `QDense`. Not
+/// generic, and out of line on a microcontroller, where flash counts: one
+/// copy serves every layer and both outputs of a pair, for a call of a few
+/// instructions per output.
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
+fn requantize(offset: i32, m: Multiplier, zero_point: i8, dot: i32) -> i8 {
+    let y = m.apply(offset.saturating_add(dot));
+    y.saturating_add(zero_point as i32).clamp(-128, 127) as i8
 }
 
 /// The bound on `|Σᵢ W[o, i]·(x[i] − zp_in)|`: |W| ≤ 127, |x − zp| ≤ 255.
