@@ -7,7 +7,7 @@ use nalgebra::SVector;
 use super::fixed::round_clamp;
 use super::{
     Calibration, Multiplier, Pass, QData, QDataMut, QLayer, QModule, QParams, QuantError, Quantize,
-    RangeStats, Summary,
+    RangeStats, Summary, observed,
 };
 use crate::layers::activation::{
     Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
@@ -323,9 +323,7 @@ impl<const I: usize, const O: usize> Quantize<SVector<f32, I>> for Dense<I, O, f
         stats: &mut RangeStats,
         pass: Pass,
     ) -> (SVector<f32, O>, bool) {
-        let y = self.forward(x);
-        let ok = stats.record(y.as_slice(), pass);
-        (y, ok)
+        observed(self.forward(x), stats, pass)
     }
 
     fn quantize(
@@ -693,9 +691,7 @@ impl<const N: usize> Quantize<SVector<f32, N>> for Relu {
         stats: &mut RangeStats,
         pass: Pass,
     ) -> (SVector<f32, N>, bool) {
-        let y = self.forward(x);
-        let ok = stats.record(y.as_slice(), pass);
-        (y, ok)
+        observed(self.forward(x), stats, pass)
     }
     fn absorbed_range(stats: &RangeStats, calibration: Calibration) -> Option<(f32, f32)> {
         let (_, hi) = stats.range(calibration);
@@ -742,9 +738,7 @@ macro_rules! lookup {
                 RangeStats::new()
             }
             fn observe(&self, x: &SVector<f32, N>, stats: &mut RangeStats, pass: Pass) -> (SVector<f32, N>, bool) {
-                let y = self.forward(x);
-                let ok = stats.record(y.as_slice(), pass);
-                (y, ok)
+                observed(self.forward(x), stats, pass)
             }
             fn quantize(
                 &self,

@@ -181,9 +181,7 @@ pub trait QLayer {
     /// record per tensor, `End` (a tuple puts its elements' in between).
     fn describe(&self, f: &mut dyn FnMut(Node)) {
         f(Node::Begin(Self::KIND));
-        self.tensors(&mut |name, shape, _| {
-            f(Node::Tensor(TensorInfo::buffer(name, shape, Fill::Zeros)))
-        });
+        self.tensors(&mut |name, shape, _| f(tensor_node(name, shape)));
         f(Node::End);
     }
     /// Calls `f` with a summary of each layer, in order (a tuple walks its
@@ -194,6 +192,23 @@ pub trait QLayer {
     /// Writes a constant expression of the layer's type holding exactly its
     /// values.
     fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result;
+}
+
+/// The description record of an int8 layer's tensor (a buffer: nothing
+/// trains it).
+pub(crate) fn tensor_node(name: &'static str, shape: Shape) -> Node {
+    Node::Tensor(TensorInfo::buffer(name, shape, Fill::Zeros))
+}
+
+/// `(y, stats.record(y, pass))`: what an element-wise or dense layer's
+/// [`Quantize::observe`] returns for its output `y`.
+pub(crate) fn observed<const N: usize>(
+    y: nalgebra::SVector<f32, N>,
+    stats: &mut RangeStats,
+    pass: Pass,
+) -> (nalgebra::SVector<f32, N>, bool) {
+    let ok = stats.record(y.as_slice(), pass);
+    (y, ok)
 }
 
 /// One int8 layer, as [`QLayer::summary`] reports it.

@@ -7,7 +7,7 @@ use nalgebra::SVector;
 use super::layers::{qparams_tensors, qparams_tensors_mut};
 use super::{
     Calibration, Pass, QData, QDataMut, QLayer, QModule, QParams, QuantError, Quantize, RangeStats,
-    Summary,
+    Summary, tensor_node,
 };
 use crate::data::Dataset;
 use crate::metrics::Class;
@@ -306,31 +306,11 @@ impl<Q: QLayer, const I: usize, const O: usize> QLayer for Quantized<Q, I, O> {
     }
     fn describe(&self, f: &mut dyn FnMut(Node)) {
         f(Node::Begin(Self::KIND));
-        let mut tensor = |name, shape, _: QData<'_>| {
-            f(Node::Tensor(crate::params::TensorInfo::buffer(
-                name,
-                shape,
-                crate::params::Fill::Zeros,
-            )))
-        };
-        qparams_tensors(
-            ["input_scale (f32)", "input_zero_point (i8)"],
-            &self.input,
-            &mut tensor,
-        );
+        let input = ["input_scale (f32)", "input_zero_point (i8)"];
+        qparams_tensors(input, &self.input, &mut |n, s, _| f(tensor_node(n, s)));
         self.layers.describe(f);
-        let mut tensor = |name, shape, _: QData<'_>| {
-            f(Node::Tensor(crate::params::TensorInfo::buffer(
-                name,
-                shape,
-                crate::params::Fill::Zeros,
-            )))
-        };
-        qparams_tensors(
-            ["output_scale (f32)", "output_zero_point (i8)"],
-            &self.output,
-            &mut tensor,
-        );
+        let output = ["output_scale (f32)", "output_zero_point (i8)"];
+        qparams_tensors(output, &self.output, &mut |n, s, _| f(tensor_node(n, s)));
         f(Node::End);
     }
     fn summary(&self, f: &mut dyn FnMut(&Summary)) {
