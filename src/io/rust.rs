@@ -5,7 +5,9 @@
 //! and every layer of this crate has a `const fn` constructor
 //! ([`Dense::from_columns`](crate::Dense::from_columns),
 //! [`LeakyRelu::new`](crate::LeakyRelu::new), …) or is a unit struct, so the
-//! generated value can live in flash on a microcontroller.
+//! generated value can live in flash on a microcontroller. A quantised
+//! network writes itself the same way:
+//! [`Quantized::to_rust`](crate::quant::Quantized::to_rust).
 //!
 //! ```
 //! use staticnet::io::rust::to_rust;
