@@ -1041,6 +1041,224 @@ fn tanh_and_derivative(x: __m256) -> (__m256, __m256) {
     (y, _mm256_andnot_ps(outside, d))
 }
 
+// ---------------------------------------------------------------------------
+// Int8: a quantised dense layer (`quant::QDense`).
+
+/// One int8 dense layer on AVX2, where the CPU has it: `y[o] =
+/// clamp(zp + M[o]·(offset[o] + Σᵢ w[o][i]·x[i]))`, bit for bit what the
+/// portable code computes (integer arithmetic, the same roundings). `false`
+/// (and nothing written) where the CPU lacks AVX2 and FMA.
+#[inline(always)]
+pub(crate) fn int8_dense<const I: usize, const O: usize>(
+    w: &[[i8; I]; O],
+    offset: &[i32; O],
+    multiplier: &[i32; O],
+    shift: &[i8; O],
+    zero_point: i8,
+    x: &[i8; I],
+    y: &mut [i8; O],
+) -> bool {
+    if !available() {
+        return false;
+    }
+    // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+    unsafe { simd_int8_dense(w, offset, multiplier, shift, zero_point, x, y) };
+    true
+}
+
+/// 16 int8 values widened to 16 `i16` lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load16_i8(a: &[i8; 16]) -> __m256i {
+    // SAFETY: `a` is a reference to 16 initialised bytes, exactly the 16
+    // read; `loadu` has no alignment requirement.
+    _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(a.as_ptr().cast()) })
+}
+
+/// Eight `i32` lanes from memory.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load8_i32(a: &[i32; 8]) -> __m256i {
+    // SAFETY: `a` is a reference to 8 `i32`, exactly the 32 bytes read.
+    unsafe { _mm256_loadu_si256(a.as_ptr().cast()) }
+}
+
+/// The sums of the lanes of each of eight vectors, as the eight lanes of one.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn sum8(a: &[__m256i; 8]) -> __m256i {
+    let s01 = _mm256_hadd_epi32(a[0], a[1]);
+    let s23 = _mm256_hadd_epi32(a[2], a[3]);
+    let s45 = _mm256_hadd_epi32(a[4], a[5]);
+    let s67 = _mm256_hadd_epi32(a[6], a[7]);
+    let t0 = _mm256_hadd_epi32(s01, s23); // [0 1 2 3 | 0 1 2 3], halves of the sums
+    let t1 = _mm256_hadd_epi32(s45, s67); // [4 5 6 7 | 4 5 6 7]
+    let lo = _mm256_permute2x128_si256::<0x20>(t0, t1);
+    let hi = _mm256_permute2x128_si256::<0x31>(t0, t1);
+    _mm256_add_epi32(lo, hi)
+}
+
+/// `quant::Multiplier::apply` on eight lanes, then `+ zp` and the clamp to
+/// `[-128, 127]`: the same steps as the scalar code (a saturating left
+/// shift, the doubling high multiply with gemmlowp's nudge, the rounding
+/// right shift), lane by lane.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn requantize8(acc: __m256i, m: __m256i, shift: __m256i, zp: i32) -> __m256i {
+    let zero = _mm256_setzero_si256();
+    let one = _mm256_set1_epi32(1);
+    let (min, max) = (_mm256_set1_epi32(i32::MIN), _mm256_set1_epi32(i32::MAX));
+    // Shifts are taken in -31..=30, as the scalar code takes them.
+    let shift = _mm256_max_epi32(
+        _mm256_min_epi32(shift, _mm256_set1_epi32(30)),
+        _mm256_set1_epi32(-31),
+    );
+    let left = _mm256_max_epi32(shift, zero);
+    let right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+    // acc · 2^left, saturated.
+    let shifted = _mm256_sllv_epi32(acc, left);
+    let kept = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, left), acc);
+    let limit = _mm256_blendv_epi8(max, min, _mm256_cmpgt_epi32(zero, acc));
+    let x = _mm256_blendv_epi8(limit, shifted, kept);
+    // The doubling high multiply: (x·m + nudge) / 2³¹, truncated, in i64
+    // lanes (even lanes, then odd ones).
+    let high = |p: __m256i| {
+        let zero = _mm256_setzero_si256();
+        let neg = _mm256_cmpgt_epi64(zero, p);
+        let nudge = _mm256_blendv_epi8(
+            _mm256_set1_epi64x(1 << 30),
+            _mm256_set1_epi64x(1 - (1 << 30)),
+            neg,
+        );
+        let t = _mm256_add_epi64(p, nudge);
+        // Division toward zero by 2³¹: add 2³¹ − 1 to a negative dividend,
+        // then shift; the quotient's low 32 bits are all that is kept, and
+        // a logical shift gives them as an arithmetic one would.
+        let t = _mm256_add_epi64(
+            t,
+            _mm256_and_si256(
+                _mm256_cmpgt_epi64(zero, t),
+                _mm256_set1_epi64x((1 << 31) - 1),
+            ),
+        );
+        _mm256_srli_epi64::<31>(t)
+    };
+    let even = high(_mm256_mul_epi32(x, m));
+    let odd = high(_mm256_mul_epi32(
+        _mm256_srli_epi64::<32>(x),
+        _mm256_srli_epi64::<32>(m),
+    ));
+    let r = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+    let both_min = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), _mm256_cmpeq_epi32(m, min));
+    let r = _mm256_blendv_epi8(r, max, both_min);
+    // The rounding right shift: ties away from zero.
+    let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    let remainder = _mm256_and_si256(r, mask);
+    let threshold = _mm256_add_epi32(
+        _mm256_srli_epi32::<1>(mask),
+        _mm256_and_si256(_mm256_cmpgt_epi32(zero, r), one),
+    );
+    let up = _mm256_and_si256(_mm256_cmpgt_epi32(remainder, threshold), one);
+    let r = _mm256_add_epi32(_mm256_srav_epi32(r, right), up);
+    // + zero point, clamped: clamping first keeps the sum in range.
+    let r = _mm256_min_epi32(r, _mm256_set1_epi32(127 - zp));
+    let r = _mm256_max_epi32(r, _mm256_set1_epi32(-128 - zp));
+    _mm256_add_epi32(r, _mm256_set1_epi32(zp))
+}
+
+/// Eight lanes of `i32` in `[-128, 127]` as eight bytes (saturating packs,
+/// which change nothing in that range).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn narrow8(v: __m256i) -> [i8; 8] {
+    let words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let bytes = _mm_packs_epi16(words, words);
+    (_mm_cvtsi128_si64(bytes) as u64)
+        .to_le_bytes()
+        .map(|b| b as i8)
+}
+
+/// [`int8_dense`] on AVX2: eight outputs at a time; for each, the input in
+/// chunks of 16 widened to `i16` once and multiplied and added in pairs
+/// (`vpmaddwd`) with each of the eight rows, the eight sums reduced
+/// together and requantised on eight lanes. The inputs beyond the last
+/// whole chunk are added from a scalar loop. A last group of fewer than
+/// eight outputs computes eight all the same, repeating the last row, and
+/// writes only its own.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn simd_int8_dense<const I: usize, const O: usize>(
+    w: &[[i8; I]; O],
+    offset: &[i32; O],
+    multiplier: &[i32; O],
+    shift: &[i8; O],
+    zero_point: i8,
+    x: &[i8; I],
+    y: &mut [i8; O],
+) {
+    let (xc, xr) = x.as_chunks::<16>();
+    let mut o0 = 0;
+    while o0 < O {
+        // The eight rows of this group (the last one repeated past `O`).
+        let row: [usize; 8] = core::array::from_fn(|k| (o0 + k).min(O - 1));
+        let mut acc = [_mm256_setzero_si256(); 8];
+        for (c, xv) in xc.iter().enumerate() {
+            let xv = load16_i8(xv);
+            for k in 0..8 {
+                let (wc, _) = w[row[k]].as_chunks::<16>();
+                let p = _mm256_madd_epi16(load16_i8(&wc[c]), xv);
+                acc[k] = _mm256_add_epi32(acc[k], p);
+            }
+        }
+        let mut tail = [0i32; 8];
+        if !xr.is_empty() {
+            for k in 0..8 {
+                let (_, wr) = w[row[k]].as_chunks::<16>();
+                tail[k] = xr.iter().zip(wr).map(|(&a, &b)| a as i32 * b as i32).sum();
+            }
+        }
+        // The group's offsets, multipliers and shifts: straight from the
+        // arrays for a whole group, gathered (repeating the last) for a
+        // short one.
+        let (off, mul, sh) = match (
+            offset[o0..].first_chunk::<8>(),
+            multiplier[o0..].first_chunk::<8>(),
+            shift[o0..].first_chunk::<8>(),
+        ) {
+            (Some(off), Some(mul), Some(sh)) => (
+                load8_i32(off),
+                load8_i32(mul),
+                _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(i64::from_le_bytes(sh.map(|v| v as u8)))),
+            ),
+            _ => (
+                load8_i32(&row.map(|o| offset[o])),
+                load8_i32(&row.map(|o| multiplier[o])),
+                load8_i32(&row.map(|o| shift[o] as i32)),
+            ),
+        };
+        let dots = _mm256_add_epi32(sum8(&acc), load8_i32(&tail));
+        // offset + dot, saturating as the scalar code does.
+        let sum = _mm256_add_epi32(dots, off);
+        let zero = _mm256_setzero_si256();
+        let dots_neg = _mm256_cmpgt_epi32(zero, dots);
+        let overflow = _mm256_and_si256(
+            _mm256_cmpeq_epi32(dots_neg, _mm256_cmpgt_epi32(zero, off)),
+            _mm256_xor_si256(_mm256_cmpgt_epi32(zero, sum), dots_neg),
+        );
+        let limit = _mm256_blendv_epi8(
+            _mm256_set1_epi32(i32::MAX),
+            _mm256_set1_epi32(i32::MIN),
+            dots_neg,
+        );
+        let sum = _mm256_blendv_epi8(sum, limit, overflow);
+        let r = requantize8(sum, mul, sh, zero_point as i32);
+        let bytes = narrow8(r);
+        let n = (O - o0).min(8);
+        y[o0..o0 + n].copy_from_slice(&bytes[..n]);
+        o0 += n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,13 +115,22 @@ impl Multiplier {
     /// `acc · M`, rounded as TensorFlow Lite rounds
     /// (`MultiplyByQuantizedMultiplier`): a saturating left shift by
     /// `max(shift, 0)`, [`saturating_rounding_doubling_high_mul`] by `m`, then
-    /// [`rounding_divide_by_pot`] by `max(−shift, 0)`.
+    /// [`rounding_divide_by_pot`] by `max(−shift, 0)`. A shift outside
+    /// `-31..=30` (which [`from_real`](Multiplier::from_real) never makes)
+    /// is taken as the nearer end of that range.
     #[inline(always)]
     pub const fn apply(self, acc: i32) -> i32 {
-        let (left, right) = if self.shift > 0 {
-            (self.shift as u32, 0)
+        let shift = if self.shift > 30 {
+            30
+        } else if self.shift < -31 {
+            -31
         } else {
-            (0, (-(self.shift as i32)) as u32)
+            self.shift
+        };
+        let (left, right) = if shift > 0 {
+            (shift as u32, 0)
+        } else {
+            (0, (-(shift as i32)) as u32)
         };
         let x = acc.saturating_mul(1 << left);
         rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, self.m), right)
