@@ -24,9 +24,11 @@
 //!
 //! Inference ([`Quantized::forward`]) is integer arithmetic only: no float,
 //! no heap, `no_std`, so it runs on cores without an FPU (Cortex-M0+, most
-//! RISC-V microcontrollers). On a Cortex-M4/M7 (`target_feature = "dsp"`) the
-//! inner products use the DSP extension's dual 16-bit multiply-accumulate.
-//! Quantising ([`quantize`]) is a host-side step that uses `f32`/`f64`.
+//! RISC-V microcontrollers). On a Cortex-M4/M7 (a `thumbv7em` target) the
+//! inner products use the DSP extension's dual 16-bit multiply-accumulate;
+//! on x86-64 with AVX2 a `QDense` runs a vector kernel; every path gives
+//! the portable code's results bit for bit. Quantising ([`quantize`]) is a
+//! host-side step that uses `f32`/`f64`.
 //!
 //! ```
 //! use nalgebra::SVector;
