@@ -76,7 +76,8 @@ impl fmt::Display for QParams {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Calibration {
     /// The smallest and largest value seen (TensorFlow Lite's default): no
-    /// calibration value saturates.
+    /// calibration value lies outside the range (beyond half a step, from
+    /// rounding the zero point to an integer).
     MinMax,
     /// The `p`-th and `(100 − p)`-th percentiles of each tensor's values
     /// (`p` in `[50, 100]`, e.g. `99.99`): a few outliers saturate so that
