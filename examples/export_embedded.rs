@@ -323,15 +323,22 @@ fn digits_int8_source(d: &Digits) -> String {
         for i in range.clone() {
             let _ = writeln!(s, "        {:?},", d.int8_inputs[i]);
         }
-        s.push_str("    ],\n    host_outputs: [\n");
-        for i in range.clone() {
-            let _ = writeln!(s, "        {:?},", d.int8_outputs[i]);
-        }
         s.push_str("    ],\n");
         let labels: Vec<usize> = range.clone().map(|i| d.test[i].1).collect();
         let _ = writeln!(s, "    labels: {labels:?},");
-        let _ = writeln!(s, "    host_correct: {},", correct(range));
+        let bytes: Vec<i8> = range.clone().flat_map(|i| d.int8_outputs[i]).collect();
+        let _ = writeln!(s, "    host_hash: {:#010x},", fnv1a(&bytes));
+        let _ = writeln!(s, "    host_correct: {},", correct(range.clone()));
         s.push_str("};\n");
+        let _ = writeln!(
+            s,
+            "\n/// The host's int8 outputs for `{name}`, one by one.\n#[rustfmt::skip]\n\
+             pub static {name}_OUTPUTS: [[i8; 10]; {len}] = ["
+        );
+        for i in range {
+            let _ = writeln!(s, "    {:?},", d.int8_outputs[i]);
+        }
+        s.push_str("];\n");
     };
     set(
         &mut s,
@@ -378,6 +385,15 @@ fn odd_int8_source() -> String {
          \n/// The host's outputs for them.\n#[rustfmt::skip]\npub static HOST_OUTPUTS: [[i8; 3]; {ODD_POINTS}] = {outputs:?};"
     );
     s
+}
+
+/// FNV-1a (32 bits) of bytes: how the silent int8 firmware checks all its
+/// outputs against the host's without storing them (the firmware computes
+/// the same).
+fn fnv1a(bytes: &[i8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ b as u8 as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn sine_source(m: &Sine) -> String {

@@ -43,12 +43,12 @@ fn apply_ref(acc: i32, m: Multiplier) -> i32 {
 /// `QDense`'s formula, unfolded: `zp_out + M·(b + Σ W·(x − zp_in))`, clamped.
 fn dense_ref<const I: usize, const O: usize>(l: &QDense<I, O>, x: &[i8; I]) -> [i8; O] {
     core::array::from_fn(|o| {
-        let mut acc = l.bias[o] as i64;
+        let mut acc = l.bias()[o] as i64;
         for i in 0..I {
-            acc += l.weight[o][i] as i64 * (x[i] as i64 - l.input.zero_point as i64);
+            acc += l.weight()[o][i] as i64 * (x[i] as i64 - l.input().zero_point as i64);
         }
         let acc = i32::try_from(acc).expect("the test's sizes keep the sum in i32");
-        let y = apply_ref(acc, l.multiplier_of(o)) as i64 + l.output.zero_point as i64;
+        let y = apply_ref(acc, l.multiplier_of(o)) as i64 + l.output().zero_point as i64;
         y.clamp(-128, 127) as i8
     })
 }
@@ -173,6 +173,20 @@ fn multipliers_apply_as_the_reference_and_saturate() {
     assert_eq!((m.m, m.shift), (1 << 30, 3));
     assert_eq!(m.apply(i32::MAX / 2), 1 << 30);
     assert_eq!(m.apply(i32::MIN / 2), -(1 << 30));
+    // A shift outside -31..=30 is taken as the nearer end of the range.
+    for acc in [-70_000, -3, 0, 5, 123_456, i32::MAX / 3] {
+        for (far, near) in [(40, 30), (127, 30), (-40, -31), (-128, -31)] {
+            let m = |shift| Multiplier {
+                m: 1_518_500_250,
+                shift,
+            };
+            assert_eq!(
+                m(far).apply(acc),
+                m(near).apply(acc),
+                "{acc} with shift {far}"
+            );
+        }
+    }
     // Negative, NaN and infinite multipliers are refused.
     for bad in [-1.0, f64::NAN, f64::INFINITY] {
         assert_eq!(Multiplier::from_real(bad), None);
@@ -290,10 +304,10 @@ fn a_quantised_network_is_its_layers_composed() {
         assert_eq!(q.forward(&xq), y);
     }
     // Parameters chain: each layer's input is the previous one's output.
-    assert_eq!(d0.input, q.input);
-    assert_eq!(d1.input, d0.output);
-    assert_eq!(tanh.input, d1.output);
-    assert_eq!(d2.input, tanh.output);
+    assert_eq!(d0.input(), q.input);
+    assert_eq!(d1.input(), d0.output());
+    assert_eq!(tanh.input, d1.output());
+    assert_eq!(d2.input(), tanh.output);
     assert_eq!(q.output, sig.output);
     // TensorFlow Lite's fixed output scales.
     assert_eq!(tanh.output, QParams::new(1.0 / 128.0, 0));
@@ -308,7 +322,7 @@ fn relu_is_fused_into_the_dense_before_it() {
     let (d0, relu, ..) = &q.layers;
     // The Dense output covers [0, max]: zero point −128, so its saturation
     // is the ReLU, and the ReLU changes nothing.
-    assert_eq!(d0.output.zero_point, -128);
+    assert_eq!(d0.output().zero_point, -128);
     let mut r = rng(34);
     for _ in 0..100 {
         let x = random_i8::<6>(&mut r);
@@ -325,7 +339,7 @@ fn relu_is_fused_into_the_dense_before_it() {
                 .collect::<Vec<_>>()
         })
         .fold(0f32, f32::max);
-    assert!((d0.output.scale - hi / 255.0).abs() <= 1e-6 * hi);
+    assert!((d0.output().scale - hi / 255.0).abs() <= 1e-6 * hi);
 }
 
 #[test]
@@ -459,8 +473,8 @@ fn a_layer_of_zero_weights_gives_its_bias() {
         .map(|(x, t)| (x.fixed_rows::<3>(0).into(), t));
     let data: Vec<(SVector<f32, 3>, usize)> = data.collect();
     let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
-    assert_eq!(q.layers.0.weight_scale, [1.0, 1.0]); // a zero scale is never used
-    assert_eq!(q.layers.0.weight, [[0; 3]; 2]);
+    assert_eq!(q.layers.0.weight_scale(), &[1.0, 1.0]); // a zero scale is never used
+    assert_eq!(q.layers.0.weight(), &[[0; 3]; 2]);
     for (x, _) in &data {
         let y = q.predict(x);
         assert!((y[0] - 0.5).abs() <= q.output.scale && (y[1] + 0.25).abs() <= q.output.scale);
@@ -508,7 +522,7 @@ fn rust_source_spells_the_network() {
         ),
         "{src}"
     );
-    assert!(src.contains(&format!("{:?}", q.layers.0.weight)));
+    assert!(src.contains(&format!("{:?}", q.layers.0.weight())));
     assert!(q.to_rust("not an ident").is_err());
     // The report names every layer.
     let report = q.to_string();
@@ -597,7 +611,18 @@ fn int8_files_round_trip_and_refuse_what_does_not_fit() {
 
     // A non-finite scale (with a valid checksum) is refused by name.
     let mut nan = q.clone();
-    nan.layers.0.weight_scale[2] = f32::NAN;
+    let d = &q.layers.0;
+    let mut scales = *d.weight_scale();
+    scales[2] = f32::NAN;
+    nan.layers.0 = QDense::new(
+        *d.weight(),
+        *d.bias(),
+        *d.multiplier(),
+        *d.shift(),
+        d.input(),
+        d.output(),
+        scales,
+    );
     let mut bytes = vec![0u8; n];
     int8::save(&nan, &mut bytes).unwrap();
     let err = int8::load(&mut target, &bytes).unwrap_err();

@@ -22,8 +22,10 @@
 //!
 //! let mut buf = [0u8; 1024];
 //! let n = int8::save(&q, &mut buf).unwrap();
-//! let mut copy = q.clone();
-//! copy.layers.0.weight = [[0; 2]; 3];
+//! // Into a network of the same shape with other weights:
+//! let other = (Dense::<2, 3>::from_rows([[0.5; 2]; 3], [0.0; 3]), Relu, Dense::<3, 1>::from_rows([[1.0; 3]], [0.0]));
+//! let mut copy = quant::quantize(&other, &data[..], Calibration::MinMax).unwrap();
+//! assert_ne!(copy, q);
 //! int8::load(&mut copy, &buf[..n]).unwrap();
 //! assert_eq!(copy, q);
 //!

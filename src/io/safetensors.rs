@@ -443,8 +443,9 @@ fn int8_names<N: crate::quant::QLayer>(net: &N) -> Vec<(String, &'static str)> {
 /// let data = [(SVector::from([1.0, 0.0]), 0), (SVector::from([-1.0, 0.5]), 0)];
 /// let q = quant::quantize(&net, &data[..], Calibration::MinMax).unwrap();
 /// let bytes = save_int8_safetensors(&q).unwrap();
-/// let mut copy = q.clone();
-/// copy.layers.0.weight = [[0; 2]; 2];
+/// let other = (Dense::<2, 2>::from_rows([[0.5; 2]; 2], [0.0; 2]), Relu);
+/// let mut copy = quant::quantize(&other, &data[..], Calibration::MinMax).unwrap();
+/// assert_ne!(copy, q);
 /// load_int8_safetensors(&mut copy, &bytes).unwrap();
 /// assert_eq!(copy, q);
 /// ```

@@ -127,10 +127,18 @@ impl Multiplier {
         } else {
             self.shift
         };
-        let (left, right) = if shift > 0 {
-            (shift as u32, 0)
+        Multiplier { m: self.m, shift }.apply_in_range(acc)
+    }
+
+    /// [`apply`](Multiplier::apply) for a shift known to be in `-31..=30`
+    /// (a `QDense` clamps its shifts when it is made).
+    #[inline(always)]
+    pub(crate) const fn apply_in_range(self, acc: i32) -> i32 {
+        debug_assert!(self.shift >= -31 && self.shift <= 30);
+        let (left, right) = if self.shift > 0 {
+            (self.shift as u32, 0)
         } else {
-            (0, (-(shift as i32)) as u32)
+            (0, (-(self.shift as i32)) as u32)
         };
         let x = acc.saturating_mul(1 << left);
         rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, self.m), right)

@@ -165,31 +165,30 @@ mod dsp {
 /// `s_in · weight_scale[o] / s_out` ([`Multiplier`]).
 ///
 /// [`QDense::new`] folds `b[o] − zp_in · Σᵢ W[o, i]` into one constant per
-/// channel, so the inner loop is a plain int8 dot product ([`dot_i8`]).
+/// channel, so the inner loop is a plain int8 dot product ([`dot_i8`]); the
+/// fields are private (read them with the methods below) so that the folded
+/// constants always follow the weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QDense<const I: usize, const O: usize> {
-    /// `W`, row by row: `weight[o][i]`.
-    pub weight: [[i8; I]; O],
-    /// `b`, in steps of `s_in · weight_scale[o]`.
-    pub bias: [i32; O],
-    /// The significands of `M[o]`.
-    pub multiplier: [i32; O],
-    /// The shifts of `M[o]`.
-    pub shift: [i8; O],
-    /// The input's parameters.
-    pub input: QParams,
-    /// The output's parameters.
-    pub output: QParams,
-    /// The real value of one step of `W[o, :]` (kept for reports and for
-    /// dequantising; inference does not use it).
-    pub weight_scale: [f32; O],
+    weight: [[i8; I]; O],
+    bias: [i32; O],
+    multiplier: [i32; O],
+    shift: [i8; O],
+    input: QParams,
+    output: QParams,
+    weight_scale: [f32; O],
     /// `b[o] − zp_in · Σᵢ W[o, i]`, computed by [`QDense::new`].
     offset: [i32; O],
 }
 
 impl<const I: usize, const O: usize> QDense<I, O> {
     /// A layer from its parts (a `const fn`: a quantised network can be a
-    /// `static` in flash).
+    /// `static` in flash): `W` row by row, `b` in steps of
+    /// `s_in · weight_scale[o]`, the significands and shifts of `M[o]`
+    /// (shifts outside `-31..=30`, which [`Multiplier::from_real`] never
+    /// makes, are taken as the nearer end), the input's and the output's
+    /// parameters, and the real value of one step of each row of `W` (kept
+    /// for reports; inference does not use it).
     pub const fn new(
         weight: [[i8; I]; O],
         bias: [i32; O],
@@ -200,6 +199,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         weight_scale: [f32; O],
     ) -> Self {
         let mut offset = [0i32; O];
+        let mut shift = shift;
         let mut o = 0;
         while o < O {
             let mut sum = 0i32;
@@ -209,6 +209,13 @@ impl<const I: usize, const O: usize> QDense<I, O> {
                 i += 1;
             }
             offset[o] = bias[o].saturating_sub(sum.saturating_mul(input.zero_point as i32));
+            shift[o] = if shift[o] > 30 {
+                30
+            } else if shift[o] < -31 {
+                -31
+            } else {
+                shift[o]
+            };
             o += 1;
         }
         QDense {
@@ -221,6 +228,41 @@ impl<const I: usize, const O: usize> QDense<I, O> {
             weight_scale,
             offset,
         }
+    }
+
+    /// `W`, row by row: `weight()[o][i]`.
+    pub const fn weight(&self) -> &[[i8; I]; O] {
+        &self.weight
+    }
+
+    /// `b`, in steps of `s_in · weight_scale()[o]`.
+    pub const fn bias(&self) -> &[i32; O] {
+        &self.bias
+    }
+
+    /// The significands of `M[o]`.
+    pub const fn multiplier(&self) -> &[i32; O] {
+        &self.multiplier
+    }
+
+    /// The shifts of `M[o]`, in `-31..=30`.
+    pub const fn shift(&self) -> &[i8; O] {
+        &self.shift
+    }
+
+    /// The input's parameters.
+    pub const fn input(&self) -> QParams {
+        self.input
+    }
+
+    /// The output's parameters.
+    pub const fn output(&self) -> QParams {
+        self.output
+    }
+
+    /// The real value of one step of each row of `W`.
+    pub const fn weight_scale(&self) -> &[f32; O] {
+        &self.weight_scale
     }
 
     /// Output `o` from its dot product with the input.
@@ -328,7 +370,7 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
 #[cfg_attr(target_arch = "arm", inline(never))]
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn requantize(offset: i32, m: Multiplier, zero_point: i8, dot: i32) -> i8 {
-    let y = m.apply(offset.saturating_add(dot));
+    let y = m.apply_in_range(offset.saturating_add(dot));
     y.saturating_add(zero_point as i32).clamp(-128, 127) as i8
 }
 

@@ -37,8 +37,9 @@ fn main() -> ! {
     count_end();
     black_box((logits, out));
 
-    let (e1, c1) = int8_digits_agree(&digits_int8::FIRST);
-    let (e2, c2) = int8_digits_agree(&digits_int8::REST);
+    let (e1, c1) = int8_digits_agree(&digits_int8::FIRST, &digits_int8::FIRST_OUTPUTS);
+    let (e2, c2) = int8_digits_agree(&digits_int8::REST, &digits_int8::REST_OUTPUTS);
+    let whole = staticnet_firmware::first_int8_digits_agree();
     let n = digits_int8::FIRST.inputs.len() + digits_int8::REST.inputs.len();
     let host = digits_int8::FIRST.host_correct + digits_int8::REST.host_correct;
     hprintln!(
@@ -56,5 +57,5 @@ fn main() -> ! {
         odd,
         odd_n
     );
-    exit(e1 + e2 == n && c1 + c2 == host && odd == odd_n)
+    exit(e1 + e2 == n && c1 + c2 == host && odd == odd_n && whole)
 }
