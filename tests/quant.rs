@@ -409,7 +409,7 @@ fn bad_calibration_data_is_an_error() {
         quant::quantize(&big, &data[..], Calibration::MinMax).unwrap_err(),
         QuantError::NonFiniteActivation { sample: 0 }
     );
-    for p in [49.0, 100.5, f64::NAN, -1.0] {
+    for p in [50.0, 49.0, 100.5, f64::NAN, -1.0] {
         let data = calibration_set(10, 42);
         let err = quant::quantize(&net, &data[..], Calibration::Percentile(p)).unwrap_err();
         assert!(matches!(err, QuantError::Percentile(_)), "{p}: {err}");
@@ -463,6 +463,12 @@ fn bad_weights_are_an_error() {
     );
     huge.0.bias[0] = 0.0;
     assert!(quant::quantize(&huge, &data[..], Calibration::MinMax).is_ok());
+    // Weights so small that max/127 is 0 in f32: a zero channel (scale 1),
+    // not an overflow.
+    let tiny: (Dense<2, 2>,) = (Dense::from_rows([[1e-44, 0.0], [0.5, -0.5]], [0.0, 0.1]),);
+    let q = quant::quantize(&tiny, &data[..], Calibration::MinMax).unwrap();
+    assert_eq!(q.layers.0.weight()[0], [0, 0]);
+    assert_eq!(q.layers.0.weight_scale()[0], 1.0);
 }
 
 #[test]

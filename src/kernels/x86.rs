@@ -21,7 +21,9 @@
 //! With the int8 DSP dot product (`quant`), one of the crate's two modules
 //! allowed `unsafe`; here for three things: the
 //! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
-//! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and the
+//! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and for
+//! int8 [`load16_i8`], [`load8_i32`] and [`i32_lanes`], each reading or
+//! writing exactly the `&[i8; 16]`, `&[i32; 8]` or `[i32; 8]` given; and the
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features. Everything else is

@@ -9,7 +9,8 @@
 //! ([`saturating_rounding_doubling_high_mul`], ties up) and divides by
 //! `2^max(−s, 0)` rounding half away from zero ([`rounding_divide_by_pot`]);
 //! every step saturates instead of wrapping. These are TensorFlow Lite's
-//! reference kernels' two roundings, so int8 results match its, bit for bit.
+//! reference kernels' two roundings: given the same multipliers, shifts and
+//! zero points, int8 results match its, bit for bit.
 
 /// The high 32 bits of `2·a·b` (that is, `a·b / 2³¹`), rounded to nearest
 /// with ties up, toward +∞ (gemmlowp's nudge of `2³⁰`, or `1 − 2³⁰` for a

@@ -167,7 +167,10 @@ mod dsp {
 /// [`QDense::new`] folds `b[o] − zp_in · Σᵢ W[o, i]` into one constant per
 /// channel, so the inner loop is a plain int8 dot product ([`dot_i8`]); the
 /// fields are private (read them with the methods below) so that the folded
-/// constants always follow the weights.
+/// constants always follow the weights. The sums are exact while
+/// `|b[o]| + 127 · 255 · I < 2³¹`, which [`quantize`](super::quantize)
+/// guarantees (else it reports [`QuantError::BiasOverflow`]); a layer made
+/// by hand or loaded beyond that saturates its sums instead of wrapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QDense<const I: usize, const O: usize> {
     weight: [[i8; I]; O],
@@ -419,15 +422,25 @@ impl<const I: usize, const O: usize> Quantize<SVector<f32, I>> for Dense<I, O, f
                 });
             }
             let max = row.iter().fold(0f32, |m, w| m.max(w.abs()));
-            // A channel of zeros: scale 1 (TensorFlow Lite's choice); its
-            // weights are 0 at any scale.
-            let s_w = if max > 0.0 { max / 127.0 } else { 1.0 };
+            // TensorFlow Lite's converter: scale max/127, values rounded
+            // from w · (1/scale) in f32. A channel of zeros (or of weights
+            // so small that max/127 is 0 in f32) gets scale 1: its weights
+            // are 0 either way.
+            let s_w = if max / 127.0 > 0.0 { max / 127.0 } else { 1.0 };
+            let inv = (1.0 / s_w as f64) as f32;
             weight_scale[o] = s_w;
             for i in 0..I {
-                weight[o][i] = round_clamp((row[i] / s_w) as f64, -127, 127) as i8;
+                weight[o][i] = round_clamp(libm::roundf(row[i] * inv) as f64, -127, 127) as i8;
             }
+            // The bias at scale s_in · s_w, rounded from b · (1/scale) in
+            // f32 as the converter does (a scale of 0 gives 0).
             let bias_scale = input.scale * s_w;
-            let steps = self.bias[o] as f64 / bias_scale as f64;
+            let inv = if bias_scale == 0.0 {
+                0.0
+            } else {
+                (1.0 / bias_scale as f64) as f32
+            };
+            let steps = libm::roundf(self.bias[o] * inv) as f64;
             if steps.is_nan() || steps.abs() + max_products(I) >= i32::MAX as f64 {
                 return Err(QuantError::BiasOverflow {
                     layer: "Dense",
@@ -435,9 +448,15 @@ impl<const I: usize, const O: usize> Quantize<SVector<f32, I>> for Dense<I, O, f
                     steps,
                 });
             }
-            bias[o] = round_clamp(steps, i32::MIN as i64, i32::MAX as i64) as i32;
-            let m = Multiplier::from_real(bias_scale as f64 / output.scale as f64)
-                .unwrap_or(Multiplier { m: 0, shift: 0 });
+            bias[o] = steps as i32;
+            // The requantisation multiplier in f64, as TensorFlow Lite's
+            // kernels compute it.
+            let real = input.scale as f64 * s_w as f64 / output.scale as f64;
+            let m = Multiplier::from_real(real).ok_or(QuantError::Multiplier {
+                layer: "Dense",
+                channel: o,
+                value: real,
+            })?;
             multiplier[o] = m.m;
             shift[o] = m.shift;
         }

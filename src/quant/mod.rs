@@ -12,6 +12,9 @@
 //! * activations: int8 with one scale and zero point per tensor
 //!   ([`QParams::from_range`]), the ranges calibrated on representative data
 //!   ([`Calibration::MinMax`] or [`Calibration::Percentile`]);
+//! * the numbers computed as TensorFlow Lite computes them: scales, zero
+//!   points and rounded weights and biases in `f32` as its converter does,
+//!   each multiplier from `f64` as its kernels do;
 //! * requantisation: `y = clamp(zp_out + M·acc)` with `M = s_in · s_w / s_out`
 //!   in fixed point ([`Multiplier`]), rounded as TensorFlow Lite rounds (half
 //!   away from zero) and saturated, never wrapped;
@@ -260,8 +263,18 @@ pub enum QuantError {
         /// The output channel.
         channel: usize,
     },
-    /// A percentile outside `[50, 100]` (or NaN).
+    /// A percentile outside `(50, 100]` (or NaN).
     Percentile(f64),
+    /// A requantisation multiplier `s_in · s_w / s_out` that is not a
+    /// finite positive number (scales out of `f32`'s range).
+    Multiplier {
+        /// The layer's kind.
+        layer: &'static str,
+        /// The output channel.
+        channel: usize,
+        /// The multiplier.
+        value: f64,
+    },
     /// A bias too large for the int32 accumulator at its scale
     /// `s_in · s_w` (a bias huge against the weights of its channel).
     BiasOverflow {
@@ -302,8 +315,17 @@ impl fmt::Display for QuantError {
             ),
             QuantError::Percentile(p) => write!(
                 f,
-                "calibration percentile {p} is outside [50, 100]: use e.g. \
+                "calibration percentile {p} is outside (50, 100]: use e.g. \
                  Calibration::Percentile(99.99), or Calibration::MinMax"
+            ),
+            QuantError::Multiplier {
+                layer,
+                channel,
+                value,
+            } => write!(
+                f,
+                "a {layer} layer's requantisation multiplier in output channel {channel} is \
+                 {value}, not a finite positive number: its scales are out of f32's range"
             ),
             QuantError::BiasOverflow {
                 layer,

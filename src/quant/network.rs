@@ -392,7 +392,8 @@ impl<Q: QLayer, const I: usize, const O: usize> fmt::Display for Quantized<Q, I,
 /// [`Calibration::Percentile`]: extremes, then a histogram), then turns each
 /// layer into its int8 form. Errors, with nothing else returned: an empty
 /// set, a non-finite input or activation, a non-finite weight, a percentile
-/// outside `[50, 100]`, a bias beyond the int32 accumulator.
+/// outside `(50, 100]`, a bias beyond the int32 accumulator, a multiplier
+/// beyond `f32`'s scales.
 pub fn quantize<N, D, const I: usize, const O: usize>(
     net: &N,
     data: &D,
@@ -403,7 +404,7 @@ where
     D: Dataset<f32, I> + ?Sized,
 {
     if let Calibration::Percentile(p) = calibration
-        && !(50.0..=100.0).contains(&p)
+        && !(p > 50.0 && p <= 100.0)
     {
         return Err(QuantError::Percentile(p));
     }

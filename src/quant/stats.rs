@@ -30,18 +30,21 @@ impl QParams {
     }
 
     /// TensorFlow Lite's asymmetric int8 choice for real values in
-    /// `[min, max]`: the range is widened to contain 0 (so that 0 is exact,
-    /// as zero padding and ReLU need), split into 255 steps, and the zero
-    /// point rounded to the nearest int8. A range of a single point (a
-    /// tensor that was always 0) gets scale 1; NaN bounds are taken as 0.
+    /// `[min, max]` (its converter's `GetAsymmetricQuantizationParams`, in
+    /// `f32` as there): the range is widened to contain 0 (so that 0 is
+    /// exact, as zero padding and ReLU need), split into 255 steps, and the
+    /// zero point `−128 − min / scale` rounded to the nearest int8. A range
+    /// of a single point (a tensor that was always 0) gets scale 1 where
+    /// TensorFlow Lite would keep 0; NaN bounds are taken as 0.
     pub fn from_range(min: f32, max: f32) -> QParams {
-        let lo = if min < 0.0 { min as f64 } else { 0.0 };
-        let hi = if max > 0.0 { max as f64 } else { 0.0 };
-        let scale = ((hi - lo) / 255.0) as f32;
+        let lo = min.min(0.0);
+        let hi = max.max(0.0);
+        let scale = (hi - lo) / 255.0;
         if scale.is_nan() || scale <= 0.0 || !scale.is_finite() {
             return QParams::new(1.0, -128);
         }
-        let zero_point = round_clamp(-128.0 - lo / scale as f64, -128, 127) as i8;
+        let from_min = -128.0 - lo / scale;
+        let zero_point = round_clamp(libm::roundf(from_min) as f64, -128, 127) as i8;
         QParams { scale, zero_point }
     }
 
@@ -80,7 +83,7 @@ pub enum Calibration {
     /// rounding the zero point to an integer).
     MinMax,
     /// The `p`-th and `(100 − p)`-th percentiles of each tensor's values
-    /// (`p` in `[50, 100]`, e.g. `99.99`): a few outliers saturate so that
+    /// (`p` in `(50, 100]`, e.g. `99.99`): a few outliers saturate so that
     /// the rest get finer steps. Taken from a histogram of
     /// [`RangeStats::BINS`] bins over the observed range, rounded outward to
     /// a bin's edge.
@@ -159,7 +162,10 @@ impl RangeStats {
                     } else {
                         0
                     };
-                    self.hist[k.min(Self::BINS - 1)] += 1;
+                    // (Saturating: beyond 2³² values in one bin the
+                    // percentile moves by at most that bin.)
+                    let bin = &mut self.hist[k.min(Self::BINS - 1)];
+                    *bin = bin.saturating_add(1);
                 }
             }
         }

@@ -42,7 +42,7 @@ static B: [i8; LEN] = pattern(101, 200);
 /// the host (`sum(a * b for a, b in zip(A[:n], B[:n]))` in Python).
 const EXPECTED: [(usize, i32); 3] = [(32, -36_288), (64, -45_696), (128, 26_624)];
 
-/// `Σ a[i] · b[i]` in `i32`: exact, as no sum of up to 2^17 products of
+/// `Σ a[i] · b[i]` in `i32`: exact, as no sum of fewer than 2^17 products of
 /// `i8`s overflows.
 #[inline(never)]
 fn dot(a: &[i8], b: &[i8]) -> i32 {
