@@ -113,6 +113,15 @@ pub mod shape;
 pub mod tensor;
 pub mod train;
 
+/// The linear-algebra crate every tensor here is made of, re-exported so
+/// that a program uses the same version: `staticnet::nalgebra::SVector`.
+pub use nalgebra;
+/// The random-number crate of `Init`, `Trainer::fit` and the samplers,
+/// re-exported so that a program uses the same version (its generators, such
+/// as `staticnet::rand::rngs::Xoshiro256PlusPlus`, are seedable and
+/// `no_std`).
+pub use rand;
+
 pub use init::Init;
 pub use layers::*;
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanSquared};
@@ -122,11 +131,19 @@ pub use params::{Layer, Node, Params};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 
-/// Everything a typical program needs, in one `use`.
+/// Everything a typical program needs, in one `use`: the layers, losses,
+/// the traits a network's methods and a generic function's bounds name
+/// (`Module`, `Train`, `Params`, `Network`, `Tensor`, `Sample`, `Batch`,
+/// `Prediction`, `Scalar`, `Dataset`, `Class`), and `SVector`/`SMatrix`.
 pub mod prelude {
+    pub use crate::data::Dataset;
     pub use crate::layers::*;
+    pub use crate::loss::Prediction;
+    pub use crate::metrics::Class;
+    pub use crate::tensor::{Batch, Sample};
     pub use crate::{
         BinaryCrossEntropy, CrossEntropy, Huber, Init, Layer, Loss, MeanSquared, Mode, Module,
-        Network, Params, Train,
+        Network, Params, Scalar, Tensor, Train,
     };
+    pub use nalgebra::{SMatrix, SVector};
 }

@@ -210,8 +210,21 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         self
     }
 
-    /// Sets the batch size (a constant: `.batch_size::<32>()`).
+    /// Sets the batch size (a constant: `.batch_size::<32>()`). A batch
+    /// size of 0 does not compile:
+    ///
+    /// ```compile_fail
+    /// use staticnet::optim::Sgd;
+    /// use staticnet::train::Trainer;
+    /// let trainer = Trainer::new(Sgd::new(0.1)).batch_size::<0>();
+    /// ```
     pub fn batch_size<const B2: usize>(self) -> Trainer<O, B2, S, V> {
+        const {
+            assert!(
+                B2 > 0,
+                "a batch size of 0 trains nothing: write `.batch_size::<N>()` with N ≥ 1"
+            )
+        };
         Trainer {
             optimizer: self.optimizer,
             epochs: self.epochs,

@@ -108,3 +108,33 @@ fn an_unreadable_value_names_the_line_and_column() {
         Err(CsvError::Io(_))
     ));
 }
+
+/// A `Vec` of rows is a data set as it is (`&rows`, not `&rows[..]`), and
+/// nalgebra and rand come with the crate at the versions it uses.
+#[test]
+fn a_vec_of_rows_is_a_dataset_and_the_dependencies_are_re_exported() {
+    use staticnet::metrics::accuracy;
+    use staticnet::nalgebra::SVector;
+    use staticnet::optim::Sgd;
+    use staticnet::prelude::*;
+    use staticnet::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    use staticnet::train::{Control, Trainer};
+
+    let rows: Vec<(SVector<f32, 2>, usize)> = (0..40)
+        .map(|k| {
+            let x = SVector::from([k as f32 / 40.0 - 0.5, 0.25]);
+            (x, usize::from(x[0] > 0.0))
+        })
+        .collect();
+    assert_eq!(Dataset::len(&rows), 40);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut net = <(Dense<2, 2>,)>::random(Init::Xavier, &mut rng);
+    Trainer::new(Sgd::new(0.5))
+        .epochs(200)
+        .batch_size::<8>()
+        .fit(&mut net, &CrossEntropy, &rows, &mut rng, |_, _| {
+            Control::Continue
+        })
+        .unwrap();
+    assert!(accuracy(&net, &rows) >= 0.9, "{}", accuracy(&net, &rows));
+}

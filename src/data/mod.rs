@@ -53,6 +53,22 @@ impl<T: Scalar, const I: usize, Tg: Clone, const N: usize> Dataset<T, I>
     }
 }
 
+/// A `Vec` of pairs, as `data::load_csv` returns (feature `std`): `&rows`
+/// is a data set without writing `&rows[..]`.
+#[cfg(feature = "std")]
+impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for std::vec::Vec<(SVector<T, I>, Tg)> {
+    type Target = Tg;
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn input(&self, i: usize) -> SVector<T, I> {
+        self[i].0
+    }
+    fn target(&self, i: usize) -> Tg {
+        self[i].1.clone()
+    }
+}
+
 /// Inputs and targets in two slices of the same length (the shorter length
 /// counts if they differ).
 impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for (&[SVector<T, I>], &[Tg]) {
