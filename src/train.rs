@@ -210,13 +210,25 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         self
     }
 
-    /// Sets the batch size (a constant: `.batch_size::<32>()`). A batch
-    /// size of 0 does not compile:
+    /// Sets the batch size (a constant: `.batch_size::<32>()`).
     ///
-    /// ```compile_fail
+    /// ```
     /// use staticnet::optim::Sgd;
     /// use staticnet::train::Trainer;
-    /// let trainer = Trainer::new(Sgd::new(0.1)).batch_size::<0>();
+    /// use staticnet::Dense;
+    /// let trainer = Trainer::new(Sgd::<(Dense<2, 1>,)>::new::<f32>(0.1)).batch_size::<1>();
+    /// ```
+    ///
+    /// A batch size of 0 does not compile (`cargo build`: a constant
+    /// evaluated for the instance):
+    ///
+    /// ```compile_fail,E0080
+    /// use staticnet::optim::Sgd;
+    /// use staticnet::train::Trainer;
+    /// use staticnet::Dense;
+    /// // error[E0080]: evaluation panicked: a batch size of 0 trains nothing:
+    /// // write `.batch_size::<N>()` with N ≥ 1
+    /// let trainer = Trainer::new(Sgd::<(Dense<2, 1>,)>::new::<f32>(0.1)).batch_size::<0>();
     /// ```
     pub fn batch_size<const B2: usize>(self) -> Trainer<O, B2, S, V> {
         const {
