@@ -59,13 +59,13 @@ impl<T: Scalar, const I: usize, Tg: Clone, const N: usize> Dataset<T, I>
 impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for std::vec::Vec<(SVector<T, I>, Tg)> {
     type Target = Tg;
     fn len(&self) -> usize {
-        <[_]>::len(self)
+        Dataset::<T, I>::len(self.as_slice())
     }
     fn input(&self, i: usize) -> SVector<T, I> {
-        self[i].0
+        self.as_slice().input(i)
     }
     fn target(&self, i: usize) -> Tg {
-        self[i].1.clone()
+        self.as_slice().target(i)
     }
 }
 

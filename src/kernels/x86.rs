@@ -72,6 +72,7 @@ use core::arch::x86_64::*;
 
 use super::{Fast, Kernels, Portable};
 use crate::math::fast::{TANH_CLAMP, TANH_P, TANH_Q};
+use crate::quant::QDense;
 
 // ---------------------------------------------------------------------------
 // Dispatch.
@@ -1052,11 +1053,7 @@ fn tanh_and_derivative(x: __m256) -> (__m256, __m256) {
 /// (and nothing written) where the CPU lacks AVX2 and FMA.
 #[inline(always)]
 pub(crate) fn int8_dense<const I: usize, const O: usize>(
-    w: &[[i8; I]; O],
-    offset: &[i32; O],
-    multiplier: &[i32; O],
-    shift: &[i8; O],
-    zero_point: i8,
+    layer: &QDense<I, O>,
     x: &[i8; I],
     y: &mut [i8; O],
 ) -> bool {
@@ -1064,7 +1061,7 @@ pub(crate) fn int8_dense<const I: usize, const O: usize>(
         return false;
     }
     // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-    unsafe { simd_int8_dense(w, offset, multiplier, shift, zero_point, x, y) };
+    unsafe { simd_int8_dense(layer, x, y) };
     true
 }
 
@@ -1190,14 +1187,17 @@ fn narrow8(v: __m256i) -> [i8; 8] {
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn simd_int8_dense<const I: usize, const O: usize>(
-    w: &[[i8; I]; O],
-    offset: &[i32; O],
-    multiplier: &[i32; O],
-    shift: &[i8; O],
-    zero_point: i8,
+    layer: &QDense<I, O>,
     x: &[i8; I],
     y: &mut [i8; O],
 ) {
+    let (w, offset, multiplier, shift) = (
+        layer.weight(),
+        layer.offset(),
+        layer.multiplier(),
+        layer.shift(),
+    );
+    let zero_point = layer.output().zero_point;
     let (xc, xr) = x.as_chunks::<16>();
     let mut o0 = 0;
     while o0 < O {

@@ -268,6 +268,11 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         &self.weight_scale
     }
 
+    /// The folded constants `b[o] − zp_in · Σᵢ W[o, i]` (for the kernels).
+    pub(crate) const fn offset(&self) -> &[i32; O] {
+        &self.offset
+    }
+
     /// Output `o` from its dot product with the input.
     #[inline(always)]
     fn requantize(&self, o: usize, dot: i32) -> i8 {
@@ -285,15 +290,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn x86(&self, x: &[i8; I], y: &mut [i8; O]) -> bool {
-        crate::kernels::x86::int8_dense(
-            &self.weight,
-            &self.offset,
-            &self.multiplier,
-            &self.shift,
-            self.output.zero_point,
-            x,
-            y,
-        )
+        crate::kernels::x86::int8_dense(self, x, y)
     }
 
     /// Channel `o`'s multiplier.
