@@ -268,7 +268,8 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         &self.weight_scale
     }
 
-    /// The folded constants `b[o] − zp_in · Σᵢ W[o, i]` (for the kernels).
+    /// The folded constants `b[o] − zp_in · Σᵢ W[o, i]` (for the x86 kernel).
+    #[cfg(target_arch = "x86_64")]
     pub(crate) const fn offset(&self) -> &[i32; O] {
         &self.offset
     }
