@@ -113,6 +113,12 @@ use crate::Network;
 pub trait Module<X>: Network {
     /// What the layer produces for an input `X`.
     type Output;
+    /// Whether the output is a probability (a final `Sigmoid` or `Softmax`)
+    /// rather than a logit or a value. It decides how a one-output network
+    /// names a class ([`Network::predict_class`]): class 1 when the output
+    /// is above 0.5 for a probability, above 0 for a logit. `false` unless
+    /// the layer says otherwise; a tuple takes its last layer's.
+    const PROBABILITY: bool = false;
     /// Computes the output (inference mode). Prefer [`Network::predict`]
     /// in user code: it computes the same thing, and its compile errors name
     /// the sizes that disagree.

@@ -37,6 +37,10 @@ macro_rules! tuple_impls {
             $($L: Module<$In, Output = $Out>,)+
         {
             type Output = $Y;
+            const PROBABILITY: bool = {
+                let last = [$(<$L as Module<$In>>::PROBABILITY),+];
+                last[last.len() - 1]
+            };
             #[inline(always)]
             fn forward(&self, x: &X) -> $Y {
                 crate::kernels::dispatch(#[inline(always)] || {
@@ -225,14 +229,19 @@ pub trait Network: Sized {
         self.forward(x)
     }
 
-    /// The index of the largest output for one sample (the predicted class;
-    /// the first one on ties).
+    /// The predicted class of one sample: the index of the largest output
+    /// (the first one on ties), or, for a one-output binary classifier,
+    /// 1 when its output is above 0 (a logit, as [`BinaryCrossEntropy`]
+    /// trains) or above 0.5 (a probability: the network ends in a
+    /// [`Sigmoid`](crate::Sigmoid), see [`Module::PROBABILITY`]), else 0.
+    ///
+    /// [`BinaryCrossEntropy`]: crate::BinaryCrossEntropy
     fn predict_class<X>(&self, x: &X) -> usize
     where
         Self: Module<X>,
         Self::Output: Sample,
     {
-        argmax(self.forward(x).as_slice())
+        class_of(self.forward(x).as_slice(), <Self as Module<X>>::PROBABILITY)
     }
 
     /// The loss of one sample.
@@ -341,6 +350,15 @@ pub trait Network: Sized {
 impl<N: Layer> Network for N {}
 
 /// The index of the largest value (the first on ties; NaN never wins).
+/// The class one output sample names: its argmax, or for a single output
+/// whether it is above the threshold of a probability (0.5) or a logit (0).
+pub(crate) fn class_of<T: Scalar>(v: &[T], probability: bool) -> usize {
+    match v {
+        [y] => usize::from(y.as_f64() > if probability { 0.5 } else { 0.0 }),
+        _ => argmax(v),
+    }
+}
+
 pub(crate) fn argmax<T: Scalar>(v: &[T]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {

@@ -20,7 +20,7 @@ type Net = (Dense<4, 16>, Tanh, Dense<16, 3>);
 fn iris_reaches_93_percent_for_every_seed_0_to_4() {
     let (mut train, mut test) = example::load_split::<4>("iris");
     assert_eq!((train.len(), test.len()), (120, 30));
-    let standardize = Standardize::fit(&train[..]);
+    let standardize = Standardize::fit(&train[..]).unwrap();
     standardize.apply_all(&mut train);
     standardize.apply_all(&mut test);
 

@@ -6,10 +6,17 @@ use crate::Scalar;
 
 /// A data set of `len()` samples, each an input `SVector<T, I>` and a target.
 ///
-/// Implemented for slices of pairs, `[(SVector<T, I>, Target)]`, and for a
-/// pair of equally long slices, `(&[SVector<T, I>], &[Target])`. Implement it
+/// Implemented for slices, arrays and `Vec`s of pairs,
+/// `[(SVector<T, I>, Target)]`, for a pair of equally long slices,
+/// `(&[SVector<T, I>], &[Target])`, and for inputs alone,
+/// `[SVector<T, I>]` (whose target is `()`). Implement it
 /// for your own storage (a `static` table in flash, a memory-mapped file) to
 /// train from it without copying.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a data set of samples with {I} inputs of `{T}`",
+    label = "the network takes {I} inputs of `{T}` per sample; this data does not hold such samples",
+    note = "a data set is a slice, array or `Vec` of `(SVector<{T}, {I}>, target)` pairs (or of inputs alone), or `(&[SVector<{T}, {I}>], &[target])`: check that the data's input size equals the network's first layer's, and that the scalar types agree"
+)]
 pub trait Dataset<T: Scalar, const I: usize> {
     /// The target type: a class index `usize`, a vector, ….
     type Target: Clone;
@@ -53,6 +60,33 @@ impl<T: Scalar, const I: usize, Tg: Clone, const N: usize> Dataset<T, I>
     }
 }
 
+/// Inputs alone, without targets (their target is `()`): what
+/// [`metrics::predict`](crate::metrics::predict) and friends take when there
+/// is nothing to score against.
+impl<T: Scalar, const I: usize> Dataset<T, I> for [SVector<T, I>] {
+    type Target = ();
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn input(&self, i: usize) -> SVector<T, I> {
+        self[i]
+    }
+    fn target(&self, _: usize) {}
+}
+
+/// Inputs alone in a `Vec` (feature `std`).
+#[cfg(feature = "std")]
+impl<T: Scalar, const I: usize> Dataset<T, I> for std::vec::Vec<SVector<T, I>> {
+    type Target = ();
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn input(&self, i: usize) -> SVector<T, I> {
+        self[i]
+    }
+    fn target(&self, _: usize) {}
+}
+
 /// A `Vec` of pairs, as `data::load_csv` returns (feature `std`): `&rows`
 /// is a data set without writing `&rows[..]`.
 #[cfg(feature = "std")]
@@ -84,68 +118,89 @@ impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for (&[SVector<T, I>], 
     }
 }
 
-/// Per-feature standardisation, `x ↦ (x − μ) / σ`, with the mean `μ` and
-/// the (population) standard deviation `σ` of a training set, so that test
-/// data is scaled with the training set's statistics only. A feature with
-/// `σ = 0` is only centred (`σ` is taken as 1).
-///
-/// ```
-/// use nalgebra::SVector;
-/// use staticnet::data::Standardize;
-///
-/// let train = [(SVector::from([1.0f32, 5.0]), 0usize), (SVector::from([3.0, 5.0]), 1)];
-/// let s = Standardize::fit(&train);
-/// assert_eq!(s.mean, SVector::from([2.0, 5.0]));
-/// assert_eq!(s.apply(&SVector::from([3.0, 6.0])), SVector::from([1.0, 1.0]));
-/// ```
+pub use crate::layers::{Rescale, Standardize};
+
+#[cfg(feature = "std")]
+mod split;
+#[cfg(feature = "std")]
+pub use split::{stratified_split, train_test_split};
+
+/// Why a data set's statistics or split could not be made. Samples and
+/// features are counted from 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Standardize<T, const I: usize> {
-    /// The per-feature mean `μ`.
-    pub mean: SVector<T, I>,
-    /// The per-feature standard deviation `σ` (1 where it was 0).
-    pub std: SVector<T, I>,
+pub enum DataError {
+    /// The data set has no samples.
+    Empty,
+    /// A value is NaN or infinite.
+    NonFinite {
+        /// The sample's index.
+        sample: usize,
+        /// The feature's (or target component's) index.
+        feature: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A feature's mean or standard deviation does not fit in the scalar
+    /// type (values near its largest finite number).
+    Spread {
+        /// The feature's index.
+        feature: usize,
+        /// Its mean, computed in `f64`.
+        mean: f64,
+        /// Its standard deviation, computed in `f64`.
+        std: f64,
+    },
+    /// A split's test fraction is not strictly between 0 and 1.
+    TestFraction {
+        /// The fraction given.
+        value: f64,
+    },
+    /// A split would leave the training or the test set empty.
+    TooFew {
+        /// The data set's size.
+        samples: usize,
+        /// The test set's size the fraction gives.
+        test: usize,
+    },
 }
 
-impl<T: Scalar, const I: usize> Standardize<T, I> {
-    /// The statistics of a data set's inputs (accumulated in `f64`). An empty
-    /// data set gives `μ = 0`, `σ = 1`.
-    pub fn fit<D: Dataset<T, I> + ?Sized>(data: &D) -> Self {
-        let n = data.len().max(1) as f64;
-        let mut mean = [0.0f64; I];
-        for i in 0..data.len() {
-            for (m, v) in mean.iter_mut().zip(data.input(i).iter()) {
-                *m += v.as_f64() / n;
-            }
-        }
-        let mut var = [0.0f64; I];
-        for i in 0..data.len() {
-            for ((s, m), v) in var.iter_mut().zip(&mean).zip(data.input(i).iter()) {
-                *s += (v.as_f64() - m) * (v.as_f64() - m) / n;
-            }
-        }
-        Standardize {
-            mean: SVector::from_fn(|k, _| T::of_f64(mean[k])),
-            std: SVector::from_fn(|k, _| {
-                let s = nalgebra::ComplexField::sqrt(var[k]);
-                T::of_f64(if s > 0.0 { s } else { 1.0 })
-            }),
-        }
-    }
-
-    /// `(x − μ) / σ`.
-    pub fn apply(&self, x: &SVector<T, I>) -> SVector<T, I> {
-        (x - self.mean).component_div(&self.std)
-    }
-
-    /// Standardises every input of a slice of pairs in place.
-    pub fn apply_all<Tg>(&self, rows: &mut [(SVector<T, I>, Tg)]) {
-        for (x, _) in rows {
-            *x = self.apply(x);
+impl core::fmt::Display for DataError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            DataError::Empty => f.write_str("the data set has no samples"),
+            DataError::NonFinite {
+                sample,
+                feature,
+                value,
+            } => write!(
+                f,
+                "sample {sample}, feature {feature} (counted from 0) is {value}: \
+                 remove or impute the sample before computing statistics"
+            ),
+            DataError::Spread { feature, mean, std } => write!(
+                f,
+                "feature {feature}'s mean {mean:e} or standard deviation {std:e} does not fit \
+                 in the scalar type: rescale the feature (or use f64)"
+            ),
+            DataError::TestFraction { value } => write!(
+                f,
+                "the test fraction is {value}; it must be strictly between 0 and 1 (e.g. 0.2)"
+            ),
+            DataError::TooFew { samples, test } => write!(
+                f,
+                "a split of {samples} samples with {test} for testing leaves a side empty: \
+                 choose a test fraction that gives each side at least one sample"
+            ),
         }
     }
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for DataError {}
 
 #[cfg(feature = "std")]
 mod csv_loader;
 #[cfg(feature = "std")]
-pub use csv_loader::{CsvError, load_csv, read_csv};
+pub use csv_loader::{
+    CsvError, CsvErrorKind, Expected, load_csv, load_csv_targets, read_csv, read_csv_targets,
+};

@@ -34,6 +34,7 @@ pub(crate) fn softmax_into<T: Scalar>(x: &[T], s: &mut [T]) {
 
 impl<X: Tensor> Module<X> for Softmax {
     type Output = X;
+    const PROBABILITY: bool = true;
     #[inline]
     fn forward(&self, x: &X) -> X {
         let mut s = *x;
