@@ -138,3 +138,89 @@ fn statistics_of_bad_data_are_errors_that_name_the_value() {
     let s = Standardize::fit(&flat).unwrap();
     assert_eq!((s.mean[0], s.std[0]), (4.0, 1.0));
 }
+
+/// The int8 form of the scalings: each feature is the real affine map to
+/// within the rounding of its output and half an input step, and a network
+/// that takes raw inputs quantises with its scaling.
+#[test]
+fn the_scalings_have_an_int8_form() {
+    use staticnet::quant::{self, Calibration, QLayer, QModule};
+
+    let mut r = rng(40);
+    let rows: Vec<(SVector<f32, 3>, usize)> = (0..300)
+        .map(|_| {
+            let x = SVector::from([
+                uniform(&mut r, 100.0, 300.0) as f32,
+                uniform(&mut r, -0.01, 0.02) as f32,
+                uniform(&mut r, -5.0, 5.0) as f32,
+            ]);
+            (x, 0)
+        })
+        .collect();
+    let s = Standardize::fit(&rows).unwrap();
+    let net = (
+        s,
+        Rescale::<3> {
+            scale: SVector::from([2.0, -0.5, 1.0]),
+            shift: SVector::from([1.0, 0.0, -3.0]),
+        },
+    );
+    let q = quant::quantize(&net, &rows, Calibration::MinMax).unwrap();
+    let (qs, qr) = &q.layers;
+    for (x, _) in &rows {
+        let xq = q.quantize_input(x);
+        // Standardize: against the real map of the dequantised input.
+        let h = qs.forward(&xq);
+        let real = net
+            .0
+            .predict(&SVector::from_fn(|k, _| q.input.dequantize(xq[k])));
+        for k in 0..3 {
+            let got = qs.output().dequantize(h[k]);
+            let tol = qs.output().scale + 0.5 * q.input.scale / net.0.std[k];
+            assert!(
+                (got - real[k]).abs() <= tol * 1.01,
+                "feature {k}: {got} vs {real}"
+            );
+        }
+        // Rescale, a negative scale included.
+        let y = qr.forward(&h);
+        let real = net
+            .1
+            .predict(&SVector::from_fn(|k, _| qs.output().dequantize(h[k])));
+        for k in 0..3 {
+            let got = qr.output().dequantize(y[k]);
+            let tol = qr.output().scale + 0.5 * qs.output().scale * net.1.scale[k].abs();
+            assert!(
+                (got - real[k]).abs() <= tol * 1.01,
+                "feature {k}: {got} vs {real}"
+            );
+        }
+    }
+    assert_eq!(<staticnet::quant::QAffine<3> as QLayer>::KIND, "QAffine");
+    // The int8 weights file carries the scaling too.
+    let mut bytes = vec![0u8; io::int8::saved_len(&q)];
+    io::int8::save(&q, &mut bytes).unwrap();
+    let mut loaded = q.clone();
+    loaded.layers.0 =
+        staticnet::quant::QAffine::new([0; 3], [0; 3], [0; 3], [1; 3], q.input, q.input);
+    io::int8::load(&mut loaded, &bytes).unwrap();
+    assert_eq!(loaded, q);
+    let source = q.to_rust("SCALED").unwrap();
+    assert!(
+        source.contains("staticnet::quant::QAffine::<3>::new("),
+        "{source}"
+    );
+    // A zero scale has no int8 form: an error, not a division by zero.
+    let flat = (Rescale::<3> {
+        scale: SVector::from([0.0, 1.0, 1.0]),
+        shift: SVector::zeros(),
+    },);
+    assert!(matches!(
+        quant::quantize(&flat, &rows, Calibration::MinMax),
+        Err(quant::QuantError::Multiplier {
+            layer: "Rescale",
+            channel: 0,
+            ..
+        })
+    ));
+}

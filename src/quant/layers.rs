@@ -370,7 +370,7 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
 /// instructions per output.
 #[cfg_attr(target_arch = "arm", inline(never))]
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
-fn requantize(offset: i32, m: Multiplier, zero_point: i8, dot: i32) -> i8 {
+pub(crate) fn requantize(offset: i32, m: Multiplier, zero_point: i8, dot: i32) -> i8 {
     let y = m.apply_in_range(offset.saturating_add(dot));
     y.saturating_add(zero_point as i32).clamp(-128, 127) as i8
 }
@@ -574,11 +574,11 @@ pub(crate) fn qparams_tensors_mut(
     );
 }
 
-const INPUT: [&str; 2] = ["input_scale (f32)", "input_zero_point (i8)"];
-const OUTPUT: [&str; 2] = ["output_scale (f32)", "output_zero_point (i8)"];
+pub(crate) const INPUT: [&str; 2] = ["input_scale (f32)", "input_zero_point (i8)"];
+pub(crate) const OUTPUT: [&str; 2] = ["output_scale (f32)", "output_zero_point (i8)"];
 
 /// Writes `staticnet::quant::QParams::new(scale, zero_point)`.
-fn qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
+pub(crate) fn qparams(src: &mut RustSource<'_>, p: QParams) -> fmt::Result {
     src.text("staticnet::quant::QParams::new(")?;
     src.scalar(p.scale)?;
     src.fmt(format_args!(", {})", p.zero_point))

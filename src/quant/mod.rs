@@ -54,11 +54,13 @@
 //! assert!((y - net.predict(&x)).abs().max() < 0.1);
 //! ```
 
+mod affine;
 mod fixed;
 mod layers;
 mod network;
 mod stats;
 
+pub use affine::QAffine;
 pub use fixed::{Multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
 pub use layers::{QDense, QIdentity, QLookup, QRelu, dot_i8};
 pub use network::{Quantized, argmax_i8, quantize};
@@ -71,7 +73,8 @@ use crate::params::{Fill, Node, RustSource, Shape, TensorInfo};
 
 /// A layer (or network) that has an int8 form: how it is calibrated and
 /// quantised. Implemented for `Dense`, the element-wise activations,
-/// `Dropout` (the identity at inference) and tuples of these.
+/// `Dropout` (the identity at inference), the scaling layers `Standardize`
+/// and `Rescale` (a per-feature [`QAffine`]) and tuples of these.
 ///
 /// Calibration runs the `f32` layer on each calibration sample and records
 /// its output ([`observe`](Quantize::observe)); quantisation then turns the
@@ -79,7 +82,7 @@ use crate::params::{Fill, Node, RustSource, Shape, TensorInfo};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no int8 form",
     label = "this layer cannot be quantised",
-    note = "int8 quantisation covers `Dense`, the element-wise activations and `Dropout`, in tuples: \
+    note = "int8 quantisation covers `Dense`, the element-wise activations, `Dropout`, `Standardize` and `Rescale`, in tuples: \
             end a classifier with its logits (argmax is the same without `Softmax`), and fold a \
             `BatchNorm1d` into the `Dense` before it (`BatchNorm1d::fold_into`)"
 )]
@@ -325,7 +328,8 @@ impl fmt::Display for QuantError {
             } => write!(
                 f,
                 "a {layer} layer's requantisation multiplier in output channel {channel} is \
-                 {value}, not a finite positive number: its scales are out of f32's range"
+                 {value}, not a finite positive number: its scales are out of f32's range (or, \
+                 for a per-feature scaling, its factor is 0)"
             ),
             QuantError::BiasOverflow {
                 layer,
