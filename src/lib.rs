@@ -51,7 +51,12 @@
 //!   [`rand::Rng`].
 //! * Training: [`optim`] ([`Sgd`](optim::Sgd), [`Adam`](optim::Adam)),
 //!   [`schedule`], [`sampling`], the [`train::Trainer`] fit loop over a
-//!   [`data::Dataset`], and [`metrics`].
+//!   [`data::Dataset`] (CSV loading, splits, [`Standardize`] and
+//!   [`Rescale`] as layers, so a saved model keeps its scaling).
+//! * [`metrics`]: predictions, accuracy, confusion matrix, mean loss and
+//!   regression scores over a data set of any size, batched on the stack,
+//!   with one bound for generic code ([`metrics::Classifier`],
+//!   [`metrics::Regressor`]).
 //! * [`io`]: parameters to and from bytes in a checked format (`no_std`),
 //!   files, Rust source for `static` models in flash, and PyTorch
 //!   safetensors import.
