@@ -139,12 +139,13 @@ pub use tensor::Tensor;
 /// Everything a typical program needs, in one `use`: the layers, losses,
 /// the traits a network's methods and a generic function's bounds name
 /// (`Module`, `Train`, `Params`, `Network`, `Tensor`, `Sample`, `Batch`,
-/// `Prediction`, `Scalar`, `Dataset`, `Class`), and `SVector`/`SMatrix`.
+/// `Prediction`, `Scalar`, `Dataset`, `Class`, `Classifier`, `Regressor`),
+/// and `SVector`/`SMatrix`.
 pub mod prelude {
     pub use crate::data::Dataset;
     pub use crate::layers::*;
     pub use crate::loss::Prediction;
-    pub use crate::metrics::Class;
+    pub use crate::metrics::{Class, Classifier, Regressor};
     pub use crate::tensor::{Batch, Sample};
     pub use crate::{
         BinaryCrossEntropy, CrossEntropy, Huber, Init, Layer, Loss, MeanSquared, Mode, Module,
