@@ -124,7 +124,8 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
     );
     assert_eq!(
         err.to_string(),
-        "the file holds f64 values, but the network is f32"
+        "the file holds f64 values, but the network is f32: load it into the same network with \
+         f64 as the scalar type (e.g. Dense<I, O, f64>)"
     );
 
     // Wrong shape: another size, another activation setting, another kind,
@@ -218,7 +219,8 @@ fn each_corruption_gives_its_own_error_and_changes_nothing() {
     );
     assert_eq!(
         err.to_string(),
-        "value 2 in the file (in a tensor `weight`) is NaN or infinite"
+        "value 2 in the file (in a tensor `weight`) is NaN or infinite: the network was saved \
+         with it (had its training diverged?)"
     );
 }
 
@@ -339,10 +341,14 @@ fn files_round_trip_and_report_io_errors() {
     io::load_file(&mut back, &path).unwrap();
     assert_eq!(back, net);
     std::fs::remove_file(&path).unwrap();
-    assert!(matches!(
-        io::load_file(&mut back, &path),
-        Err(io::FileError::Io(_))
-    ));
+    let err = io::load_file(&mut back, &path).unwrap_err();
+    assert!(matches!(err, io::FileError::Read { .. }), "{err:?}");
+    assert_eq!(err.path(), path);
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot read {}: ", path.display())),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,26 +1,71 @@
 //! Saving and loading to a path (feature `std`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::vec;
 
 use super::{Error, load, save, saved_len};
 use crate::{Params, Scalar};
 
-/// Why a file could not be saved or loaded.
+/// Why a file could not be saved or loaded: each variant names the path.
+///
+/// ```
+/// use staticnet::io::{self, FileError};
+/// use staticnet::{Dense, Params};
+///
+/// let mut net = Dense::<2, 1>::zeros();
+/// let err = io::load_file(&mut net, "no/such/model.bin").unwrap_err();
+/// assert!(matches!(err, FileError::Read { .. }));
+/// assert!(err.to_string().starts_with("cannot read no/such/model.bin: "));
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 #[allow(clippy::large_enum_variant)] // `Error` is large by design (see `io`).
 pub enum FileError {
-    /// The file could not be read or written.
-    Io(std::io::Error),
-    /// The bytes were not valid for this network (nothing was changed).
-    Format(Error),
+    /// The file could not be read (nothing was changed).
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file could not be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file's bytes were not valid for this network (nothing was
+    /// changed), or the network could not be saved.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        error: Error,
+    },
+}
+
+impl FileError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            FileError::Read { path, .. }
+            | FileError::Write { path, .. }
+            | FileError::Format { path, .. } => path,
+        }
+    }
 }
 
 impl core::fmt::Display for FileError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            FileError::Io(e) => write!(f, "{e}"),
-            FileError::Format(e) => write!(f, "{e}"),
+            FileError::Read { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            FileError::Write { path, source } => {
+                write!(f, "cannot write {}: {source}", path.display())
+            }
+            FileError::Format { path, error } => write!(f, "{}: {error}", path.display()),
         }
     }
 }
@@ -28,8 +73,8 @@ impl core::fmt::Display for FileError {
 impl std::error::Error for FileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            FileError::Io(e) => Some(e),
-            FileError::Format(e) => Some(e),
+            FileError::Read { source, .. } | FileError::Write { source, .. } => Some(source),
+            FileError::Format { error, .. } => Some(error),
         }
     }
 }
@@ -39,9 +84,16 @@ pub fn save_file<T: Scalar, N: Params<T>>(
     net: &N,
     path: impl AsRef<Path>,
 ) -> Result<(), FileError> {
+    let path = path.as_ref();
     let mut buf = vec![0u8; saved_len(net)];
-    save(net, &mut buf).map_err(FileError::Format)?;
-    std::fs::write(path, buf).map_err(FileError::Io)
+    save(net, &mut buf).map_err(|error| FileError::Format {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    std::fs::write(path, buf).map_err(|source| FileError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a file written by [`save_file`] into the network (see [`load`]):
@@ -50,6 +102,13 @@ pub fn load_file<T: Scalar, N: Params<T>>(
     net: &mut N,
     path: impl AsRef<Path>,
 ) -> Result<(), FileError> {
-    let bytes = std::fs::read(path).map_err(FileError::Io)?;
-    load(net, &bytes).map_err(FileError::Format)
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| FileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load(net, &bytes).map_err(|error| FileError::Format {
+        path: path.to_path_buf(),
+        error,
+    })
 }

@@ -32,10 +32,15 @@
 //! // The f32 loader says what the file holds.
 //! let mut f32_net = net.clone();
 //! let err = io::load(&mut f32_net, &buf[..n]).unwrap_err();
-//! assert_eq!(err.to_string(), "the file holds int8 values, but the network is f32");
+//! assert_eq!(err, io::Error::ScalarType { expected: "f32", found: "int8" });
+//! assert_eq!(
+//!     err.to_string(),
+//!     "the file holds int8 values, but the network is f32: it is a quantised network's file, \
+//!      read it with io::int8::load into a quant::Quantized network of the same shape"
+//! );
 //! ```
 
-use super::{Describe, Error, check_with, save_with};
+use super::{Describe, Error, check_with, le, save_with};
 use crate::params::Node;
 use crate::quant::{QData, QDataMut, QLayer};
 
@@ -46,18 +51,35 @@ const CODE: u8 = 3;
 fn sizes<N: QLayer>(net: &N) -> (u64, usize) {
     let (mut count, mut bytes) = (0u64, 0usize);
     net.tensors(&mut |_, _, data| {
-        count += data.len() as u64;
-        bytes += match data {
+        count = count.saturating_add(data.len() as u64);
+        // Tensors in memory: 4 bytes per value of an `i32`/`f32` slice fit.
+        bytes = bytes.saturating_add(match data {
             QData::I8(v) => v.len(),
             QData::I32(v) => 4 * v.len(),
             QData::F32(v) => 4 * v.len(),
-        };
+        });
     });
     (count, bytes)
 }
 
 fn describe<N: QLayer>(net: &N) -> impl FnMut(&mut dyn FnMut(Node)) + '_ {
     move |f| net.describe(f)
+}
+
+/// The first `n` bytes of `rest` (fewer if it is shorter), moving `rest`
+/// past them.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> &'a [u8] {
+    let (head, tail) = rest.split_at(n.min(rest.len()));
+    *rest = tail;
+    head
+}
+
+/// [`take`] for a buffer being written.
+fn take_mut<'a>(rest: &mut &'a mut [u8], n: usize) -> &'a mut [u8] {
+    let all = core::mem::take(rest);
+    let (head, tail) = all.split_at_mut(n.min(all.len()));
+    *rest = tail;
+    head
 }
 
 /// The number of bytes [`save`] writes for this network.
@@ -70,7 +92,8 @@ pub fn saved_len<N: QLayer>(net: &N) -> usize {
 }
 
 /// Writes the network's tensors, with the header and its description, into
-/// `buf`; returns the number of bytes written ([`saved_len`]).
+/// `buf`; returns the number of bytes written ([`saved_len`]). On an error
+/// the buffer's content is unspecified.
 pub fn save<N: QLayer>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
     let (count, bytes) = sizes(net);
     let mut d = describe(net);
@@ -80,24 +103,23 @@ pub fn save<N: QLayer>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
         count,
         bytes,
         &mut |out| {
-            let mut at = 0;
+            let mut rest = out;
             net.tensors(&mut |_, _, data| match data {
                 QData::I8(v) => {
-                    for &x in v {
-                        out[at] = x as u8;
-                        at += 1;
+                    for (dst, &x) in take_mut(&mut rest, v.len()).iter_mut().zip(v) {
+                        *dst = x as u8;
                     }
                 }
                 QData::I32(v) => {
-                    for &x in v {
-                        out[at..at + 4].copy_from_slice(&x.to_le_bytes());
-                        at += 4;
+                    let dst = take_mut(&mut rest, 4 * v.len());
+                    for (dst, x) in dst.chunks_exact_mut(4).zip(v) {
+                        dst.copy_from_slice(&x.to_le_bytes());
                     }
                 }
                 QData::F32(v) => {
-                    for &x in v {
-                        out[at..at + 4].copy_from_slice(&x.to_le_bytes());
-                        at += 4;
+                    let dst = take_mut(&mut rest, 4 * v.len());
+                    for (dst, x) in dst.chunks_exact_mut(4).zip(v) {
+                        dst.copy_from_slice(&x.to_le_bytes());
                     }
                 }
             });
@@ -108,6 +130,8 @@ pub fn save<N: QLayer>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
 
 /// Checks `bytes` against the network's description and, only if every check
 /// passes, overwrites the network's tensors with them.
+///
+/// On an error the network is unchanged, bit for bit.
 pub fn load<N: QLayer>(net: &mut N, bytes: &[u8]) -> Result<(), Error> {
     let (count, len) = sizes(&*net);
     let start = {
@@ -122,55 +146,57 @@ pub fn load<N: QLayer>(net: &mut N, bytes: &[u8]) -> Result<(), Error> {
             bytes,
         )?
     };
+    // `check_with` made sure exactly `len` bytes of values follow `start`.
+    let values = bytes.get(start..).unwrap_or_default();
     // Every scale must be finite before anything is written.
-    let (mut at, mut index, mut bad) = (start, 0usize, None);
+    let (mut rest, mut index, mut bad) = (values, 0usize, None);
     net.tensors(&mut |name, _, data| match data {
         QData::I8(v) => {
-            at += v.len();
+            take(&mut rest, v.len());
             index += v.len();
         }
         QData::I32(v) => {
-            at += 4 * v.len();
+            take(&mut rest, 4 * v.len());
             index += v.len();
         }
         QData::F32(v) => {
-            for _ in 0..v.len() {
-                let x = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                if bad.is_none() && !x.is_finite() {
-                    bad = Some(Error::NonFinite {
-                        index,
-                        tensor: name,
-                    });
-                }
-                at += 4;
-                index += 1;
+            let b = take(&mut rest, 4 * v.len());
+            if bad.is_none()
+                && let Some(k) = b
+                    .chunks_exact(4)
+                    .position(|b| !f32::from_le_bytes(le(b)).is_finite())
+            {
+                bad = Some(Error::NonFinite {
+                    index: index + k,
+                    tensor: name,
+                });
             }
+            index += v.len();
         }
     });
     if let Some(e) = bad {
         return Err(e);
     }
-    let mut at = start;
+    let mut rest = values;
     net.tensors_mut(&mut |_, _, data| match data {
         QDataMut::I8(v) => {
-            for x in v {
-                *x = bytes[at] as i8;
-                at += 1;
+            let n = v.len();
+            for (x, &b) in v.iter_mut().zip(take(&mut rest, n)) {
+                *x = b as i8;
             }
         }
         QDataMut::I32(v) => {
-            for x in v {
-                *x = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                at += 4;
+            let n = 4 * v.len();
+            for (x, b) in v.iter_mut().zip(take(&mut rest, n).chunks_exact(4)) {
+                *x = i32::from_le_bytes(le(b));
             }
         }
         QDataMut::F32(v) => {
-            for x in v {
-                *x = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                at += 4;
+            let n = 4 * v.len();
+            for (x, b) in v.iter_mut().zip(take(&mut rest, n).chunks_exact(4)) {
+                *x = f32::from_le_bytes(le(b));
             }
         }
     });
-    debug_assert_eq!(at, bytes.len());
     Ok(())
 }

@@ -105,46 +105,123 @@ const TAG_SETTING: u8 = 2;
 const TAG_TENSOR: u8 = 3;
 const TAG_END: u8 = 4;
 
-/// A name read from a file (a kind, setting or tensor name), kept inline:
-/// up to 48 bytes, longer names are shown cut with `…`.
+/// A name from a file or a caller (a kind, setting or tensor name, a
+/// static's name), kept inline for an error message: up to
+/// [`Name::CAPACITY`] bytes. A longer name is shown cut, with `…` and its
+/// full length (`conv_block… (70000 bytes)`), so an error never repeats a
+/// huge field; control characters are shown escaped (`\n`).
+///
+/// ```
+/// use staticnet::io::Name;
+/// let short = Name::from("0.weight");
+/// assert_eq!(short.to_string(), "0.weight");
+/// assert!(short == "0.weight");
+/// let long = Name::from("x".repeat(1_000_000).as_str());
+/// assert_eq!(long.full_len(), 1_000_000);
+/// assert_eq!(long.to_string(), format!("{}… (1000000 bytes)", "x".repeat(Name::CAPACITY)));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Name {
     bytes: [u8; Name::CAPACITY],
     len: u8,
-    cut: bool,
+    full: usize,
 }
 
 impl Name {
     /// The most bytes kept.
-    pub const CAPACITY: usize = 48;
+    pub const CAPACITY: usize = 64;
 
-    fn new(s: &[u8]) -> Name {
+    /// The first bytes of `s` (cut at a character boundary when `s` is
+    /// UTF-8), and its length.
+    pub fn new(s: &[u8]) -> Name {
         let mut bytes = [0u8; Name::CAPACITY];
-        let n = s.len().min(Name::CAPACITY);
+        let mut n = s.len().min(Name::CAPACITY);
+        // Do not cut a UTF-8 character in two: back off over continuation
+        // bytes (at most three).
+        if n < s.len() {
+            let mut k = 0;
+            while k < 3 && n > 0 && s.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
+                n -= 1;
+                k += 1;
+            }
+        }
         bytes[..n].copy_from_slice(&s[..n]);
         Name {
             bytes,
             len: n as u8,
-            cut: s.len() > Name::CAPACITY,
+            full: s.len(),
         }
     }
 
     /// Whether this is exactly `s`.
     pub fn is(&self, s: &str) -> bool {
-        !self.cut && &self.bytes[..self.len as usize] == s.as_bytes()
+        !self.is_cut() && self.kept() == s.as_bytes()
+    }
+
+    /// The length of the whole name in bytes (more than
+    /// [`CAPACITY`](Name::CAPACITY) when it was cut).
+    pub fn full_len(&self) -> usize {
+        self.full
+    }
+
+    /// Whether the name was longer than [`CAPACITY`](Name::CAPACITY) and is
+    /// kept cut.
+    pub fn is_cut(&self) -> bool {
+        self.full > self.len as usize
+    }
+
+    /// The bytes kept: the whole name, or its first bytes if it was cut.
+    pub fn kept(&self) -> &[u8] {
+        &self.bytes[..(self.len as usize).min(Name::CAPACITY)]
+    }
+
+    /// Writes the kept text, control characters escaped (and quotes and
+    /// backslashes too when `debug`), invalid UTF-8 as U+FFFD, then `…` if
+    /// it was cut.
+    fn write(&self, f: &mut fmt::Formatter<'_>, debug: bool) -> fmt::Result {
+        use fmt::Write;
+        for chunk in self.kept().utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() || (debug && (c == '"' || c == '\\')) {
+                    write!(f, "{}", c.escape_debug())?;
+                } else {
+                    f.write_char(c)?;
+                }
+            }
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        if self.is_cut() {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name::new(s.as_bytes())
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.is(other)
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.is(other)
     }
 }
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.bytes[..self.len as usize].utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        if self.cut {
-            f.write_str("…")?;
+        self.write(f, false)?;
+        if self.is_cut() {
+            write!(f, " ({} bytes)", self.full)?;
         }
         Ok(())
     }
@@ -152,7 +229,13 @@ impl fmt::Display for Name {
 
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{self}\"")
+        f.write_str("\"")?;
+        self.write(f, true)?;
+        f.write_str("\"")?;
+        if self.is_cut() {
+            write!(f, " ({} bytes)", self.full)?;
+        }
+        Ok(())
     }
 }
 
@@ -295,12 +378,19 @@ pub enum Error {
         /// The version in the file.
         found: u16,
     },
-    /// The file holds another scalar type.
+    /// The file holds another scalar type (`f32`, `f64` or int8) than the
+    /// network.
     ScalarType {
-        /// The network's type.
+        /// The network's type (`"f32"`, `"f64"` or `"int8"`).
         expected: &'static str,
-        /// The file's type (`"f32"`, `"f64"`, or `"unknown"`).
+        /// The file's type (`"f32"`, `"f64"` or `"int8"`).
         found: &'static str,
+    },
+    /// The file's scalar-type byte is none of the codes this crate writes
+    /// (1 `f32`, 2 `f64`, 3 int8).
+    UnknownScalarType {
+        /// The code in the file (byte 10).
+        code: u8,
     },
     /// The description cannot be read: an unknown tag, a bad length, a
     /// rank above [`Shape::MAX_RANK`], … (a damaged or foreign file).
@@ -359,24 +449,29 @@ impl fmt::Display for Error {
         match self {
             Error::BufferTooSmall { needed, found } => write!(
                 f,
-                "the buffer holds {found} bytes, but the network needs {needed} (see io::saved_len)"
+                "the buffer holds {found} bytes, but the network needs {needed}: give a buffer of \
+                 io::saved_len(&net) bytes"
             ),
             Error::NameTooLong { name } => write!(
                 f,
-                "the name {name} is longer than the 65,535 bytes a weights file records"
+                "the name `{name}` is longer than the 65,535 bytes a weights file records: give \
+                 the layer a shorter kind or tensor name"
             ),
             Error::Truncated { expected, found } => write!(
                 f,
-                "the file is truncated: {found} bytes, expected {expected}"
+                "the file is truncated: {found} bytes, where this network's file has {expected}: \
+                 it was cut short (an interrupted copy or write?) or is another network's file"
             ),
             Error::TrailingBytes { expected, found } => write!(
                 f,
-                "the file has {} bytes after its values ({found} bytes, expected {expected})",
-                found - expected
+                "the file has {} bytes after its values ({found} bytes, where this network's file \
+                 has {expected}): it is damaged, or two files were joined",
+                found.saturating_sub(*expected)
             ),
             Error::BadMagic { found } => write!(
                 f,
-                "not a staticnet weights file: it starts with {found:02x?}, expected {:02x?} (\"staticnt\")",
+                "not a staticnet weights file: it starts with {found:02x?}, expected {:02x?} \
+                 (\"staticnt\"); a PyTorch file is read with io::safetensors",
                 MAGIC
             ),
             Error::UnsupportedVersion { found: 1 } => write!(
@@ -386,15 +481,39 @@ impl fmt::Display for Error {
             ),
             Error::UnsupportedVersion { found } => write!(
                 f,
-                "format version {found} in the file, but this crate reads version {VERSION}"
+                "format version {found} in the file, but this crate reads version {VERSION}: it was \
+                 written by another staticnet release, or is damaged"
             ),
-            Error::ScalarType { expected, found } => write!(
+            Error::ScalarType { expected, found } => {
+                write!(
+                    f,
+                    "the file holds {found} values, but the network is {expected}"
+                )?;
+                match (*expected, *found) {
+                    (_, "int8") => f.write_str(
+                        ": it is a quantised network's file, read it with io::int8::load into a \
+                         quant::Quantized network of the same shape",
+                    ),
+                    ("int8", _) => f.write_str(
+                        ": it is a float network's file, load it with io::load into that network \
+                         and quantise it with quant::quantize",
+                    ),
+                    _ => write!(
+                        f,
+                        ": load it into the same network with {found} as the scalar type \
+                         (e.g. Dense<I, O, {found}>)"
+                    ),
+                }
+            }
+            Error::UnknownScalarType { code } => write!(
                 f,
-                "the file holds {found} values, but the network is {expected}"
+                "the file's scalar type code is {code}, which is none of 1 (f32), 2 (f64) and \
+                 3 (int8): the file is damaged or was written by another staticnet release"
             ),
             Error::Malformed { offset, reason } => write!(
                 f,
-                "the file's description is damaged at byte {offset}: {reason}"
+                "the file's description is damaged at byte {offset}: {reason} (the file is damaged \
+                 or not a staticnet weights file)"
             ),
             Error::Mismatch {
                 path,
@@ -407,15 +526,17 @@ impl fmt::Display for Error {
             ),
             Error::ParamCount { expected, found } => write!(
                 f,
-                "the file holds {found} values, but the network has {expected}"
+                "the file holds {found} values, but the network has {expected}: the file is damaged"
             ),
             Error::Checksum { expected, found } => write!(
                 f,
-                "checksum mismatch: the file records {expected:#010x}, its bytes give {found:#010x} (corrupted)"
+                "checksum mismatch: the file records {expected:#010x}, its bytes give {found:#010x}: \
+                 the file is damaged or was truncated"
             ),
             Error::NonFinite { index, tensor } => write!(
                 f,
-                "value {index} in the file (in a tensor `{tensor}`) is NaN or infinite"
+                "value {index} in the file (in a tensor `{tensor}`) is NaN or infinite: the network \
+                 was saved with it (had its training diverged?)"
             ),
             Error::Inconsistent { declared, found } => write!(
                 f,
@@ -438,13 +559,23 @@ fn scalar_code<T: Scalar>() -> u8 {
     }
 }
 
-fn scalar_name(code: u8) -> &'static str {
+/// The scalar type a code stands for, if it is one this crate writes.
+fn scalar_name(code: u8) -> Option<&'static str> {
     match code {
-        1 => "f32",
-        2 => "f64",
-        3 => "int8",
-        _ => "unknown",
+        1 => Some("f32"),
+        2 => Some("f64"),
+        3 => Some("int8"),
+        _ => None,
     }
+}
+
+/// The first `K` bytes of `b` as an array (zeros past its end): a
+/// fixed-size read that cannot panic. Callers pass exactly `K` bytes.
+pub(crate) fn le<const K: usize>(b: &[u8]) -> [u8; K] {
+    let mut out = [0u8; K];
+    let n = b.len().min(K);
+    out[..n].copy_from_slice(&b[..n]);
+    out
 }
 
 /// Calls `put` with the bytes of one description record.
@@ -490,6 +621,7 @@ fn encode(node: &Node, put: &mut impl FnMut(&[u8])) -> Result<(), Error> {
                 Layout::RowMajor => 1u8,
                 Layout::ColumnMajor => 2,
             };
+            // A `Shape` has at most `Shape::MAX_RANK` (4) axes.
             put(&[role, layout, shape.dims().len() as u8]);
             for &d in shape.dims() {
                 put(&(d as u64).to_le_bytes());
@@ -507,11 +639,11 @@ fn description_len<T: Scalar, N: Params<T>>(net: &N) -> Result<usize, Error> {
 
 /// The length in bytes of the description `describe` gives.
 fn description_len_of(describe: Describe<'_>) -> Result<usize, Error> {
-    let mut len = 0;
+    let mut len = 0usize;
     let mut result = Ok(());
     describe(&mut |node| {
         if result.is_ok() {
-            result = encode(&node, &mut |b| len += b.len());
+            result = encode(&node, &mut |b| len = len.saturating_add(b.len()));
         }
     });
     result.map(|()| len)
@@ -523,9 +655,11 @@ pub(crate) type Describe<'a> = &'a mut dyn FnMut(&mut dyn FnMut(Node));
 /// Checks that the tensors' lengths add up to `NUM_PARAMS + NUM_BUFFERS`,
 /// which every offset below relies on.
 fn consistent<T: Scalar, N: Params<T>>(net: &N) -> Result<(), Error> {
-    let mut found = 0;
-    N::tensors([net], [], &mut |_, [p], []| found += p.len());
-    let declared = N::NUM_PARAMS + N::NUM_BUFFERS;
+    let mut found = 0usize;
+    N::tensors([net], [], &mut |_, [p], []| {
+        found = found.saturating_add(p.len())
+    });
+    let declared = N::NUM_PARAMS.saturating_add(N::NUM_BUFFERS);
     if found == declared {
         Ok(())
     } else {
@@ -536,14 +670,22 @@ fn consistent<T: Scalar, N: Params<T>>(net: &N) -> Result<(), Error> {
 /// The number of bytes [`save`] writes for this network.
 pub fn saved_len<T: Scalar, N: Params<T>>(net: &N) -> usize {
     let d = description_len(net).unwrap_or(0);
-    HEADER_BYTES + d + TRAILER_BYTES + (N::NUM_PARAMS + N::NUM_BUFFERS) * size_of::<T>()
+    let values = N::NUM_PARAMS
+        .saturating_add(N::NUM_BUFFERS)
+        .saturating_mul(size_of::<T>());
+    HEADER_BYTES
+        .saturating_add(d)
+        .saturating_add(TRAILER_BYTES)
+        .saturating_add(values)
 }
 
 /// Writes the network's parameters and buffers, with the header and its
 /// description, into `buf`; returns the number of bytes written
-/// ([`saved_len`]).
+/// ([`saved_len`]). On an error the buffer's content is unspecified.
 pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, Error> {
     consistent(net)?;
+    // `consistent` checked that the count is the tensors' total length:
+    // values that exist in memory, so their byte size fits a `usize`.
     let count = N::NUM_PARAMS + N::NUM_BUFFERS;
     save_with(
         scalar_code::<T>(),
@@ -551,11 +693,10 @@ pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, E
         count as u64,
         count * size_of::<T>(),
         &mut |params| {
-            let mut i = 0;
+            let mut out = params.chunks_exact_mut(size_of::<T>());
             N::tensors([net], [], &mut |_, [p], []| {
-                for &v in p {
-                    params[i..i + size_of::<T>()].copy_from_slice(&to_le::<T>(v)[..size_of::<T>()]);
-                    i += size_of::<T>();
+                for (&v, dst) in p.iter().zip(out.by_ref()) {
+                    dst.copy_from_slice(&to_le::<T>(v)[..size_of::<T>()]);
                 }
             });
         },
@@ -565,6 +706,8 @@ pub fn save<T: Scalar, N: Params<T>>(net: &N, buf: &mut [u8]) -> Result<usize, E
 
 /// Writes a file: the header with scalar code `code`, the description, the
 /// value count and checksum, and `values` bytes filled by `write_values`.
+/// The description is walked once, written as it is measured, so the
+/// length recorded is the length written.
 pub(crate) fn save_with(
     code: u8,
     describe: Describe<'_>,
@@ -573,34 +716,55 @@ pub(crate) fn save_with(
     write_values: &mut dyn FnMut(&mut [u8]),
     buf: &mut [u8],
 ) -> Result<usize, Error> {
-    let d = description_len_of(describe)?;
-    let needed = HEADER_BYTES + d + TRAILER_BYTES + values;
-    if buf.len() < needed {
+    let mut d = 0usize;
+    let mut result = Ok(());
+    {
+        let room = buf.get_mut(HEADER_BYTES..).unwrap_or_default();
+        describe(&mut |node| {
+            if result.is_ok() {
+                result = encode(&node, &mut |b| {
+                    let end = d.saturating_add(b.len());
+                    if let Some(dst) = room.get_mut(d..end) {
+                        dst.copy_from_slice(b);
+                    }
+                    d = end;
+                });
+            }
+        });
+    }
+    result?;
+    let needed = HEADER_BYTES
+        .saturating_add(d)
+        .saturating_add(TRAILER_BYTES)
+        .saturating_add(values);
+    let Some(buf) = buf.get_mut(..needed) else {
         return Err(Error::BufferTooSmall {
             needed,
             found: buf.len(),
         });
-    }
-    let (header, params) = buf[..needed].split_at_mut(needed - values);
-    let mut at = 0;
-    let mut put = |bytes: &[u8]| {
-        header[at..at + bytes.len()].copy_from_slice(bytes);
-        at += bytes.len();
     };
-    put(&MAGIC);
-    put(&VERSION.to_le_bytes());
-    put(&[code, 0]);
-    put(&(d as u32).to_le_bytes());
-    describe(&mut |node| {
-        // The names were measured above: encoding cannot fail now.
-        let _ = encode(&node, &mut put);
-    });
-    put(&count.to_le_bytes());
+    // A description needs at least 8 bytes per layer, and 4 GiB of it would
+    // take half a billion layers: a network whose type no compiler builds.
+    let mut header = [0u8; HEADER_BYTES];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..10].copy_from_slice(&VERSION.to_le_bytes());
+    header[10] = code;
+    header[12..16].copy_from_slice(&(d as u32).to_le_bytes());
+    // `buf` is exactly `needed` = header + d + trailer + values bytes long.
+    let (head, rest) = buf.split_at_mut(HEADER_BYTES);
+    let (desc, rest) = rest.split_at_mut(d);
+    let (trailer, params) = rest.split_at_mut(TRAILER_BYTES);
+    head.copy_from_slice(&header);
+    let mut counted = [0u8; TRAILER_BYTES];
+    counted[..8].copy_from_slice(&count.to_le_bytes());
     write_values(params);
     let mut crc = Crc32::new();
-    crc.update(&header[..at]);
+    crc.update(head);
+    crc.update(desc);
+    crc.update(&counted[..8]);
     crc.update(params);
-    header[at..at + 4].copy_from_slice(&crc.finish().to_le_bytes());
+    counted[8..].copy_from_slice(&crc.finish().to_le_bytes());
+    trailer.copy_from_slice(&counted);
     Ok(needed)
 }
 
@@ -613,18 +777,20 @@ fn to_le<T: Scalar>(v: T) -> [u8; 8] {
     out
 }
 
+/// A value from its little-endian bytes (4 for `f32`, 8 for `f64`).
 fn from_le<T: Scalar>(b: &[u8]) -> T {
     match size_of::<T>() {
-        4 => T::of_f64(f32::from_le_bytes(b.try_into().unwrap()) as f64),
-        _ => T::of_f64(f64::from_le_bytes(b.try_into().unwrap())),
+        4 => T::of_f64(f32::from_le_bytes(le(b)) as f64),
+        _ => T::of_f64(f64::from_le_bytes(le(b))),
     }
 }
 
+/// `K` bytes at `at`, or `Truncated` (the file needs `needed` bytes).
 fn read<const K: usize>(bytes: &[u8], at: usize, needed: usize) -> Result<[u8; K], Error> {
-    match bytes.get(at..at + K) {
-        Some(b) => Ok(b.try_into().unwrap()),
+    match at.checked_add(K).and_then(|end| bytes.get(at..end)) {
+        Some(b) => Ok(le(b)),
         None => Err(Error::Truncated {
-            expected: needed.max(at + K),
+            expected: needed.max(at.saturating_add(K)),
             found: bytes.len(),
         }),
     }
@@ -641,13 +807,14 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn malformed(&self, reason: &'static str) -> Error {
         Error::Malformed {
-            offset: self.base + self.at,
+            offset: self.base.saturating_add(self.at),
             reason,
         }
     }
 
     fn bytes(&mut self, n: usize, reason: &'static str) -> Result<&[u8], Error> {
-        match self.desc.get(self.at..self.at + n) {
+        let end = self.at.checked_add(n);
+        match end.and_then(|end| self.desc.get(self.at..end)) {
             Some(b) => {
                 self.at += n;
                 Ok(b)
@@ -657,24 +824,24 @@ impl Reader<'_> {
     }
 
     fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.bytes(1, "a record runs past the description's end")?[0])
+        Ok(le::<1>(self.bytes(1, "a record runs past the description's end")?)[0])
     }
 
     fn u64(&mut self) -> Result<u64, Error> {
         let b = self.bytes(8, "a record runs past the description's end")?;
-        Ok(u64::from_le_bytes(b.try_into().unwrap()))
+        Ok(u64::from_le_bytes(le(b)))
     }
 
     fn name(&mut self) -> Result<Name, Error> {
         let b = self.bytes(2, "a record runs past the description's end")?;
-        let len = u16::from_le_bytes([b[0], b[1]]) as usize;
+        let len = u16::from_le_bytes(le(b)) as usize;
         Ok(Name::new(
             self.bytes(len, "a name runs past the description's end")?,
         ))
     }
 
     fn next(&mut self) -> Result<FileNode, Error> {
-        if self.at == self.desc.len() {
+        if self.at >= self.desc.len() {
             return Ok(FileNode::Nothing);
         }
         let start = self.at;
@@ -718,6 +885,7 @@ impl Reader<'_> {
                 FileNode::Tensor {
                     name,
                     role,
+                    // `rank` ≤ `Shape::MAX_RANK`, checked above.
                     shape: Shape::new(&dims[..rank]),
                     layout,
                 }
@@ -779,7 +947,7 @@ fn check_description(
                 kinds[depth] = kind;
                 children[depth] = 0;
             }
-            depth += 1;
+            depth = depth.saturating_add(1);
         }
         let found = match reader.next() {
             Ok(found) => found,
@@ -791,16 +959,18 @@ fn check_description(
         if !same(&found, &node) {
             result = Err(Error::Mismatch {
                 path,
-                layer: kinds[(depth.max(1) - 1).min(LayerPath::MAX_DEPTH)],
+                layer: kinds[depth.saturating_sub(1).min(LayerPath::MAX_DEPTH)],
                 expected: Expected(Some(node)),
                 found,
             });
             return;
         }
         if node == Node::End {
-            depth -= 1;
+            // A description that ends more layers than it began (a custom
+            // layer's bug) stays at the top instead of underflowing.
+            depth = depth.saturating_sub(1);
             if depth > 0 && depth <= LayerPath::MAX_DEPTH {
-                children[depth - 1] += 1;
+                children[depth - 1] = children[depth - 1].saturating_add(1);
             }
             path.depth = depth.saturating_sub(1).min(LayerPath::MAX_DEPTH) as u8;
         }
@@ -819,16 +989,20 @@ fn check_description(
 
 /// Checks `bytes` against the network's description and, only if every
 /// check passes, overwrites the network's parameters and buffers with them.
+///
+/// On an error the network is unchanged, bit for bit.
 pub fn load<T: Scalar, N: Params<T>>(net: &mut N, bytes: &[u8]) -> Result<(), Error> {
     let start = check(&*net, bytes)?;
-    let mut i = start;
+    // `check` made sure the values after `start` are exactly the network's.
+    let mut values = bytes
+        .get(start..)
+        .unwrap_or_default()
+        .chunks_exact(size_of::<T>());
     N::tensors([], [net], &mut |_, [], [p]| {
-        for v in p {
-            *v = from_le::<T>(&bytes[i..i + size_of::<T>()]);
-            i += size_of::<T>();
+        for (v, b) in p.iter_mut().zip(values.by_ref()) {
+            *v = from_le::<T>(b);
         }
     });
-    debug_assert_eq!(i, bytes.len());
     Ok(())
 }
 
@@ -836,6 +1010,7 @@ pub fn load<T: Scalar, N: Params<T>>(net: &mut N, bytes: &[u8]) -> Result<(), Er
 /// start.
 fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error> {
     consistent(net)?;
+    // Values in memory: their byte size fits a `usize` (see `save`).
     let count = N::NUM_PARAMS + N::NUM_BUFFERS;
     let start = check_with(
         scalar_code::<T>(),
@@ -846,12 +1021,15 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
         count * size_of::<T>(),
         bytes,
     )?;
-    let mut index = 0;
+    let mut values = bytes
+        .get(start..)
+        .unwrap_or_default()
+        .chunks_exact(size_of::<T>());
+    let mut index = 0usize;
     let mut bad = None;
     N::tensors([net], [], &mut |info, [p], []| {
-        for _ in 0..p.len() {
-            let b = start + index * size_of::<T>();
-            if bad.is_none() && !from_le::<T>(&bytes[b..b + size_of::<T>()]).is_finite() {
+        for b in values.by_ref().take(p.len()) {
+            if bad.is_none() && !from_le::<T>(b).is_finite() {
                 bad = Some(Error::NonFinite {
                     index,
                     tensor: info.name,
@@ -868,7 +1046,8 @@ fn check<T: Scalar, N: Params<T>>(net: &N, bytes: &[u8]) -> Result<usize, Error>
 
 /// The checks of a load that do not depend on the values' type: length,
 /// magic, version, scalar code, description, value count, checksum.
-/// Returns where the values start.
+/// Returns where the values start; on success the file is exactly
+/// `value_bytes` bytes longer than that.
 pub(crate) fn check_with(
     code: u8,
     name: &'static str,
@@ -879,7 +1058,12 @@ pub(crate) fn check_with(
     bytes: &[u8],
 ) -> Result<usize, Error> {
     let d = description_len_of(describe)?;
-    let needed = HEADER_BYTES + d + TRAILER_BYTES + value_bytes;
+    // The length of this network's file, for the messages of a file cut
+    // short before its own description can be read.
+    let needed = HEADER_BYTES
+        .saturating_add(d)
+        .saturating_add(TRAILER_BYTES)
+        .saturating_add(value_bytes);
     let magic = read::<8>(bytes, 0, needed)?;
     if magic != MAGIC {
         return Err(Error::BadMagic { found: magic });
@@ -890,20 +1074,21 @@ pub(crate) fn check_with(
     }
     let [scalar, _reserved] = read::<2>(bytes, 10, needed)?;
     if scalar != code {
-        return Err(Error::ScalarType {
-            expected: name,
-            found: scalar_name(scalar),
+        return Err(match scalar_name(scalar) {
+            Some(found) => Error::ScalarType {
+                expected: name,
+                found,
+            },
+            None => Error::UnknownScalarType { code: scalar },
         });
     }
-    let d = u32::from_le_bytes(read::<4>(bytes, 12, needed)?) as usize;
-    let desc = match bytes.get(HEADER_BYTES..HEADER_BYTES.saturating_add(d)) {
-        Some(desc) => desc,
-        None => {
-            return Err(Error::Truncated {
-                expected: needed.max(HEADER_BYTES.saturating_add(d).saturating_add(TRAILER_BYTES)),
-                found: bytes.len(),
-            });
-        }
+    let d = u32::from_le_bytes(read::<4>(bytes, 12, needed)?);
+    let desc_end = HEADER_BYTES.saturating_add(usize::try_from(d).unwrap_or(usize::MAX));
+    let Some(desc) = bytes.get(HEADER_BYTES..desc_end) else {
+        return Err(Error::Truncated {
+            expected: needed.max(desc_end.saturating_add(TRAILER_BYTES)),
+            found: bytes.len(),
+        });
     };
     check_description(
         describe,
@@ -914,18 +1099,19 @@ pub(crate) fn check_with(
             at: 0,
         },
     )?;
-    // The description matched the network's, so the file's length is the
-    // network's.
-    let at = HEADER_BYTES + d;
-    let (values, count) = (count, u64::from_le_bytes(read::<8>(bytes, at, needed)?));
-    if count != values {
+    // The description matched the network's: the file's length is the
+    // network's, counted from the file's own description length.
+    let at = desc_end;
+    let needed = at.saturating_add(TRAILER_BYTES).saturating_add(value_bytes);
+    let found_count = u64::from_le_bytes(read::<8>(bytes, at, needed)?);
+    if found_count != count {
         return Err(Error::ParamCount {
-            expected: values,
-            found: count,
+            expected: count,
+            found: found_count,
         });
     }
-    let recorded = u32::from_le_bytes(read::<4>(bytes, at + 8, needed)?);
-    let start = at + TRAILER_BYTES;
+    let recorded = u32::from_le_bytes(read::<4>(bytes, at.saturating_add(8), needed)?);
+    let start = at.saturating_add(TRAILER_BYTES);
     if bytes.len() < needed {
         return Err(Error::Truncated {
             expected: needed,
@@ -939,8 +1125,8 @@ pub(crate) fn check_with(
         });
     }
     let mut crc = Crc32::new();
-    crc.update(&bytes[..at + 8]);
-    crc.update(&bytes[start..]);
+    crc.update(bytes.get(..at.saturating_add(8)).unwrap_or_default());
+    crc.update(bytes.get(start..).unwrap_or_default());
     let actual = crc.finish();
     if actual != recorded {
         return Err(Error::Checksum {
