@@ -15,7 +15,7 @@ mod generated {
 use common::{rng, uniform};
 use nalgebra::SVector;
 use staticnet::Params;
-use staticnet::io::rust::{CodegenError, to_rust};
+use staticnet::io::rust::{CodegenError, NameProblem, to_rust};
 use staticnet::prelude::*;
 
 type Net32 = (
@@ -115,8 +115,17 @@ fn custom_layers_without_a_rust_form_and_bad_names_are_refused() {
         "the layer \"Mine\" has no Rust form: implement `Params::rust_type` and \
          `Params::rust_value` for it"
     );
-    assert!(matches!(
-        to_rust::<f32, _>(&Relu, "2x"),
-        Err(CodegenError::BadName(_))
-    ));
+    let err = to_rust::<f32, _>(&Relu, "2x").unwrap_err();
+    assert_eq!(
+        err,
+        CodegenError::BadName {
+            name: "2x".into(),
+            problem: NameProblem::StartsWithDigit
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "\"2x\" cannot name a static: it starts with a digit; write it in UPPER_SNAKE_CASE, \
+         with ASCII letters, digits and `_`, not starting with a digit, e.g. MODEL_2X"
+    );
 }
