@@ -213,7 +213,8 @@ fn every_mismatch_is_refused_with_what_was_expected_and_found() {
     );
     assert_eq!(
         err.to_string(),
-        "tensor \"0.weight\" is F64 in the file, which a f32 network cannot take"
+        "tensor \"0.weight\" is F64 in the file, which a f32 network cannot take: save it as \
+         float32 in PyTorch (`tensor.float()`) or load it into an f64 network"
     );
 
     // NaN.
