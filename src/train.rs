@@ -2,17 +2,29 @@
 //!
 //! [`Trainer::fit`] minimises the mean loss `R(θ) = (1/n) Σ ℓ(F(xᵢ; θ), tᵢ)`
 //! over a [`Dataset`] with mini-batches of a static size `B`, drawn as
-//! [`Sampling`] says, and reports each epoch through a callback. Everything
-//! it needs (a batch, the tape, the gradient) lives on its stack frame:
-//! training allocates nothing.
+//! [`Sampling`] says, and reports each epoch through a callback
+//! ([`Trainer::run`] is the same without one). Everything it needs (a batch,
+//! the tape, the gradient) lives on its stack frame: training allocates
+//! nothing.
+//!
+//! Before the first step, `fit` checks every setting (the number of epochs,
+//! the optimizer's, the schedule's, the loss's and the layers' settings:
+//! [`Trainer::check`]) and every sample; a problem is a [`TrainError`] that
+//! names the setting, its value and its allowed range ([`InvalidSetting`]),
+//! or the sample, the value and what is wrong with it ([`TargetError`]),
+//! with nothing changed.
+
+use core::fmt;
 
 use nalgebra::SMatrix;
 use rand::Rng;
 
 use crate::data::Dataset;
 use crate::loss::Prediction;
+pub use crate::loss::TargetError;
 use crate::module::Mode;
 use crate::optim::Optimizer;
+use crate::params::{self, Node};
 use crate::sampling::{self, Sampling};
 use crate::schedule::{Constant, Schedule};
 use crate::tensor::Batch;
@@ -58,23 +70,236 @@ pub struct Summary {
     pub stopped: bool,
 }
 
-/// Why training stopped without finishing. Epochs and steps are counted from
-/// 0. In every case the network's parameters are those before the failing
-/// step: nothing non-finite is ever written into them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A training setting outside its allowed range: which setting, its value
+/// and the range it must be in.
+///
+/// [`Trainer::fit`] checks every setting before the first step (the
+/// optimizer's through [`Optimizer::check`], the schedule's through
+/// [`Schedule::check`], the loss's through [`Loss::check`], and the number of
+/// epochs) and returns it as [`TrainError::Setting`]; fallible constructors
+/// such as [`LeakyRelu::try_new`](crate::LeakyRelu::try_new) return it
+/// directly. The helpers (`check_positive`, …) are `const fn`s that an
+/// optimizer, loss or schedule of your own can use in its `check`.
+///
+/// ```
+/// use staticnet::train::InvalidSetting;
+/// let err = InvalidSetting::check_positive("learning rate", -0.1).unwrap_err();
+/// assert_eq!(
+///     err,
+///     InvalidSetting { setting: "learning rate", value: -0.1, allowed: "finite and > 0" }
+/// );
+/// assert_eq!(err.to_string(), "the learning rate is -0.1; it must be finite and > 0");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InvalidSetting {
+    /// The setting's name, with its owner where it has one: `"learning
+    /// rate"`, `"Adam β₁"`, `"Huber δ"`, `"number of epochs"`.
+    pub setting: &'static str,
+    /// The value given (a count as `f64`).
+    pub value: f64,
+    /// The allowed range, in words: `"finite and > 0"`, `"in [0, 1)"`, ….
+    pub allowed: &'static str,
+}
+
+impl InvalidSetting {
+    /// `Ok` if `value` is finite and `> 0`, else the error naming `setting`.
+    pub const fn check_positive(setting: &'static str, value: f64) -> Result<(), Self> {
+        Self::check(
+            setting,
+            value,
+            value.is_finite() && value > 0.0,
+            "finite and > 0",
+        )
+    }
+
+    /// `Ok` if `value` is finite and `≥ 0`, else the error naming `setting`.
+    pub const fn check_non_negative(setting: &'static str, value: f64) -> Result<(), Self> {
+        Self::check(
+            setting,
+            value,
+            value.is_finite() && value >= 0.0,
+            "finite and ≥ 0",
+        )
+    }
+
+    /// `Ok` if `0 ≤ value < 1` (a decay rate, a momentum, a probability),
+    /// else the error naming `setting`.
+    pub const fn check_fraction(setting: &'static str, value: f64) -> Result<(), Self> {
+        Self::check(setting, value, value >= 0.0 && value < 1.0, "in [0, 1)")
+    }
+
+    /// `Ok` if `value` is finite (neither NaN nor infinite), else the error
+    /// naming `setting`.
+    pub const fn check_finite(setting: &'static str, value: f64) -> Result<(), Self> {
+        Self::check(setting, value, value.is_finite(), "finite")
+    }
+
+    /// `Ok` if `ok`, else the error `setting`, `value`, `allowed`.
+    pub const fn check(
+        setting: &'static str,
+        value: f64,
+        ok: bool,
+        allowed: &'static str,
+    ) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(InvalidSetting {
+                setting,
+                value,
+                allowed,
+            })
+        }
+    }
+}
+
+impl fmt::Display for InvalidSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {} is {}; it must be {}",
+            self.setting, self.value, self.allowed
+        )
+    }
+}
+
+impl core::error::Error for InvalidSetting {}
+
+/// Where a layer sits in a network, as the weights file's errors show it:
+/// the index of each enclosing child from the outside in (`layer 2.1` is the
+/// second element of the third element); a network that is a single layer
+/// is "the network".
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LayerPosition {
+    index: [u32; LayerPosition::MAX_DEPTH],
+    depth: u8,
+}
+
+impl LayerPosition {
+    /// The deepest nesting a position records; deeper layers are shown by
+    /// their first levels.
+    pub const MAX_DEPTH: usize = 8;
+
+    /// The indices, outermost first (empty for the network itself).
+    pub fn indices(&self) -> &[u32] {
+        &self.index[..self.depth as usize]
+    }
+}
+
+impl fmt::Display for LayerPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.depth == 0 {
+            return f.write_str("the network");
+        }
+        f.write_str("layer ")?;
+        for (i, x) in self.indices().iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for LayerPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Why training did not start or stopped without finishing. Epochs and
+/// steps are counted from 0.
+///
+/// The setting and data errors are found before the first step, and
+/// nothing (network, optimizer state) has changed. A run that diverges
+/// stops at the failing step with the parameters as they were before it:
+/// nothing non-finite is ever written into them. Every variant is `Copy`,
+/// and its `Display` is a whole sentence with the values involved and, where
+/// there is an obvious one, the fix.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use staticnet::optim::Adam;
+/// use staticnet::prelude::*;
+/// use staticnet::train::{InvalidSetting, TrainError, Trainer};
+///
+/// let data = [(SVector::from([0.5f32, -0.5]), 1usize), (SVector::from([-0.5, 0.5]), 0)];
+/// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+/// let mut net = <(Dense<2, 2>,)>::random(Init::Xavier, &mut rng);
+///
+/// // β₁ = 1 would divide by zero at the first step: a setting error, not a divergence.
+/// let err = Trainer::new(Adam::new(0.01).betas(1.0, 0.999))
+///     .batch_size::<2>()
+///     .run(&mut net, &CrossEntropy, &data, &mut rng)
+///     .unwrap_err();
+/// assert_eq!(
+///     err,
+///     TrainError::Setting(InvalidSetting { setting: "Adam β₁", value: 1.0, allowed: "in [0, 1)" })
+/// );
+/// assert_eq!(err.to_string(), "the Adam β₁ is 1; it must be in [0, 1)");
+///
+/// // A class index beyond the network's outputs, found before training.
+/// let data = [(SVector::from([0.5f32, -0.5]), 2usize)];
+/// let err = Trainer::new(Adam::new(0.01))
+///     .batch_size::<2>()
+///     .run(&mut net, &CrossEntropy, &data, &mut rng)
+///     .unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "sample 0's target is not valid for the loss: class 2 is out of range for 2 outputs \
+///      (classes 0 to 1); are the labels counted from 1 (subtract 1), or does the network \
+///      need 3 outputs?"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum TrainError {
+    /// A training setting is outside its allowed range (found before
+    /// training starts).
+    Setting(InvalidSetting),
+    /// A layer has a real-valued setting (a slope, an `eps`) that is NaN or
+    /// infinite in the network's scalar type (found before training
+    /// starts).
+    LayerSetting {
+        /// Where the layer is.
+        position: LayerPosition,
+        /// The layer's kind (`"LeakyRelu"`).
+        layer: &'static str,
+        /// The setting's name (`"slope"`).
+        setting: &'static str,
+        /// Its value in the network's scalar type.
+        value: f64,
+    },
     /// The data set has no samples.
     EmptyDataset,
-    /// A sample's input holds NaN or an infinity. Found before training starts.
+    /// A sample's input holds NaN or an infinity. Found before training
+    /// starts.
     InvalidInput {
         /// The sample's index.
         index: usize,
+        /// The first feature (input element) that is not finite.
+        feature: usize,
+        /// Its value.
+        value: f64,
     },
     /// A sample's target is invalid for the loss (a class index out of range,
     /// a NaN value, …). Found before training starts.
     InvalidTarget {
         /// The sample's index.
         index: usize,
+        /// What is wrong with it.
+        reason: TargetError,
+    },
+    /// The schedule gave a learning rate that is negative, NaN or infinite
+    /// for an epoch (checked before the epoch's first step; the earlier
+    /// epochs have trained the network).
+    ScheduledLearningRate {
+        /// The epoch.
+        epoch: usize,
+        /// The learning rate the schedule gave.
+        learning_rate: f64,
     },
     /// A mini-batch's loss was NaN or infinite: the run diverged.
     NonFiniteLoss {
@@ -82,6 +307,10 @@ pub enum TrainError {
         epoch: usize,
         /// The step within the epoch.
         step: usize,
+        /// The mini-batch's loss.
+        loss: f64,
+        /// The learning rate of the epoch.
+        learning_rate: f64,
     },
     /// A gradient held NaN or an infinity.
     NonFiniteGradient {
@@ -89,6 +318,10 @@ pub enum TrainError {
         epoch: usize,
         /// The step within the epoch.
         step: usize,
+        /// The mini-batch's loss (finite).
+        loss: f64,
+        /// The learning rate of the epoch.
+        learning_rate: f64,
     },
     /// The optimizer's update would have made a parameter non-finite.
     NonFiniteUpdate {
@@ -96,34 +329,127 @@ pub enum TrainError {
         epoch: usize,
         /// The step within the epoch.
         step: usize,
+        /// The mini-batch's loss (finite).
+        loss: f64,
+        /// The learning rate of the epoch.
+        learning_rate: f64,
     },
 }
 
-impl core::fmt::Display for TrainError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl From<InvalidSetting> for TrainError {
+    fn from(e: InvalidSetting) -> Self {
+        TrainError::Setting(e)
+    }
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kept = "the parameters are those before that step";
         match *self {
+            TrainError::Setting(e) => e.fmt(f),
+            TrainError::LayerSetting {
+                position,
+                layer,
+                setting,
+                value,
+            } => write!(
+                f,
+                "{position} ({layer}) has setting `{setting}` = {value}; a layer's settings must \
+                 be finite"
+            ),
             TrainError::EmptyDataset => f.write_str("the training set has no samples"),
-            TrainError::InvalidInput { index } => {
-                write!(f, "sample {index}'s input holds NaN or an infinity")
+            TrainError::InvalidInput {
+                index,
+                feature,
+                value,
+            } => write!(
+                f,
+                "sample {index}'s input is {value} at feature {feature} (counted from 0); every \
+                 input value must be finite: fill in or drop missing values before training"
+            ),
+            TrainError::InvalidTarget { index, reason } => {
+                write!(
+                    f,
+                    "sample {index}'s target is not valid for the loss: {reason}"
+                )
             }
-            TrainError::InvalidTarget { index } => {
-                write!(f, "sample {index}'s target is not valid for this loss")
+            TrainError::ScheduledLearningRate {
+                epoch,
+                learning_rate,
+            } => write!(
+                f,
+                "the schedule gives a learning rate of {learning_rate} for epoch {epoch} \
+                 (counted from 0); it must be finite and ≥ 0; the parameters are those after \
+                 the epoch before"
+            ),
+            TrainError::NonFiniteLoss {
+                epoch,
+                step,
+                loss,
+                learning_rate,
+            } => {
+                write!(
+                    f,
+                    "the loss became {loss} at epoch {epoch}, step {step} (counted from 0), with \
+                     learning rate {learning_rate}; {kept}"
+                )?;
+                divergence_hint(f, epoch, step, learning_rate)
             }
-            TrainError::NonFiniteLoss { epoch, step } => write!(
-                f,
-                "the loss became non-finite at epoch {epoch}, step {step} (counted from 0); {kept}"
-            ),
-            TrainError::NonFiniteGradient { epoch, step } => write!(
-                f,
-                "the gradient became non-finite at epoch {epoch}, step {step} (counted from 0); {kept}"
-            ),
-            TrainError::NonFiniteUpdate { epoch, step } => write!(
-                f,
-                "the update would make a parameter non-finite at epoch {epoch}, step {step} (counted from 0); {kept}"
-            ),
+            TrainError::NonFiniteGradient {
+                epoch,
+                step,
+                loss,
+                learning_rate,
+            } => {
+                write!(
+                    f,
+                    "the gradient became non-finite at epoch {epoch}, step {step} (counted from \
+                     0), with loss {loss} and learning rate {learning_rate}; {kept}"
+                )?;
+                divergence_hint(f, epoch, step, learning_rate)
+            }
+            TrainError::NonFiniteUpdate {
+                epoch,
+                step,
+                loss,
+                learning_rate,
+            } => {
+                write!(
+                    f,
+                    "the update would make a parameter non-finite at epoch {epoch}, step {step} \
+                     (counted from 0), with loss {loss} and learning rate {learning_rate}; {kept}"
+                )?;
+                lower_the_learning_rate(f, learning_rate)
+            }
         }
     }
+}
+
+/// What to try after a non-finite loss or gradient: at the very first step
+/// nothing has been updated yet, so the learning rate is not the cause.
+fn divergence_hint(
+    f: &mut fmt::Formatter<'_>,
+    epoch: usize,
+    step: usize,
+    learning_rate: f64,
+) -> fmt::Result {
+    if epoch == 0 && step == 0 {
+        f.write_str(
+            "; this is before any update, so not the learning rate: check the initial \
+             parameters and the scale of the inputs (standardize them)",
+        )
+    } else {
+        lower_the_learning_rate(f, learning_rate)
+    }
+}
+
+/// The usual fix for a diverging run.
+fn lower_the_learning_rate(f: &mut fmt::Formatter<'_>, learning_rate: f64) -> fmt::Result {
+    write!(
+        f,
+        "; lower the learning rate (try {}) or standardize the inputs",
+        learning_rate / 10.0
+    )
 }
 
 #[cfg(feature = "std")]
@@ -285,20 +611,155 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         &mut self.optimizer
     }
 
+    /// Checks every setting [`fit`](Trainer::fit) checks, without training:
+    /// the number of epochs (≥ 1), the optimizer's settings
+    /// ([`Optimizer::check`]), the schedule's ([`Schedule::check`]), the
+    /// loss's ([`Loss::check`]) and that every real-valued setting of every
+    /// layer (a slope, an `eps`) is finite in the network's scalar type.
+    ///
+    /// ```
+    /// use staticnet::optim::Sgd;
+    /// use staticnet::train::{InvalidSetting, TrainError, Trainer};
+    /// use staticnet::{Dense, LeakyRelu, MeanSquared};
+    ///
+    /// type Net = (Dense<2, 4>, LeakyRelu, Dense<4, 1>);
+    /// let mut net = Net::default();
+    /// let trainer = Trainer::new(Sgd::new(0.1).momentum(0.9));
+    /// assert_eq!(trainer.check(&net, &MeanSquared), Ok(()));
+    ///
+    /// let err = Trainer::new(Sgd::new(0.1).momentum(1.5)).check(&net, &MeanSquared);
+    /// assert_eq!(err.unwrap_err().to_string(), "the Sgd momentum is 1.5; it must be in [0, 1)");
+    ///
+    /// net.1.slope = f64::NAN;
+    /// let err = trainer.check(&net, &MeanSquared).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "layer 1 (LeakyRelu) has setting `slope` = NaN; a layer's settings must be finite"
+    /// );
+    /// ```
+    pub fn check<N, L, T>(&self, net: &N, loss: &L) -> Result<(), TrainError>
+    where
+        T: Scalar,
+        N: Params<T>,
+        L: Loss,
+        O: Optimizer<T, N>,
+        S: Schedule,
+    {
+        InvalidSetting::check(
+            "number of epochs",
+            self.epochs as f64,
+            self.epochs >= 1,
+            "≥ 1",
+        )?;
+        self.optimizer.check()?;
+        self.schedule.check()?;
+        loss.check()?;
+        check_layer_settings(net)
+    }
+
     /// Trains `net` on `data` for the configured epochs, calling `on_epoch`
     /// after each with a report and the network.
     ///
-    /// Before the first step it checks every sample (finite inputs, targets
-    /// valid for the loss). Each epoch has `⌈n / B⌉` steps; a step draws a
-    /// batch, runs the forward pass in [`Mode::Training`] (dropout draws
-    /// from `rng`; a short last batch is masked: its unused columns are zero
-    /// and no layer or loss counts them), computes the mean loss and its
-    /// gradient, applies the optimizer and then updates the layers' buffers
-    /// ([`Train::update_buffers`]). A non-finite loss, gradient or update ends the run with a
-    /// [`TrainError`] naming the epoch and step, before anything is written.
+    /// Before the first step it checks every setting (as
+    /// [`check`](Trainer::check) does) and every sample (finite inputs,
+    /// targets valid for the loss), and returns the first problem as a
+    /// [`TrainError`] with nothing changed. Each epoch has `⌈n / B⌉` steps;
+    /// before an epoch's first step the schedule gives its learning rate
+    /// (which must be finite and ≥ 0); a step draws a batch, runs the
+    /// forward pass in [`Mode::Training`] (dropout draws from `rng`; a short
+    /// last batch is masked: its unused columns are zero and no layer or
+    /// loss counts them), computes the mean loss and its gradient, applies
+    /// the optimizer and then updates the layers' buffers
+    /// ([`Train::update_buffers`]). A non-finite loss, gradient or update
+    /// ends the run with a [`TrainError`] naming the epoch and step, before
+    /// anything is written.
+    ///
+    /// The optimizer's learning rate is set by the schedule for each epoch
+    /// and put back to the value it had before when the run ends (finished,
+    /// stopped or failed), so a second `fit` starts the schedule again from
+    /// the same learning rate.
     ///
     /// Same generator state, same data, same network: bit-identical results.
+    /// [`run`](Trainer::run) is the same without a callback.
     pub fn fit<N, L, D, G, F, T, const I: usize>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        data: &D,
+        rng: &mut G,
+        on_epoch: F,
+    ) -> Result<Summary, TrainError>
+    where
+        T: Scalar,
+        D: Dataset<T, I> + ?Sized,
+        N: Train<SMatrix<T, I, B>> + Params<T>,
+        N::Output: Batch<B> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<B>>::Column: Prediction<L, D::Target>,
+        L: Loss,
+        O: Optimizer<T, N>,
+        S: Schedule,
+        V: Validation<N>,
+        G: Rng + ?Sized,
+        F: FnMut(&EpochReport, &N) -> Control,
+    {
+        self.check(net, loss)?;
+        check_data::<_, _, <N::Output as Batch<B>>::Column, L, I>(data)?;
+        let base = self.optimizer.learning_rate();
+        let result = self.train_epochs(net, loss, data, rng, on_epoch);
+        self.optimizer.set_learning_rate(base);
+        result
+    }
+
+    /// Trains `net` on `data` as [`fit`](Trainer::fit) does, without a
+    /// callback: every epoch runs, and the [`Summary`] (or the error) is
+    /// all there is to see.
+    ///
+    /// ```
+    /// use nalgebra::SVector;
+    /// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    /// use staticnet::optim::Sgd;
+    /// use staticnet::prelude::*;
+    /// use staticnet::train::Trainer;
+    ///
+    /// // Two classes on either side of x₀ = x₁.
+    /// let data: [(SVector<f32, 2>, usize); 16] = core::array::from_fn(|i| {
+    ///     let x = SVector::from([(i % 4) as f32 - 1.5, (i / 4) as f32 - 1.5 + 0.25]);
+    ///     (x, usize::from(x[0] > x[1]))
+    /// });
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    /// let mut net = <(Dense<2, 2>,)>::random(Init::Xavier, &mut rng);
+    /// let summary = Trainer::new(Sgd::new(0.5))
+    ///     .epochs(50)
+    ///     .batch_size::<8>()
+    ///     .run(&mut net, &CrossEntropy, &data, &mut rng)
+    ///     .unwrap();
+    /// assert_eq!((summary.epochs, summary.steps, summary.stopped), (50, 100, false));
+    /// assert!(summary.train_loss < 0.2, "{}", summary.train_loss);
+    /// ```
+    pub fn run<N, L, D, G, T, const I: usize>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        data: &D,
+        rng: &mut G,
+    ) -> Result<Summary, TrainError>
+    where
+        T: Scalar,
+        D: Dataset<T, I> + ?Sized,
+        N: Train<SMatrix<T, I, B>> + Params<T>,
+        N::Output: Batch<B> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<B>>::Column: Prediction<L, D::Target>,
+        L: Loss,
+        O: Optimizer<T, N>,
+        S: Schedule,
+        V: Validation<N>,
+        G: Rng + ?Sized,
+    {
+        self.fit(net, loss, data, rng, |_, _| Control::Continue)
+    }
+
+    /// The epochs of [`fit`](Trainer::fit), once everything is checked.
+    fn train_epochs<N, L, D, G, F, T, const I: usize>(
         &mut self,
         net: &mut N,
         loss: &L,
@@ -320,18 +781,6 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         F: FnMut(&EpochReport, &N) -> Control,
     {
         let n = data.len();
-        if n == 0 {
-            return Err(TrainError::EmptyDataset);
-        }
-        for index in 0..n {
-            if !data.input(index).iter().all(|v| v.is_finite()) {
-                return Err(TrainError::InvalidInput { index });
-            }
-            if !<N::Output as Batch<B>>::Column::is_valid_target(&data.target(index)) {
-                return Err(TrainError::InvalidTarget { index });
-            }
-        }
-
         let base = self.optimizer.learning_rate();
         let mut grad = N::zeros();
         // One tape for the whole run, overwritten by every step's forward
@@ -347,6 +796,12 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         };
         for epoch in 0..self.epochs {
             let learning_rate = self.schedule.learning_rate(base, epoch, self.epochs);
+            if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+                return Err(TrainError::ScheduledLearningRate {
+                    epoch,
+                    learning_rate,
+                });
+            }
             self.optimizer.set_learning_rate(learning_rate);
             let plan = sampling::Epoch::new(n, self.sampling, rng);
             let (mut total, mut seen) = (0.0f64, 0usize);
@@ -368,20 +823,36 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
                 };
                 let y = net.forward_tape_into(&x, &mut mode, &mut tape);
                 let (l, dy) = loss.partial_batch_loss_and_grad(&y, &targets, count);
+                let l = l.as_f64();
                 if !l.is_finite() {
-                    return Err(TrainError::NonFiniteLoss { epoch, step });
+                    return Err(TrainError::NonFiniteLoss {
+                        epoch,
+                        step,
+                        loss: l,
+                        learning_rate,
+                    });
                 }
                 grad.set_zero();
                 net.backward_params(&tape, &dy, &mut grad);
                 if !grad.is_finite() {
-                    return Err(TrainError::NonFiniteGradient { epoch, step });
+                    return Err(TrainError::NonFiniteGradient {
+                        epoch,
+                        step,
+                        loss: l,
+                        learning_rate,
+                    });
                 }
                 self.optimizer
                     .step(net, &grad)
-                    .map_err(|_| TrainError::NonFiniteUpdate { epoch, step })?;
+                    .map_err(|_| TrainError::NonFiniteUpdate {
+                        epoch,
+                        step,
+                        loss: l,
+                        learning_rate,
+                    })?;
                 // Running statistics change only with a step that succeeded.
                 net.update_buffers(&tape);
-                total += l.as_f64() * count as f64;
+                total += l * count as f64;
                 seen += count;
                 summary.steps += 1;
             }
@@ -402,4 +873,81 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         }
         Ok(summary)
     }
+}
+
+/// Checks that every sample's input is finite and its target valid for the
+/// loss, in sample order.
+fn check_data<T, D, Y, L, const I: usize>(data: &D) -> Result<(), TrainError>
+where
+    T: Scalar,
+    D: Dataset<T, I> + ?Sized,
+    Y: Prediction<L, D::Target>,
+{
+    let n = data.len();
+    if n == 0 {
+        return Err(TrainError::EmptyDataset);
+    }
+    for index in 0..n {
+        let input = data.input(index);
+        if let Some((feature, value)) = input.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(TrainError::InvalidInput {
+                index,
+                feature,
+                value: value.as_f64(),
+            });
+        }
+        Y::check_target(&data.target(index))
+            .map_err(|reason| TrainError::InvalidTarget { index, reason })?;
+    }
+    Ok(())
+}
+
+/// Checks that every real-valued setting of every layer is finite, walking
+/// the network's description (the same walk as the weights file's, so the
+/// position reads the same).
+fn check_layer_settings<T: Scalar, N: Params<T>>(net: &N) -> Result<(), TrainError> {
+    const MAX: usize = LayerPosition::MAX_DEPTH;
+    let mut result = Ok(());
+    let mut position = LayerPosition {
+        index: [0; MAX],
+        depth: 0,
+    };
+    let mut kinds = [""; MAX + 1];
+    let mut children = [0u32; MAX + 1];
+    let mut depth = 0usize; // layers open
+    net.describe(&mut |node| {
+        if result.is_err() {
+            return;
+        }
+        match node {
+            Node::Begin(kind) => {
+                if depth > 0 && depth <= MAX {
+                    position.index[depth - 1] = children[depth - 1];
+                    position.depth = depth as u8;
+                }
+                if depth <= MAX {
+                    kinds[depth] = kind;
+                    children[depth] = 0;
+                }
+                depth += 1;
+            }
+            Node::Setting(setting, params::Setting::Real(value)) if !value.is_finite() => {
+                result = Err(TrainError::LayerSetting {
+                    position,
+                    layer: kinds[(depth.max(1) - 1).min(MAX)],
+                    setting,
+                    value,
+                });
+            }
+            Node::End => {
+                depth = depth.saturating_sub(1);
+                if depth > 0 && depth <= MAX {
+                    children[depth - 1] += 1;
+                }
+                position.depth = depth.saturating_sub(1).min(MAX) as u8;
+            }
+            _ => {}
+        }
+    });
+    result
 }

@@ -1,6 +1,6 @@
 //! [`BinaryCrossEntropy`]: cross-entropy from logits, output by output.
 
-use super::{Loss, elementwise_loss};
+use super::{Loss, TargetError, elementwise_loss};
 use crate::math;
 
 /// Binary cross-entropy from logits, averaged over the outputs:
@@ -11,7 +11,8 @@ use crate::math;
 /// with targets `tₖ ∈ [0, 1]` (PyTorch's `BCEWithLogitsLoss`): the
 /// cross-entropy `−t log σ(y) − (1 − t) log(1 − σ(y))` written so that it
 /// neither overflows nor loses the tail. Target: an `SVector<T, N>` of the
-/// prediction's size.
+/// prediction's size; a target element outside `[0, 1]` (NaN included) is a
+/// [`TargetError`], which trainers report before they start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BinaryCrossEntropy;
 
@@ -32,5 +33,15 @@ elementwise_loss!(
         };
         (v, s - t)
     },
-    |t| t >= T::zero() && t <= T::one()
+    |k, t| {
+        TargetError::check_finite(k, t)?;
+        if t >= T::zero() && t <= T::one() {
+            Ok(())
+        } else {
+            Err(TargetError::OutsideUnitInterval {
+                element: k,
+                value: t.as_f64(),
+            })
+        }
+    }
 );

@@ -2,7 +2,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{Loss, Target, check_lengths, per_sample};
+use super::{Loss, Target, TargetError, check_lengths, per_sample};
 use crate::shape::{Columns, OneSample, TargetSize};
 use crate::{Scalar, kernels, math};
 
@@ -19,8 +19,11 @@ use crate::{Scalar, kernels, math};
 /// logit, so the loss is finite for logits of any finite size.
 ///
 /// A class index `c ≥ N` makes the loss panic; trainers reject such targets
-/// (with [`Prediction::is_valid_target`](super::Prediction::is_valid_target))
-/// before they start.
+/// (with [`Prediction::check_target`](super::Prediction::check_target))
+/// before they start, and, since the cross-entropy of a single logit is
+/// always 0, every target of a one-output network
+/// ([`TargetError::OneOutput`]: such a network needs
+/// [`BinaryCrossEntropy`](crate::BinaryCrossEntropy)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CrossEntropy;
 
@@ -77,8 +80,17 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
         s[class] -= T::one();
         (lse - y[class], s)
     }
-    fn is_valid(&self) -> bool {
-        *self < P
+    fn check(&self) -> Result<(), TargetError> {
+        if P == 1 {
+            Err(TargetError::OneOutput)
+        } else if *self >= P {
+            Err(TargetError::ClassOutOfRange {
+                class: *self,
+                classes: P,
+            })
+        } else {
+            Ok(())
+        }
     }
     /// The whole batch at once: the exponentials of up to 256 logits go
     /// through one vectorised loop, where sample by sample each few would
@@ -160,7 +172,19 @@ where
         }
         (loss, g)
     }
-    fn is_valid(&self) -> bool {
-        self.iter().all(|&v| v.is_finite() && v >= T::zero())
+    fn check(&self) -> Result<(), TargetError> {
+        if P == 1 {
+            return Err(TargetError::OneOutput);
+        }
+        for (element, &value) in self.iter().enumerate() {
+            TargetError::check_finite(element, value)?;
+            if value < T::zero() {
+                return Err(TargetError::NegativeProbability {
+                    element,
+                    value: value.as_f64(),
+                });
+            }
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! [`MeanSquared`]: the square loss.
 
-use super::{Loss, elementwise_loss};
+use super::{Loss, TargetError, elementwise_loss};
 
 /// The square loss, averaged over the outputs:
 ///
@@ -18,5 +18,5 @@ elementwise_loss!(
         let d = y - t;
         (d * d, d + d)
     },
-    |t| t.is_finite()
+    |k, t| TargetError::check_finite(k, t)
 );

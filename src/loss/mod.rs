@@ -13,9 +13,12 @@
 
 use nalgebra::{SMatrix, SVector};
 
+use core::fmt;
+
 use crate::scalar::c;
 use crate::shape::{Columns, OneSample};
 use crate::tensor::{Batch, Sample};
+use crate::train::InvalidSetting;
 use crate::{Scalar, Tensor};
 
 mod binary_cross_entropy;
@@ -43,10 +46,14 @@ pub trait Target<L, T: Scalar, const P: usize> {
     }
     /// The loss and its gradient `∂ℓ/∂y`.
     fn loss_and_grad(&self, loss: &L, y: &SVector<T, P>) -> (T, SVector<T, P>);
-    /// Whether this is a valid target (a class index in range, finite
-    /// values, probabilities in `[0, 1]`). Trainers check every target with
-    /// it before they start.
-    fn is_valid(&self) -> bool;
+    /// `Ok` if this is a valid target (a class index in range, finite
+    /// values, probabilities in `[0, 1]`), else what is wrong with it.
+    /// Trainers check every target with it before they start.
+    fn check(&self) -> Result<(), TargetError>;
+    /// Whether this is a valid target: [`check`](Target::check) is `Ok`.
+    fn is_valid(&self) -> bool {
+        self.check().is_ok()
+    }
     /// The losses of several samples at once: `y` holds their predictions
     /// one after another (`P` values each, `targets.len()` samples), and
     /// `grad` (the same length) receives each gradient times `scale`.
@@ -108,8 +115,14 @@ pub trait Prediction<L, Tg>: Sample {
     fn loss(loss: &L, y: &Self, target: &Tg) -> Self::Scalar;
     /// The loss and its gradient `∂ℓ/∂y`.
     fn loss_and_grad(loss: &L, y: &Self, target: &Tg) -> (Self::Scalar, Self);
-    /// Whether `target` is valid for this loss and prediction size.
-    fn is_valid_target(target: &Tg) -> bool;
+    /// `Ok` if `target` is valid for this loss and prediction size, else
+    /// what is wrong with it ([`Target::check`]).
+    fn check_target(target: &Tg) -> Result<(), TargetError>;
+    /// Whether `target` is valid for this loss and prediction size:
+    /// [`check_target`](Prediction::check_target) is `Ok`.
+    fn is_valid_target(target: &Tg) -> bool {
+        Self::check_target(target).is_ok()
+    }
     /// Several samples at once, as [`Target::batch_loss_and_grad`]: `y` and
     /// `grad` hold `Self::ROWS` values per target, one sample after another.
     fn batch_loss_and_grad(
@@ -135,8 +148,8 @@ where
         let (l, g) = target.loss_and_grad(loss, Columns::sample(y));
         (l, Columns::unsample(g))
     }
-    fn is_valid_target(target: &Tg) -> bool {
-        target.is_valid()
+    fn check_target(target: &Tg) -> Result<(), TargetError> {
+        target.check()
     }
     #[inline]
     fn batch_loss_and_grad(loss: &L, y: &[T], targets: &[Tg], scale: T, grad: &mut [T]) -> T {
@@ -158,6 +171,24 @@ where
 /// assert!((l - (1f64.exp() + 2f64.exp()).ln() + 2.0).abs() < 1e-15);
 /// ```
 pub trait Loss: Sized {
+    /// `Ok` if the loss's settings are in their allowed ranges (a
+    /// [`Huber`]'s `δ` finite and `> 0`), else the first that is not.
+    /// Trainers call it before they start; losses without settings keep the
+    /// provided `Ok`.
+    ///
+    /// ```
+    /// use staticnet::train::InvalidSetting;
+    /// use staticnet::{Huber, Loss};
+    /// assert_eq!(Huber::new(0.5).check(), Ok(()));
+    /// assert_eq!(
+    ///     Huber::new(0.0).check(),
+    ///     Err(InvalidSetting { setting: "Huber δ", value: 0.0, allowed: "finite and > 0" })
+    /// );
+    /// ```
+    fn check(&self) -> Result<(), InvalidSetting> {
+        Ok(())
+    }
+
     /// The loss of one prediction.
     fn loss<Y, Tg>(&self, y: &Y, target: &Tg) -> Y::Scalar
     where
@@ -239,9 +270,10 @@ pub trait Loss: Sized {
 /// Implements `Target` for a loss whose target is a vector of the
 /// prediction's size, from an element-wise `(loss, derivative)` function
 /// averaged over the outputs: `ℓ(y, t) = (1/N) Σₖ f(yₖ, tₖ)`,
-/// `∂ℓ/∂yₖ = f'(yₖ, tₖ) / N`.
+/// `∂ℓ/∂yₖ = f'(yₖ, tₖ) / N`, and the check of one target element `tₖ`
+/// (its index `k`): a `Result<(), TargetError>`.
 macro_rules! elementwise_loss {
-    ($loss:ty, |$l:ident, $y:ident, $t:ident| $body:expr, |$tv:ident| $valid:expr) => {
+    ($loss:ty, |$l:ident, $y:ident, $t:ident| $body:expr, |$k:ident, $tv:ident| $check:expr) => {
         impl<T: $crate::Scalar, const P: usize, const N: usize, const B: usize>
             $crate::loss::Target<$loss, T, P> for ::nalgebra::SMatrix<T, N, B>
         where
@@ -265,10 +297,162 @@ macro_rules! elementwise_loss {
                 }
                 (sum * inv, grad)
             }
-            fn is_valid(&self) -> bool {
-                self.iter().all(|&$tv| $valid)
+            fn check(&self) -> Result<(), $crate::loss::TargetError> {
+                for ($k, &$tv) in self.iter().enumerate() {
+                    $check?;
+                }
+                Ok(())
             }
         }
     };
 }
 use elementwise_loss;
+
+/// Why a target is not valid for a loss: what [`Target::check`] returns
+/// and [`TrainError::InvalidTarget`](crate::train::TrainError::InvalidTarget)
+/// carries. Its `Display` says what is wrong, with the value, and the fix
+/// when there is an obvious one.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::loss::{Target, TargetError};
+/// use staticnet::{BinaryCrossEntropy, CrossEntropy};
+///
+/// let class = <usize as Target<CrossEntropy, f32, 3>>::check(&3);
+/// assert_eq!(class, Err(TargetError::ClassOutOfRange { class: 3, classes: 3 }));
+/// let t = SVector::<f32, 1>::from([-1.0]);
+/// let err = <_ as Target<BinaryCrossEntropy, f32, 1>>::check(&t).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "its element 0 is -1, outside [0, 1], where `BinaryCrossEntropy` takes \
+///      probabilities; for labels −1 and 1, map −1 to 0"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// A class index of [`CrossEntropy`] that is not below the number of
+    /// outputs (one logit per class).
+    ClassOutOfRange {
+        /// The class index.
+        class: usize,
+        /// The number of classes: the network's outputs.
+        classes: usize,
+    },
+    /// [`CrossEntropy`] over a single output: the softmax of one logit is
+    /// 1, so the loss is always 0 and nothing is learned.
+    OneOutput,
+    /// A target element that is NaN or infinite.
+    NotFinite {
+        /// The element's index in the target.
+        element: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A [`BinaryCrossEntropy`] target element outside `[0, 1]`.
+    OutsideUnitInterval {
+        /// The element's index in the target.
+        element: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A negative element of a [`CrossEntropy`] probability target.
+    NegativeProbability {
+        /// The element's index in the target.
+        element: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// Another reason, in words (for losses defined outside this crate).
+    Other(&'static str),
+}
+
+impl TargetError {
+    /// `Ok` if `value` is finite, else [`TargetError::NotFinite`].
+    pub fn check_finite<T: Scalar>(element: usize, value: T) -> Result<(), TargetError> {
+        if value.is_finite() {
+            Ok(())
+        } else {
+            Err(TargetError::NotFinite {
+                element,
+                value: value.as_f64(),
+            })
+        }
+    }
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            TargetError::ClassOutOfRange { class, classes } => {
+                write!(f, "class {class} is out of range for {classes} outputs")?;
+                if classes > 0 {
+                    write!(f, " (classes 0 to {})", classes - 1)?;
+                }
+                if class == classes {
+                    write!(
+                        f,
+                        "; are the labels counted from 1 (subtract 1), or does the network need \
+                         {} outputs?",
+                        class + 1
+                    )
+                } else {
+                    write!(
+                        f,
+                        "; the network needs one output per class ({} or more for this label)",
+                        class.saturating_add(1)
+                    )
+                }
+            }
+            TargetError::OneOutput => f.write_str(
+                "`CrossEntropy` over a single output is always 0 (the softmax of one logit is \
+                 1), so nothing would be learned; a one-output network needs \
+                 `BinaryCrossEntropy` (targets 0 or 1), or give the network one output per class",
+            ),
+            TargetError::NotFinite { element, value } => write!(
+                f,
+                "its element {element} is {value}; every target value must be finite (fill in \
+                 or drop missing values)"
+            ),
+            TargetError::OutsideUnitInterval { element, value } => {
+                write!(
+                    f,
+                    "its element {element} is {}, outside [0, 1], where `BinaryCrossEntropy` \
+                     takes probabilities",
+                    Short(value)
+                )?;
+                if value == -1.0 {
+                    f.write_str("; for labels −1 and 1, map −1 to 0")
+                } else if value > 1.0 && value % 1.0 == 0.0 {
+                    f.write_str("; for class indices, use `CrossEntropy` with one output per class")
+                } else {
+                    Ok(())
+                }
+            }
+            TargetError::NegativeProbability { element, value } => write!(
+                f,
+                "its element {element} is {}; a probability target of `CrossEntropy` must be ≥ 0",
+                Short(value)
+            ),
+            TargetError::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl core::error::Error for TargetError {}
+
+/// A value as it was given: an `f32` (widened to `f64` on the way) in the
+/// shortest form that reads back as that `f32` (`1.2`, not
+/// `1.2000000476837158`), any other value in full.
+struct Short(f64);
+
+impl fmt::Display for Short {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let narrow = self.0 as f32;
+        if narrow as f64 == self.0 {
+            write!(f, "{narrow}")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Adam with decoupled weight decay (AdamW).
 
 use super::{NonFinite, Optimizer};
+use crate::train::InvalidSetting;
 use crate::{Params, Scalar, kernels};
 
 /// Adam (Kingma & Ba, 2015) with decoupled weight decay (AdamW, Loshchilov &
@@ -14,6 +15,11 @@ use crate::{Params, Scalar, kernels};
 /// ```
 ///
 /// Defaults: `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`, `λ = 0` (plain Adam).
+/// Allowed settings ([`Optimizer::check`], which trainers call before they
+/// start): `η` finite and `> 0`; `β₁` and `β₂` in `[0, 1)` (at 1 the bias
+/// correction `1 − βᵗ` is 0); `ε` finite and `> 0` (PyTorch allows 0, but
+/// then a parameter whose gradient has always been 0 gets `0 / 0`); `λ`
+/// finite and `≥ 0`.
 /// The moments `m` and `v` are values of the network's type `N`:
 /// `2 · size_of::<N>()` bytes.
 ///
@@ -59,20 +65,22 @@ impl<N> Adam<N> {
         }
     }
 
-    /// Sets `β₁` and `β₂`, the decay rates of the moment estimates.
+    /// Sets `β₁` and `β₂`, the decay rates of the moment estimates, each in
+    /// `[0, 1)`.
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
 
-    /// Sets `ε`, added to the denominator.
+    /// Sets `ε > 0`, added to the denominator.
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
 
-    /// Sets the decoupled weight decay `λ` (AdamW): `θ ← θ (1 − η λ)` each step.
+    /// Sets the decoupled weight decay `λ ≥ 0` (AdamW): `θ ← θ (1 − η λ)`
+    /// each step.
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
@@ -157,6 +165,16 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Adam<N> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    /// `η` finite and `> 0`, `β₁` and `β₂` in `[0, 1)`, `ε` finite and
+    /// `> 0`, `λ` finite and `≥ 0`.
+    fn check(&self) -> Result<(), InvalidSetting> {
+        InvalidSetting::check_positive("learning rate", self.learning_rate)?;
+        InvalidSetting::check_fraction("Adam β₁", self.beta1)?;
+        InvalidSetting::check_fraction("Adam β₂", self.beta2)?;
+        InvalidSetting::check_positive("Adam ε", self.eps)?;
+        InvalidSetting::check_non_negative("Adam weight decay", self.weight_decay)
     }
 }
 

@@ -11,7 +11,12 @@
 //!
 //! Hyperparameters are `f64` and are rounded to the network's scalar type at
 //! each step, as PyTorch does with its Python-float hyperparameters, whose
-//! update formulas these follow.
+//! update formulas these follow. The constructors and setters take any
+//! value; [`Optimizer::check`] says whether each is in its allowed range
+//! (the learning rate finite and `> 0`, a momentum or a `β` in `[0, 1)`, …),
+//! and [`Trainer::fit`](crate::train::Trainer::fit) calls it before the first
+//! step, so that a setting such as `β₁ = 1` is reported as such and not as a
+//! diverging run.
 
 mod adam;
 mod sgd;
@@ -19,6 +24,7 @@ mod sgd;
 pub use adam::Adam;
 pub use sgd::Sgd;
 
+use crate::train::InvalidSetting;
 use crate::{Params, Scalar};
 
 /// The update was not applied: it would have made a parameter or an
@@ -45,4 +51,23 @@ pub trait Optimizer<T: Scalar, N: Params<T>> {
     fn learning_rate(&self) -> f64;
     /// Sets the learning rate (a schedule calls this between epochs).
     fn set_learning_rate(&mut self, learning_rate: f64);
+    /// `Ok` if every setting is in its allowed range, else the first that
+    /// is not, with its name, value and range. Trainers call it before the
+    /// first step. The provided method checks the learning rate (finite and
+    /// `> 0`); an optimizer with more settings checks them too.
+    ///
+    /// ```
+    /// use staticnet::Dense;
+    /// use staticnet::optim::{Optimizer, Sgd};
+    /// use staticnet::train::InvalidSetting;
+    ///
+    /// let sgd = Sgd::<Dense<2, 1>>::new::<f32>(-0.1);
+    /// assert_eq!(
+    ///     Optimizer::<f32, _>::check(&sgd),
+    ///     Err(InvalidSetting { setting: "learning rate", value: -0.1, allowed: "finite and > 0" })
+    /// );
+    /// ```
+    fn check(&self) -> Result<(), InvalidSetting> {
+        InvalidSetting::check_positive("learning rate", self.learning_rate())
+    }
 }

@@ -1,6 +1,7 @@
 //! Stochastic gradient descent with momentum, Nesterov and weight decay.
 
 use super::{NonFinite, Optimizer};
+use crate::train::InvalidSetting;
 use crate::{Params, Scalar, kernels};
 
 /// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` update
@@ -12,6 +13,11 @@ use crate::{Params, Scalar, kernels};
 ///
 /// The velocity `b` is a value of the network's type `N`: `size_of::<N>()`
 /// bytes, allocated even when `momentum = 0`.
+///
+/// Allowed settings ([`Optimizer::check`], which trainers call before they
+/// start): the learning rate `η` finite and `> 0`, the momentum `μ` in
+/// `[0, 1)` (and `> 0` with Nesterov, as PyTorch requires), the weight
+/// decay `λ` finite and `≥ 0`.
 ///
 /// ```
 /// use staticnet::optim::{Optimizer, Sgd};
@@ -50,19 +56,20 @@ impl<N> Sgd<N> {
         }
     }
 
-    /// Sets the momentum `μ` (0 to turn it off).
+    /// Sets the momentum `μ` (0 to turn it off), in `[0, 1)`.
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
     }
 
-    /// Uses Nesterov momentum (needs `momentum > 0` to have an effect).
+    /// Uses Nesterov momentum (needs `momentum > 0`: with `momentum = 0`
+    /// [`Optimizer::check`] reports the momentum).
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
         self
     }
 
-    /// Sets the L2 weight decay `λ` (added to the gradient, as in PyTorch).
+    /// Sets the L2 weight decay `λ ≥ 0` (added to the gradient, as in PyTorch).
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
@@ -144,6 +151,20 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    /// The learning rate finite and `> 0`, the momentum in `[0, 1)` (and not
+    /// 0 with Nesterov), the weight decay finite and `≥ 0`.
+    fn check(&self) -> Result<(), InvalidSetting> {
+        InvalidSetting::check_positive("learning rate", self.learning_rate)?;
+        InvalidSetting::check_fraction("Sgd momentum", self.momentum)?;
+        InvalidSetting::check(
+            "Sgd momentum",
+            self.momentum,
+            !self.nesterov || self.momentum > 0.0,
+            "in (0, 1) with Nesterov momentum on",
+        )?;
+        InvalidSetting::check_non_negative("Sgd weight decay", self.weight_decay)
     }
 }
 
