@@ -30,6 +30,7 @@ use crate::math::{self, fast};
 use crate::module::Mode;
 use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::scalar::c;
+use crate::train::InvalidSetting;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 // `Softmax` lives in its own file (`softmax.rs`); this keeps its path
@@ -54,9 +55,11 @@ pub trait Activation<T: Scalar> {
 /// Implements `Module`, `Train` and `Params` for an element-wise activation:
 /// one loop of [`Activation::value`] (or `value_and_derivative`) over the
 /// tensor, or, with `fast = …`, the kernels of a fast rational activation.
+/// Its settings (`f64` fields) are listed as `field in T`: described as
+/// rounded to the network's scalar type `T`, as the arithmetic uses them.
 macro_rules! elementwise {
-    ($name:ident $(<$t:ident>)? $(, $field:ident)*) => {
-        elementwise!(@impl $name $(<$t>)? $(, $field)* ;
+    ($name:ident $(, $field:ident in $t:ident)*) => {
+        elementwise!(@impl $name $(, $field in $t)* ;
             |this, x, y| kernels::map(x, y, |v| this.value(v)) ;
             |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)));
     };
@@ -65,12 +68,12 @@ macro_rules! elementwise {
             |_this, x, y| kernels::fast($f, x, y) ;
             |_this, x, y, d| kernels::fast2($f, x, y, d));
     };
-    (@impl $name:ident $(<$t:ident>)? $(, $field:ident)* ;
+    (@impl $name:ident $(, $field:ident in $t:ident)* ;
         |$s1:ident, $x1:ident, $y1:ident| $map:expr ;
         |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr) => {
-        impl<$($t: Scalar,)? X: Tensor $(<Scalar = $t>)?> Module<X> for $name $(<$t>)?
+        impl<X: Tensor> Module<X> for $name
         where
-            $name $(<$t>)?: Activation<X::Scalar>,
+            $name: Activation<X::Scalar>,
         {
             type Output = X;
             #[inline(always)]
@@ -82,9 +85,9 @@ macro_rules! elementwise {
             }
         }
 
-        impl<$($t: Scalar,)? X: Tensor $(<Scalar = $t>)?> Train<X> for $name $(<$t>)?
+        impl<X: Tensor> Train<X> for $name
         where
-            $name $(<$t>)?: Activation<X::Scalar>,
+            $name: Activation<X::Scalar>,
         {
             /// `σ'(x)`: the diagonal of the Jacobian.
             type Tape = X;
@@ -112,20 +115,22 @@ macro_rules! elementwise {
             }
         }
 
-        no_params!($name $(<$t>)? $(, $field)*);
+        no_params!($name $(, $field in $t)*);
     };
 }
 
 /// Implements `Params` for a layer without parameters: its kind is its type's
-/// name, its settings the named fields (reals), its Rust form the unit
-/// struct or `new(fields…)`.
+/// name, its settings the named `f64` fields (reals; a field written
+/// `field in T` is described rounded to the network's scalar type `T`, one
+/// written alone exactly), its Rust form the unit struct or
+/// `new(fields…)`.
 macro_rules! no_params {
-    ($name:ident $(<$t:ident>)? $(, $field:ident)*) => {
-        impl$(<$t>)? Layer for $name $(<$t>)? {
+    ($name:ident $(, $field:ident $(in $t:ident)?)*) => {
+        impl Layer for $name {
             const KIND: &'static str = stringify!($name);
         }
 
-        impl<T: Scalar> Params<T> for $name $(<$t>)? {
+        impl<T: Scalar> Params<T> for $name {
             const NUM_PARAMS: usize = 0;
             fn zeros() -> Self {
                 Self::default()
@@ -138,33 +143,36 @@ macro_rules! no_params {
             ) {
             }
             fn settings(&self, _f: &mut impl FnMut(&'static str, Setting)) {
-                $(_f(stringify!($field), Setting::Real(self.$field.as_f64()));)*
+                $(_f(
+                    stringify!($field),
+                    Setting::Real($crate::layers::activation::no_params!(@real self.$field $(, $t)?)),
+                );)*
             }
             fn rust_type(src: &mut RustSource<'_>) -> fmt::Result {
-                src.text(concat!("staticnet::", stringify!($name)))?;
-                $(src.fmt(format_args!("<{}>", <$t>::NAME))?;)?
-                Ok(())
+                src.text(concat!("staticnet::", stringify!($name)))
             }
             fn rust_value(&self, src: &mut RustSource<'_>) -> fmt::Result {
                 src.text(concat!("staticnet::", stringify!($name)))?;
-                $crate::layers::activation::rust_new!(self, src $(, $t)? ; $($field),*)
+                $crate::layers::activation::rust_new!(self, src ; $($field),*)
             }
         }
+    };
+    (@real $v:expr) => {
+        $crate::Scalar::as_f64($v)
+    };
+    (@real $v:expr, $t:ident) => {
+        $crate::Scalar::as_f64(<$t as $crate::Scalar>::of_f64($v))
     };
 }
 
 pub(crate) use no_params;
 
-/// The `::<T>::new(fields…)` (or `::new(fields…)` for a layer without a
-/// scalar parameter) of a parameter-free layer with settings.
+/// The `::new(fields…)` of a parameter-free layer with settings (nothing for
+/// a unit struct).
 macro_rules! rust_new {
     ($self:ident, $src:ident ; ) => {
         Ok(())
     };
-    ($self:ident, $src:ident, $t:ident ; $($field:ident),+) => {{
-        $src.fmt(format_args!("::<{}>", <$t>::NAME))?;
-        $crate::layers::activation::rust_new!($self, $src ; $($field),+)
-    }};
     ($self:ident, $src:ident ; $($field:ident),+) => {{
         $src.text("::new(")?;
         let mut _first = true;
@@ -202,40 +210,77 @@ impl<T: Scalar> Activation<T> for Relu {
 elementwise!(Relu);
 
 /// `σ(x) = x` for `x > 0`, `slope · x` otherwise (default slope 0.01, as in PyTorch).
+///
+/// Like every activation it works in the network's scalar type: the slope is
+/// kept as an `f64` and rounded to that type in the arithmetic (and in its
+/// description: an `f32` network records the `f32` slope). It must be
+/// finite; [`try_new`](LeakyRelu::try_new) checks it, and a trainer checks
+/// every layer's settings before it starts.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::{LeakyRelu, Network};
+/// static LEAKY: LeakyRelu = LeakyRelu::new(0.25);
+/// assert_eq!(LEAKY.predict(&SVector::from([-2.0f32, 3.0])), SVector::from([-0.5, 3.0]));
+/// // The same value in an f64 network: the slope follows the scalar.
+/// assert_eq!(LeakyRelu::default().predict(&SVector::from([-1.0f64]))[0], -0.01);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LeakyRelu<T = f32> {
-    /// The slope for negative inputs.
-    pub slope: T,
+pub struct LeakyRelu {
+    /// The slope for negative inputs (finite).
+    pub slope: f64,
 }
 
-impl<T> LeakyRelu<T> {
+impl LeakyRelu {
     /// A leaky ReLU with the given negative slope.
-    pub const fn new(slope: T) -> Self {
+    pub const fn new(slope: f64) -> Self {
         LeakyRelu { slope }
     }
-}
 
-impl<T: Scalar> Default for LeakyRelu<T> {
-    fn default() -> Self {
-        LeakyRelu { slope: c(0.01) }
-    }
-}
-
-impl<T: Scalar> Activation<T> for LeakyRelu<T> {
-    #[inline]
-    fn value(&self, x: T) -> T {
-        if x > T::zero() { x } else { self.slope * x }
-    }
-    #[inline]
-    fn value_and_derivative(&self, x: T) -> (T, T) {
-        if x > T::zero() {
-            (x, T::one())
-        } else {
-            (self.slope * x, self.slope)
+    /// A leaky ReLU with the given negative slope, or an error naming it if
+    /// it is NaN or infinite.
+    ///
+    /// ```
+    /// use staticnet::LeakyRelu;
+    /// assert_eq!(LeakyRelu::try_new(0.2), Ok(LeakyRelu::new(0.2)));
+    /// let err = LeakyRelu::try_new(f64::INFINITY).unwrap_err();
+    /// assert_eq!(err.to_string(), "the LeakyRelu slope is inf; it must be finite");
+    /// ```
+    pub const fn try_new(slope: f64) -> Result<Self, InvalidSetting> {
+        match InvalidSetting::check_finite("LeakyRelu slope", slope) {
+            Ok(()) => Ok(LeakyRelu { slope }),
+            Err(e) => Err(e),
         }
     }
 }
-elementwise!(LeakyRelu<T>, slope);
+
+impl Default for LeakyRelu {
+    /// Slope 0.01, PyTorch's default.
+    fn default() -> Self {
+        LeakyRelu { slope: 0.01 }
+    }
+}
+
+impl<T: Scalar> Activation<T> for LeakyRelu {
+    #[inline]
+    fn value(&self, x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            T::of_f64(self.slope) * x
+        }
+    }
+    #[inline]
+    fn value_and_derivative(&self, x: T) -> (T, T) {
+        let slope = T::of_f64(self.slope);
+        if x > T::zero() {
+            (x, T::one())
+        } else {
+            (slope * x, slope)
+        }
+    }
+}
+elementwise!(LeakyRelu, slope in T);
 
 /// `σ(x) = 1 / (1 + e^(−x))`, computed without overflow; `σ' = σ (1 − σ)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -373,45 +418,76 @@ impl<T: Scalar> Activation<T> for Softplus {
 elementwise!(Softplus);
 
 /// `σ(x) = x` for `x > 0`, `α (eˣ − 1)` otherwise (default `α = 1`).
+///
+/// Like every activation it works in the network's scalar type: `α` is kept
+/// as an `f64` and rounded to that type in the arithmetic (and in its
+/// description). It must be finite; [`try_new`](Elu::try_new) checks it, and
+/// a trainer checks every layer's settings before it starts.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::{Elu, Network};
+/// static ELU: Elu = Elu::new(2.0);
+/// assert_eq!(ELU.predict(&SVector::from([3.0f32]))[0], 3.0);
+/// let y = Elu::default().predict(&SVector::from([-1.0f64]))[0];
+/// assert!((y - (f64::exp(-1.0) - 1.0)).abs() < 1e-15);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Elu<T = f32> {
-    /// The scale `α` of the negative part.
-    pub alpha: T,
+pub struct Elu {
+    /// The scale `α` of the negative part (finite).
+    pub alpha: f64,
 }
 
-impl<T> Elu<T> {
+impl Elu {
     /// An ELU with the given `α`.
-    pub const fn new(alpha: T) -> Self {
+    pub const fn new(alpha: f64) -> Self {
         Elu { alpha }
     }
-}
 
-impl<T: Scalar> Default for Elu<T> {
-    fn default() -> Self {
-        Elu { alpha: T::one() }
+    /// An ELU with the given `α`, or an error naming it if it is NaN or
+    /// infinite.
+    ///
+    /// ```
+    /// use staticnet::Elu;
+    /// assert_eq!(Elu::try_new(0.5), Ok(Elu::new(0.5)));
+    /// assert_eq!(Elu::try_new(f64::NAN).unwrap_err().to_string(), "the Elu α is NaN; it must be finite");
+    /// ```
+    pub const fn try_new(alpha: f64) -> Result<Self, InvalidSetting> {
+        match InvalidSetting::check_finite("Elu α", alpha) {
+            Ok(()) => Ok(Elu { alpha }),
+            Err(e) => Err(e),
+        }
     }
 }
 
-impl<T: Scalar> Activation<T> for Elu<T> {
+impl Default for Elu {
+    /// `α = 1`, PyTorch's default.
+    fn default() -> Self {
+        Elu { alpha: 1.0 }
+    }
+}
+
+impl<T: Scalar> Activation<T> for Elu {
     #[inline]
     fn value(&self, x: T) -> T {
         if x > T::zero() {
             x
         } else {
-            self.alpha * math::exp_m1(x)
+            T::of_f64(self.alpha) * math::exp_m1(x)
         }
     }
     #[inline]
     fn value_and_derivative(&self, x: T) -> (T, T) {
+        let alpha = T::of_f64(self.alpha);
         if x > T::zero() {
             (x, T::one())
         } else {
             let e = math::exp_m1(x);
-            (self.alpha * e, self.alpha * (e + T::one()))
+            (alpha * e, alpha * (e + T::one()))
         }
     }
 }
-elementwise!(Elu<T>, alpha);
+elementwise!(Elu, alpha in T);
 
 /// GELU in its tanh form (Hendrycks & Gimpel; PyTorch's `approximate="tanh"`):
 /// `σ(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.

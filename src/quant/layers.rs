@@ -855,8 +855,8 @@ lookup!(
     Sigmoid => Some(QParams::new(1.0 / 256.0, -128)),
     FastSigmoid => Some(QParams::new(1.0 / 256.0, -128)),
     Identity => None,
-    LeakyRelu<f32> => None,
-    Elu<f32> => None,
+    LeakyRelu => None,
+    Elu => None,
     Gelu => None,
     Softplus => None,
 );
