@@ -28,15 +28,39 @@ pub enum Sampling {
 }
 
 /// A uniform draw from `0..n` (Lemire's multiply-and-reject; exactly
-/// uniform). Panics if `n == 0`.
+/// uniform).
+///
+/// # Panics
+///
+/// If `n == 0` (there is nothing to draw); [`try_uniform_index`] returns
+/// `None` instead.
 pub fn uniform_index<G: Rng + ?Sized>(rng: &mut G, n: usize) -> usize {
-    assert!(n > 0, "cannot draw from an empty range");
+    match try_uniform_index(rng, n) {
+        Some(i) => i,
+        None => panic!("cannot draw from an empty range"),
+    }
+}
+
+/// A uniform draw from `0..n` as [`uniform_index`] makes it, or `None` if
+/// `n == 0` (then nothing is drawn from `rng`).
+///
+/// ```
+/// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use staticnet::sampling::try_uniform_index;
+/// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+/// assert!(try_uniform_index(&mut rng, 10).is_some_and(|i| i < 10));
+/// assert_eq!(try_uniform_index(&mut rng, 0), None);
+/// ```
+pub fn try_uniform_index<G: Rng + ?Sized>(rng: &mut G, n: usize) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
     let n = n as u64;
     let threshold = n.wrapping_neg() % n;
     loop {
         let m = (rng.next_u64() as u128) * (n as u128);
         if (m as u64) >= threshold {
-            return (m >> 64) as usize;
+            return Some((m >> 64) as usize);
         }
     }
 }
@@ -90,13 +114,33 @@ impl Permutation {
         self.n == 0
     }
 
-    /// The element at position `i` of the permuted order. Panics if `i >= n`.
+    /// The element at position `i` of the permuted order.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= n`; [`try_get`](Permutation::try_get) returns `None`
+    /// instead.
     pub fn get(&self, i: usize) -> usize {
-        assert!(
-            (i as u64) < self.n,
-            "index {i} out of range for a permutation of {}",
-            self.n
-        );
+        match self.try_get(i) {
+            Some(x) => x,
+            None => panic!("index {i} out of range for a permutation of {}", self.n),
+        }
+    }
+
+    /// The element at position `i` of the permuted order, or `None` if
+    /// `i >= n`.
+    ///
+    /// ```
+    /// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    /// use staticnet::sampling::Permutation;
+    /// let p = Permutation::new(3, &mut Xoshiro256PlusPlus::seed_from_u64(1));
+    /// assert!(p.try_get(2).is_some_and(|x| x < 3));
+    /// assert_eq!(p.try_get(3), None);
+    /// ```
+    pub fn try_get(&self, i: usize) -> Option<usize> {
+        if i as u64 >= self.n {
+            return None;
+        }
         // Cycle walking: the Feistel network permutes 0..4^half_bits ⊇ 0..n;
         // re-encrypting until the value lands in 0..n restricts it to a
         // permutation of 0..n. The domain is less than 4n, so this takes
@@ -105,7 +149,7 @@ impl Permutation {
         loop {
             x = self.feistel(x);
             if x < self.n {
-                return x as usize;
+                return Some(x as usize);
             }
         }
     }
@@ -155,6 +199,13 @@ impl Epoch {
     /// real: `B`, except for the short last batch of a shuffled epoch, whose
     /// unused slots repeat its first index (a trainer masks them: it reads
     /// only the first `count`).
+    ///
+    /// # Panics
+    ///
+    /// If the epoch has no samples (`n == 0`), or, for a shuffled epoch, if
+    /// `k ≥ batches(B)`: there is no such batch. A trainer never asks for
+    /// one ([`Trainer::fit`](crate::train::Trainer::fit) refuses an empty
+    /// data set first).
     pub fn batch<G: Rng + ?Sized, const B: usize>(
         &self,
         k: usize,
