@@ -788,12 +788,18 @@ fn bad_state_dicts_are_refused_with_the_tensor_and_change_nothing() {
         }
     );
     let bytes = changed(|t| t.push(("8.weight", Dtype::F32, vec![3, 3], f32s(9, 1.0))));
+    let err = import_refused(&mut net, &bytes, Mapping::InOrder);
     assert_eq!(
-        import_refused(&mut net, &bytes, Mapping::InOrder),
+        err,
         ImportError::LayerCount {
             expected: 5,
             found: 6
         }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the file has 6 layers, but the network has 5 layers with tensors: to take some of the \
+         file's layers, map them by name (Mapping::ByName with each layer's prefix)"
     );
     // A NaN in a running statistic.
     let mut nan = f32s(6, 2.0);

@@ -159,10 +159,19 @@ impl core::fmt::Display for ImportError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ImportError::Parse(e) => write!(f, "not a valid safetensors file: {e}"),
-            ImportError::LayerCount { expected, found } => write!(
-                f,
-                "the file has {found} layers, but the network has {expected} layers with tensors"
-            ),
+            ImportError::LayerCount { expected, found } => {
+                write!(
+                    f,
+                    "the file has {found} layers, but the network has {expected} layers with tensors"
+                )?;
+                if found > expected {
+                    f.write_str(
+                        ": to take some of the file's layers, map them by name \
+                         (Mapping::ByName with each layer's prefix)",
+                    )?;
+                }
+                Ok(())
+            }
             ImportError::Missing { name, layer } => {
                 write!(
                     f,
