@@ -1,17 +1,22 @@
 //! What the data-set examples share: arguments, the split, the report.
 #![allow(dead_code)]
 
+pub mod plot;
+
+use std::path::PathBuf;
 use std::time::Instant;
 
 use nalgebra::SVector;
 use staticnet::data::load_csv;
 use staticnet::train::{Control, EpochReport};
 
-/// The command line: `--seed N` (default 0), `--adam` and `--int8`.
+/// The command line: `--seed N` (default 0), `--adam`, `--int8` and
+/// `--plot DIR` (write the run's pictures as SVG files into `DIR`).
 pub struct Args {
     pub seed: u64,
     pub adam: bool,
     pub int8: bool,
+    pub plot: Option<PathBuf>,
 }
 
 pub fn args() -> Args {
@@ -19,6 +24,7 @@ pub fn args() -> Args {
         seed: 0,
         adam: false,
         int8: false,
+        plot: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -31,8 +37,14 @@ pub fn args() -> Args {
             }
             "--adam" => args.adam = true,
             "--int8" => args.int8 = true,
+            "--plot" => match it.next() {
+                Some(dir) if !dir.is_empty() && !dir.starts_with("--") => {
+                    args.plot = Some(dir.into())
+                }
+                _ => fail("--plot takes a directory, as in --plot docs"),
+            },
             other => fail(&format!(
-                "unknown argument {other:?} (expected --seed N, --adam or --int8)"
+                "unknown argument {other:?} (expected --seed N, --adam, --int8 or --plot DIR)"
             )),
         }
     }
@@ -76,4 +88,37 @@ pub fn progress<N>(start: Instant) -> impl FnMut(&EpochReport, &N) -> Control {
         );
         Control::Continue
     }
+}
+
+/// `progress`, and each epoch's figures kept in `rows` for
+/// `plot::training_curves`: the loss, the trainer's validation metric as the
+/// training-set score and `held_out(net)` as the held-out score, both in
+/// percent as `progress` prints them.
+pub fn progress_recorded<'a, N: 'a>(
+    start: Instant,
+    rows: &'a mut Vec<plot::EpochRow>,
+    mut held_out: impl FnMut(&N) -> f64 + 'a,
+) -> impl FnMut(&EpochReport, &N) -> Control + 'a {
+    let mut print = progress(start);
+    move |r, net| {
+        rows.push(plot::EpochRow {
+            epoch: r.epoch + 1,
+            loss: r.train_loss,
+            train: r.validation.map(|v| 100.0 * v),
+            held_out: Some(100.0 * held_out(net)),
+        });
+        print(r, net)
+    }
+}
+
+/// Creates `dir` (and its parents) for `--plot DIR`, or exits with an error
+/// that names it.
+pub fn plot_dir(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir)
+        .unwrap_or_else(|e| fail(&format!("--plot {}: {e}", dir.display())));
+}
+
+/// Exits with `e` (an error from `plot`, which names its file).
+pub fn plot_failed(e: std::io::Error) -> ! {
+    fail(&format!("writing a picture failed: {e}"))
 }
