@@ -455,8 +455,8 @@ where
     let count = n * O as f64;
     let r2 = (0..O)
         .map(|k| match (ss_res[k], ss_tot[k]) {
-            (_, tot) if tot > 0.0 => 1.0 - ss_res[k] / tot,
-            (res, _) if res == 0.0 => 1.0,
+            (res, tot) if tot > 0.0 => 1.0 - res / tot,
+            (0.0, _) => 1.0,
             _ => 0.0,
         })
         .sum::<f64>()

@@ -7,6 +7,7 @@ use std::vec::Vec;
 
 use nalgebra::SVector;
 
+use super::Rows;
 use crate::Scalar;
 
 /// Why a CSV file could not be loaded: what went wrong ([`kind`]) and, for
@@ -231,7 +232,7 @@ fn malformed(e: csv::Error) -> CsvError {
 /// Reads rows of `I` inputs and a target of `Tg::COLUMNS` columns.
 fn read_rows<T: Scalar, const I: usize, Tg: CsvTarget<T>>(
     reader: impl std::io::Read,
-) -> Result<Vec<(SVector<T, I>, Tg)>, CsvError> {
+) -> Result<Rows<T, I, Tg>, CsvError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -301,7 +302,7 @@ fn read_rows<T: Scalar, const I: usize, Tg: CsvTarget<T>>(
 /// not a class index, text that is not UTF-8, or a failed read.
 pub fn read_csv<T: Scalar, const I: usize>(
     reader: impl std::io::Read,
-) -> Result<Vec<(SVector<T, I>, usize)>, CsvError> {
+) -> Result<Rows<T, I, usize>, CsvError> {
     read_rows(reader)
 }
 
@@ -321,7 +322,7 @@ pub fn read_csv<T: Scalar, const I: usize>(
 /// As [`read_csv`].
 pub fn read_csv_targets<T: Scalar, const I: usize, const K: usize>(
     reader: impl std::io::Read,
-) -> Result<Vec<(SVector<T, I>, SVector<T, K>)>, CsvError> {
+) -> Result<Rows<T, I, SVector<T, K>>, CsvError> {
     read_rows(reader)
 }
 
@@ -345,7 +346,7 @@ fn in_file<R>(
 /// As [`read_csv`], with [`CsvError::path`] set.
 pub fn load_csv<T: Scalar, const I: usize>(
     path: impl AsRef<Path>,
-) -> Result<Vec<(SVector<T, I>, usize)>, CsvError> {
+) -> Result<Rows<T, I, usize>, CsvError> {
     in_file(path.as_ref(), read_csv)
 }
 
@@ -356,6 +357,6 @@ pub fn load_csv<T: Scalar, const I: usize>(
 /// As [`read_csv`], with [`CsvError::path`] set.
 pub fn load_csv_targets<T: Scalar, const I: usize, const K: usize>(
     path: impl AsRef<Path>,
-) -> Result<Vec<(SVector<T, I>, SVector<T, K>)>, CsvError> {
+) -> Result<Rows<T, I, SVector<T, K>>, CsvError> {
     in_file(path.as_ref(), read_csv_targets)
 }

@@ -120,6 +120,15 @@ impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for (&[SVector<T, I>], 
 
 pub use crate::layers::{Rescale, Standardize};
 
+/// Rows of a data set in memory: each sample's input and target, as the CSV
+/// loaders and the splits return them (feature `std`).
+#[cfg(feature = "std")]
+pub type Rows<T, const I: usize, Tg> = std::vec::Vec<(SVector<T, I>, Tg)>;
+
+/// A training set and a test set, in that order (feature `std`).
+#[cfg(feature = "std")]
+pub type Split<T, const I: usize, Tg> = (Rows<T, I, Tg>, Rows<T, I, Tg>);
+
 #[cfg(feature = "std")]
 mod split;
 #[cfg(feature = "std")]

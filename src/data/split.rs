@@ -3,16 +3,12 @@
 use std::collections::BTreeMap;
 use std::vec::Vec;
 
-use nalgebra::SVector;
 use rand::Rng;
 
-use super::{DataError, Dataset};
+use super::{DataError, Dataset, Split};
 use crate::Scalar;
 use crate::metrics::Class;
 use crate::sampling::Permutation;
-
-/// Rows of a split: the input and the target of each sample.
-type Rows<T, const I: usize, Tg> = Vec<(SVector<T, I>, Tg)>;
 
 /// `round(n · fraction)`, after checking the fraction.
 fn test_count(n: usize, fraction: f64) -> Result<usize, DataError> {
@@ -26,7 +22,7 @@ fn test_count(n: usize, fraction: f64) -> Result<usize, DataError> {
 fn gather<T: Scalar, const I: usize, D: Dataset<T, I> + ?Sized>(
     data: &D,
     is_test: &[bool],
-) -> Result<(Rows<T, I, D::Target>, Rows<T, I, D::Target>), DataError> {
+) -> Result<Split<T, I, D::Target>, DataError> {
     let test = is_test.iter().filter(|&&t| t).count();
     if test == 0 || test == is_test.len() {
         return Err(DataError::TooFew {
@@ -76,7 +72,7 @@ pub fn train_test_split<T, D, G, const I: usize>(
     data: &D,
     test_fraction: f64,
     rng: &mut G,
-) -> Result<(Rows<T, I, D::Target>, Rows<T, I, D::Target>), DataError>
+) -> Result<Split<T, I, D::Target>, DataError>
 where
     T: Scalar,
     D: Dataset<T, I> + ?Sized,
@@ -119,7 +115,7 @@ pub fn stratified_split<T, D, G, const I: usize>(
     data: &D,
     test_fraction: f64,
     rng: &mut G,
-) -> Result<(Rows<T, I, D::Target>, Rows<T, I, D::Target>), DataError>
+) -> Result<Split<T, I, D::Target>, DataError>
 where
     T: Scalar,
     D: Dataset<T, I> + ?Sized,

@@ -127,7 +127,7 @@ fn quantize_affine<const N: usize>(
                 })?;
         let steps = libm::round(c / (a.abs() * input.scale as f64));
         // The accumulator adds at most ±255 to the bias.
-        if !(steps.abs() + 255.0 < i32::MAX as f64) {
+        if steps.is_nan() || steps.abs() + 255.0 >= i32::MAX as f64 {
             return Err(QuantError::BiasOverflow {
                 layer,
                 channel: k,
