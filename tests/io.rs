@@ -18,7 +18,7 @@ type Net = (
 );
 type Net64 = (
     Dense<5, 7, f64>,
-    LeakyRelu<f64>,
+    LeakyRelu,
     (Dense<7, 4, f64>, Tanh),
     Dense<4, 3, f64>,
     Softmax,
@@ -394,7 +394,7 @@ fn fuzz_seeds_are_valid_files_of_the_fuzzed_networks() {
     type Small = (Dense<3, 4>, Relu, Dense<4, 2>);
     type Small64 = (
         Dense<2, 2, f64>,
-        (LeakyRelu<f64>, Elu<f64>),
+        (LeakyRelu, Elu),
         Dense<2, 3, f64>,
         Softmax,
     );
