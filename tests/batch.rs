@@ -189,7 +189,7 @@ fn batch_losses_give_the_bits_of_their_samples() {
         core::array::from_fn(|_| SVector::from_fn(|_, _| uniform(&mut r, 0.0, 1.0) as f32));
     loss_bits("mean squared", MeanSquared, &y, &t, 64);
     loss_bits("binary cross-entropy", BinaryCrossEntropy, &y, &t, 63);
-    loss_bits("huber", Huber::new(0.5f32), &y, &t, 64);
+    loss_bits("huber", Huber::new(0.5), &y, &t, 64);
 
     // More classes than one group holds: sample by sample.
     let wide = SMatrix::<f32, 300, 3>::from_fn(|_, _| uniform(&mut r, -3.0, 3.0) as f32);

@@ -40,12 +40,12 @@ fn dense_matches_finite_differences() {
 fn elementwise_activations_match_finite_differences() {
     layer_check::<_, 6, 6>("Identity", Identity, 10);
     layer_check::<_, 6, 6>("Relu", Relu, 11);
-    layer_check::<_, 6, 6>("LeakyRelu", LeakyRelu::<f64>::default(), 12);
+    layer_check::<_, 6, 6>("LeakyRelu", LeakyRelu::default(), 12);
     layer_check::<_, 6, 6>("LeakyRelu(0.3)", LeakyRelu::new(0.3f64), 13);
     layer_check::<_, 6, 6>("Sigmoid", Sigmoid, 14);
     layer_check::<_, 6, 6>("Tanh", Tanh, 15);
     layer_check::<_, 6, 6>("Softplus", Softplus, 16);
-    layer_check::<_, 6, 6>("Elu", Elu::<f64>::default(), 17);
+    layer_check::<_, 6, 6>("Elu", Elu::default(), 17);
     layer_check::<_, 6, 6>("Elu(0.5)", Elu::new(0.5f64), 18);
     layer_check::<_, 6, 6>("Gelu", Gelu, 19);
     layer_check::<_, 6, 6>("FastTanh", FastTanh, 21);
@@ -97,7 +97,7 @@ fn activations_agree_with_reference_formulas() {
             * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh());
         approx::assert_relative_eq!(Gelu.value(x), gelu, max_relative = 1e-14);
         let elu = if x > 0.0 { x } else { x.exp() - 1.0 };
-        approx::assert_relative_eq!(Elu::<f64>::default().value(x), elu, max_relative = 1e-14);
+        approx::assert_relative_eq!(Elu::default().value(x), elu, max_relative = 1e-14);
     }
     // Far tails stay finite and exact.
     assert_eq!(Softplus.value(-800.0f64), 0.0);
@@ -134,7 +134,7 @@ fn losses_match_finite_differences() {
         let y = vector::<4>(&mut r, 1e-3);
         let t = vector::<4>(&mut r, 0.0);
         loss_check(&format!("MeanSquared {trial}"), &MeanSquared, &y, &t);
-        loss_check(&format!("Huber {trial}"), &Huber::<f64>::default(), &y, &t);
+        loss_check(&format!("Huber {trial}"), &Huber::default(), &y, &t);
         loss_check(&format!("Huber(0.3) {trial}"), &Huber::new(0.3f64), &y, &t);
         let p = t.map(|v| (v + 2.0) / 4.0);
         loss_check(
@@ -180,7 +180,7 @@ fn losses_agree_with_reference_formulas() {
     approx::assert_relative_eq!(BinaryCrossEntropy.loss(&y, &t), bce, max_relative = 1e-14);
     // Huber with δ = 1: d = (−0.5, −1, 1): all quadratic: ½(0.25 + 1 + 1) / 3.
     approx::assert_relative_eq!(
-        Huber::<f64>::default().loss(&y, &t),
+        Huber::default().loss(&y, &t),
         0.5 * 2.25 / 3.0,
         max_relative = 1e-15
     );
@@ -287,7 +287,7 @@ type Deep = (
     Dense<6, 6, f64>,
     Softplus,
     Dense<6, 5, f64>,
-    Elu<f64>,
+    Elu,
     Dense<5, 5, f64>,
     Sigmoid,
     Dense<5, 4, f64>,
@@ -296,7 +296,7 @@ type Deep = (
     Softmax,
 );
 type Nested = (
-    (Dense<2, 5, f64>, LeakyRelu<f64>),
+    (Dense<2, 5, f64>, LeakyRelu),
     ((Dense<5, 5, f64>, Tanh), (Dense<5, 5, f64>, Identity)),
     Dense<5, 3, f64>,
     Relu,
