@@ -139,7 +139,8 @@ pub use tensor::Tensor;
 /// Everything a typical program needs, in one `use`: the layers, losses,
 /// the traits a network's methods and a generic function's bounds name
 /// (`Module`, `Train`, `Params`, `Network`, `Tensor`, `Sample`, `Batch`,
-/// `Prediction`, `Scalar`, `Dataset`, `Class`, `Classifier`, `Regressor`),
+/// `Prediction`, `Scalar`, `Dataset`, `Class`, `Classifier`, `Regressor`,
+/// `Trainable`),
 /// and `SVector`/`SMatrix`.
 pub mod prelude {
     pub use crate::data::Dataset;
@@ -147,6 +148,7 @@ pub mod prelude {
     pub use crate::loss::Prediction;
     pub use crate::metrics::{Class, Classifier, Regressor};
     pub use crate::tensor::{Batch, Sample};
+    pub use crate::train::Trainable;
     pub use crate::{
         BinaryCrossEntropy, CrossEntropy, Huber, Init, Layer, Loss, MeanSquared, Mode, Module,
         Network, Params, Scalar, Tensor, Train,

@@ -24,7 +24,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::data::Dataset;
-use crate::loss::Prediction;
+use crate::loss::{Prediction, TargetError};
 use crate::network::class_of;
 use crate::tensor::Batch;
 use crate::{Loss, Module, Scalar};
@@ -88,7 +88,7 @@ pub trait Classifier<T: Scalar, const I: usize, const C: usize>: Regressor<T, I,
 impl<N: Regressor<T, I, C>, T: Scalar, const I: usize, const C: usize> Classifier<T, I, C> for N {}
 
 /// Why an evaluation could not be done. Samples are counted from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MetricError {
     /// The output slice's length differs from the data set's.
     Length {
@@ -110,6 +110,8 @@ pub enum MetricError {
     InvalidTarget {
         /// The sample.
         sample: usize,
+        /// Why.
+        reason: TargetError,
     },
 }
 
@@ -129,8 +131,11 @@ impl core::fmt::Display for MetricError {
                 "sample {sample}'s class is {class}, but the network has {classes} classes (0 to {})",
                 classes.saturating_sub(1)
             ),
-            MetricError::InvalidTarget { sample } => {
-                write!(f, "sample {sample}'s target is not valid for this loss")
+            MetricError::InvalidTarget { sample, reason } => {
+                write!(
+                    f,
+                    "sample {sample}'s target is not valid for this loss: {reason}"
+                )
             }
         }
     }
@@ -306,9 +311,8 @@ where
     L: Loss,
 {
     for sample in 0..data.len() {
-        if !<SVector<T, O> as Prediction<L, D::Target>>::is_valid_target(&data.target(sample)) {
-            return Err(MetricError::InvalidTarget { sample });
-        }
+        <SVector<T, O> as Prediction<L, D::Target>>::check_target(&data.target(sample))
+            .map_err(|reason| MetricError::InvalidTarget { sample, reason })?;
     }
     let mut total = 0.0;
     for_each_output(net, data, |i, y| {

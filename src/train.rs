@@ -22,6 +22,7 @@ use rand::Rng;
 use crate::data::Dataset;
 use crate::loss::Prediction;
 pub use crate::loss::TargetError;
+use crate::metrics::Regressor;
 use crate::module::Mode;
 use crate::optim::Optimizer;
 use crate::params::{self, Node};
@@ -478,6 +479,54 @@ impl<N, F: FnMut(&N) -> f64> Validation<N> for F {
     fn evaluate(&mut self, net: &N) -> Option<f64> {
         Some(self(net))
     }
+}
+
+/// A network that a [`Trainer`] with batches of `B` trains on samples of `I`
+/// inputs and `O` outputs, and that [`metrics`](crate::metrics) evaluates:
+/// the bounds of a generic training function, in one trait. Implemented
+/// for every such network.
+///
+/// ```
+/// use staticnet::metrics::accuracy;
+/// use staticnet::optim::Sgd;
+/// use staticnet::prelude::*;
+/// use staticnet::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+/// use staticnet::train::{Trainable, TrainError, Trainer};
+///
+/// /// Trains any classifier of 2 inputs into 2 classes, batches of 8.
+/// fn train<N: Trainable<f32, 2, 2, 8>>(
+///     net: &mut N,
+///     data: &[(SVector<f32, 2>, usize)],
+/// ) -> Result<f64, TrainError> {
+///     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+///     Trainer::new(Sgd::new(0.5)).epochs(100).batch_size::<8>()
+///         .run(net, &CrossEntropy, data, &mut rng)?;
+///     Ok(accuracy(net, data))
+/// }
+///
+/// let data: Vec<_> = (0..32)
+///     .map(|i| (SVector::from([i as f32 / 16.0 - 1.0, 0.5]), usize::from(i >= 16)))
+///     .collect();
+/// let mut net = <(Dense<2, 4>, Tanh, Dense<4, 2>)>::random(
+///     Init::Xavier,
+///     &mut Xoshiro256PlusPlus::seed_from_u64(1),
+/// );
+/// assert!(train(&mut net, &data)? > 0.9);
+/// # Ok::<(), TrainError>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a network that trains on batches of {B} samples of {I} inputs of `{T}` into {O} outputs",
+    label = "this network does not map `SMatrix<{T}, {I}, {B}>` to `SMatrix<{T}, {O}, {B}>`",
+    note = "check the network's first layer against the data's input size and its last layer against the outputs the loss expects"
+)]
+pub trait Trainable<T: Scalar, const I: usize, const O: usize, const B: usize>:
+    Train<SMatrix<T, I, B>, Output = SMatrix<T, O, B>> + Params<T> + Regressor<T, I, O>
+{
+}
+
+impl<N, T: Scalar, const I: usize, const O: usize, const B: usize> Trainable<T, I, O, B> for N where
+    N: Train<SMatrix<T, I, B>, Output = SMatrix<T, O, B>> + Params<T> + Regressor<T, I, O>
+{
 }
 
 /// Mini-batch training: an optimizer, a number of epochs, a batch size `B`

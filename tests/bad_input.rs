@@ -8,6 +8,7 @@ use staticnet::data::{
     CsvErrorKind, DataError, Expected, read_csv, read_csv_targets, stratified_split,
     train_test_split,
 };
+use staticnet::loss::TargetError;
 use staticnet::metrics::{MetricError, confusion_matrix, mean_loss, predict_into};
 use staticnet::prelude::*;
 use staticnet::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
@@ -269,7 +270,13 @@ fn metric_inputs() {
     );
     assert_eq!(
         mean_loss(&net, &CrossEntropy, &rows),
-        Err(MetricError::InvalidTarget { sample: 1 })
+        Err(MetricError::InvalidTarget {
+            sample: 1,
+            reason: TargetError::ClassOutOfRange {
+                class: 3,
+                classes: 3
+            }
+        })
     );
     let inputs = [SVector::from([1.0f32, 0.0]); 3];
     let mut out = [SVector::from([5.0f32; 3]); 2];
@@ -281,4 +288,49 @@ fn metric_inputs() {
         })
     );
     assert_eq!(out, [SVector::from([5.0f32; 3]); 2]);
+}
+
+/// A NaN or an infinity in the training data: `fit` names the sample, the
+/// feature and the value, before any step, and the network is unchanged.
+#[test]
+fn training_data_values() {
+    use staticnet::optim::Sgd;
+    use staticnet::train::{TrainError, Trainer};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut net = <(Dense<3, 4>, Tanh, Dense<4, 2>)>::random(Init::Xavier, &mut rng);
+    let before = net.clone();
+    for bad in [f32::NAN, f32::INFINITY, -f32::INFINITY] {
+        let mut rows: Vec<_> = (0..20)
+            .map(|i| (SVector::from([i as f32, 1.0, 2.0]), i % 2))
+            .collect();
+        rows[13].0[2] = bad;
+        let err = Trainer::new(Sgd::new(0.1))
+            .run(&mut net, &CrossEntropy, &rows, &mut rng)
+            .unwrap_err();
+        match err {
+            TrainError::InvalidInput {
+                index: 13,
+                feature: 2,
+                value,
+            } => {
+                assert!(value.is_nan() == bad.is_nan() && (value.is_nan() || value == bad as f64))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("13"), "{err}");
+        assert_eq!(net, before);
+    }
+    // A class index beyond the outputs: the sample, the class and the count.
+    let rows = [
+        (SVector::from([0.0f32, 1.0, 2.0]), 1usize),
+        (SVector::from([1.0, 1.0, 2.0]), 2),
+    ];
+    let err = Trainer::new(Sgd::new(0.1))
+        .run(&mut net, &CrossEntropy, &rows, &mut rng)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::InvalidTarget { index: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(net, before);
 }

@@ -9,6 +9,7 @@ use common::rng;
 use nalgebra::SVector;
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::data::{DataError, stratified_split, train_test_split};
+use staticnet::loss::TargetError;
 use staticnet::metrics::{
     self, Classifier, MetricError, accuracy, confusion_matrix, mean_loss, predict, predict_classes,
     predict_classes_into, predict_into, regression,
@@ -108,7 +109,13 @@ fn metrics_on_bad_targets_are_errors_not_panics() {
     );
     assert_eq!(
         mean_loss(&net, &CrossEntropy, &data),
-        Err(MetricError::InvalidTarget { sample: 1 })
+        Err(MetricError::InvalidTarget {
+            sample: 1,
+            reason: TargetError::ClassOutOfRange {
+                class: 5,
+                classes: 3
+            }
+        })
     );
     // A class the network cannot predict counts as a miss.
     assert!(accuracy(&net, &data) < 1.0);
@@ -240,4 +247,24 @@ fn splits_are_seeded_and_stratified() {
             test: 0
         })
     );
+}
+
+/// The int8 form of a one-output classifier names classes as the f32 one.
+#[test]
+fn a_one_output_int8_classifier_is_binary() {
+    use staticnet::quant::{self, Calibration};
+    let data: Vec<_> = (0..40)
+        .map(|i| {
+            let x = i as f32 / 10.0 - 2.0;
+            (SVector::from([x]), usize::from(x > 0.05))
+        })
+        .collect();
+    let logit = (Dense::<1, 1>::from_rows([[3.0]], [-0.15]),);
+    let q = quant::quantize(&logit, &data, Calibration::MinMax).unwrap();
+    assert_eq!(accuracy(&logit, &data), 1.0);
+    assert_eq!(q.accuracy(&data), 1.0);
+    let probability = (Dense::<1, 1>::from_rows([[3.0]], [-0.15]), Sigmoid);
+    let q = quant::quantize(&probability, &data, Calibration::MinMax).unwrap();
+    assert_eq!(accuracy(&probability, &data), 1.0);
+    assert_eq!(q.accuracy(&data), 1.0);
 }

@@ -46,6 +46,10 @@ pub use super::softmax::Softmax;
 /// assert!((dy - (1.0 - y * y)).abs() < 1e-15);
 /// ```
 pub trait Activation<T: Scalar> {
+    /// Whether `σ` gives a probability in (0, 1) (the sigmoids): a
+    /// one-output network ending in it names class 1 above 0.5
+    /// ([`Module::PROBABILITY`]). `false` by default.
+    const PROBABILITY: bool = false;
     /// `σ(x)`.
     fn value(&self, x: T) -> T;
     /// `(σ(x), σ'(x))`.
@@ -76,6 +80,7 @@ macro_rules! elementwise {
             $name: Activation<X::Scalar>,
         {
             type Output = X;
+            const PROBABILITY: bool = <$name as Activation<X::Scalar>>::PROBABILITY;
             #[inline(always)]
             fn forward(&self, x: &X) -> X {
                 let mut y = X::zeros();
@@ -287,6 +292,7 @@ elementwise!(LeakyRelu, slope in T);
 pub struct Sigmoid;
 
 impl<T: Scalar> Activation<T> for Sigmoid {
+    const PROBABILITY: bool = true;
     #[inline]
     fn value(&self, x: T) -> T {
         x.sigmoid()
@@ -389,6 +395,7 @@ elementwise!(FastTanh fast = kernels::Fast::Tanh);
 pub struct FastSigmoid;
 
 impl<T: Scalar> Activation<T> for FastSigmoid {
+    const PROBABILITY: bool = true;
     #[inline]
     fn value(&self, x: T) -> T {
         fast::sigmoid(x)

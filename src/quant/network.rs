@@ -225,9 +225,23 @@ impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quan
     }
 
     /// The predicted class of a real input: [`argmax_i8`] of the int8
-    /// outputs.
-    pub fn predict_class(&self, x: &SVector<f32, I>) -> usize {
-        argmax_i8(&self.forward(&self.quantize_input(x)))
+    /// outputs, or, for one output, as the `f32` network names it
+    /// ([`Network::predict_class`](crate::Network::predict_class)): class 1
+    /// above 0.5 after a sigmoid, above 0 for a logit.
+    pub fn predict_class(&self, x: &SVector<f32, I>) -> usize
+    where
+        Q: QLayer,
+    {
+        let y = self.forward(&self.quantize_input(x));
+        if O == 1 {
+            // The last layer says whether the output is a probability.
+            let mut last = "";
+            self.layers.summary(&mut |s| last = s.function);
+            let threshold = if last.ends_with("Sigmoid") { 0.5 } else { 0.0 };
+            usize::from(self.output.dequantize(y[0]) > threshold)
+        } else {
+            argmax_i8(&y)
+        }
     }
 
     /// The fraction of samples whose predicted class is their target (0 for
@@ -236,6 +250,7 @@ impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quan
     where
         D: Dataset<f32, I> + ?Sized,
         D::Target: Class,
+        Q: QLayer,
     {
         let mut correct = 0usize;
         for i in 0..data.len() {
