@@ -16,7 +16,14 @@ macro_rules! layers {
 }
 
 layers!(
-    activation, dense, batch_norm, layer_norm, dropout, residual, concat, standardize,
+    activation,
+    dense,
+    batch_norm,
+    layer_norm,
+    dropout,
+    residual,
+    concat,
+    standardize,
 );
 
 // `Softmax` has its own file but keeps its first public home,
