@@ -848,6 +848,27 @@ fn a_megabyte_tensor_name_is_shown_cut_with_its_length() {
 }
 
 #[test]
+fn a_parse_error_that_quotes_a_megabyte_name_is_cut() {
+    // A tensor whose data does not start where it should: the parser's
+    // message names it.
+    let header = format!(
+        "{{\"{}\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}}}",
+        "n\\n".repeat(1 << 19)
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&[0; 8]);
+    let mut net = (Dense::<2, 1>::zeros(),);
+    let err = import_refused(&mut net, &bytes, Mapping::InOrder);
+    let ImportError::Parse(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(message.len() < 300, "{} bytes", message.len());
+    assert!(message.contains(" bytes)"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
 fn bad_int8_state_dicts_are_refused_and_change_nothing() {
     let bytes = save_int8_safetensors(&quantized(40)).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();

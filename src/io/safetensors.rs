@@ -247,10 +247,18 @@ impl core::fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// The safetensors parser's message, cut to [`PARSE_MESSAGE_BYTES`] (at a
-/// character boundary) with `…` and its full length.
+/// The safetensors parser's message, control characters escaped (it can
+/// quote the file), cut to [`PARSE_MESSAGE_BYTES`] (at a character
+/// boundary) with `…` and its full length.
 fn parse_error(e: impl core::fmt::Display) -> ImportError {
-    let mut s = e.to_string();
+    let mut s = String::new();
+    for c in e.to_string().chars() {
+        if c.is_control() {
+            s.extend(c.escape_debug());
+        } else {
+            s.push(c);
+        }
+    }
     if s.len() > PARSE_MESSAGE_BYTES {
         let full = s.len();
         let mut cut = PARSE_MESSAGE_BYTES;
