@@ -540,6 +540,16 @@ fn a_layer_that_disagrees_with_itself_is_refused_not_a_panic() {
         }
     );
     assert!(err.to_string().contains("disagrees with itself"), "{err}");
+    // To a file: refused before a buffer is sized or a file written.
+    let path = std::env::temp_dir().join(format!("staticnet-liar-{}.bin", std::process::id()));
+    assert!(matches!(
+        io::save_file(&net, &path),
+        Err(io::FileError::Format {
+            error: Error::Inconsistent { .. },
+            ..
+        })
+    ));
+    assert!(!path.exists());
     let mut target = net.clone();
     let good = saved(&(Dense::<2, 3>::default(), Relu));
     assert!(matches!(

@@ -85,11 +85,22 @@ pub fn save_file<T: Scalar, N: Params<T>>(
     path: impl AsRef<Path>,
 ) -> Result<(), FileError> {
     let path = path.as_ref();
-    let mut buf = vec![0u8; saved_len(net)];
-    save(net, &mut buf).map_err(|error| FileError::Format {
+    let format = |error| FileError::Format {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    // `save` into nothing checks the network (its declared value count
+    // against its tensors) before the buffer is sized: a `Params` impl that
+    // declares more values than it has cannot ask for an impossible
+    // allocation.
+    let needed = match save(net, &mut []) {
+        Err(Error::BufferTooSmall { needed, .. }) => needed,
+        Err(error) => return Err(format(error)),
+        Ok(n) => n,
+    };
+    debug_assert_eq!(needed, saved_len(net));
+    let mut buf = vec![0u8; needed];
+    save(net, &mut buf).map_err(format)?;
     std::fs::write(path, buf).map_err(|source| FileError::Write {
         path: path.to_path_buf(),
         source,
