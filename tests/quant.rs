@@ -650,7 +650,8 @@ fn int8_files_round_trip_and_refuse_what_does_not_fit() {
     let err = int8::load(&mut target, &f32_file).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the file holds f32 values, but the network is int8"
+        "the file holds f32 values, but the network is int8: it is a float network's file, \
+         load it with io::load into that network and quantise it with quant::quantize"
     );
 }
 
