@@ -20,6 +20,7 @@ use nalgebra::SMatrix;
 use rand::Rng;
 
 use crate::data::Dataset;
+use crate::io::{LayerPath, LayerWalker};
 use crate::loss::Prediction;
 pub use crate::loss::TargetError;
 use crate::metrics::Regressor;
@@ -166,49 +167,6 @@ impl fmt::Display for InvalidSetting {
 
 impl core::error::Error for InvalidSetting {}
 
-/// Where a layer sits in a network, as the weights file's errors show it:
-/// the index of each enclosing child from the outside in (`layer 2.1` is the
-/// second element of the third element); a network that is a single layer
-/// is "the network".
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct LayerPosition {
-    index: [u32; LayerPosition::MAX_DEPTH],
-    depth: u8,
-}
-
-impl LayerPosition {
-    /// The deepest nesting a position records; deeper layers are shown by
-    /// their first levels.
-    pub const MAX_DEPTH: usize = 8;
-
-    /// The indices, outermost first (empty for the network itself).
-    pub fn indices(&self) -> &[u32] {
-        &self.index[..self.depth as usize]
-    }
-}
-
-impl fmt::Display for LayerPosition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.depth == 0 {
-            return f.write_str("the network");
-        }
-        f.write_str("layer ")?;
-        for (i, x) in self.indices().iter().enumerate() {
-            if i > 0 {
-                f.write_str(".")?;
-            }
-            write!(f, "{x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for LayerPosition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// Why training did not start or stopped without finishing. Epochs and
 /// steps are counted from 0.
 ///
@@ -265,7 +223,7 @@ pub enum TrainError {
     /// starts).
     LayerSetting {
         /// Where the layer is.
-        position: LayerPosition,
+        position: LayerPath,
         /// The layer's kind (`"LeakyRelu"`).
         layer: &'static str,
         /// The setting's name (`"slope"`).
@@ -955,46 +913,23 @@ where
 /// the network's description (the same walk as the weights file's, so the
 /// position reads the same).
 fn check_layer_settings<T: Scalar, N: Params<T>>(net: &N) -> Result<(), TrainError> {
-    const MAX: usize = LayerPosition::MAX_DEPTH;
     let mut result = Ok(());
-    let mut position = LayerPosition {
-        index: [0; MAX],
-        depth: 0,
-    };
-    let mut kinds = [""; MAX + 1];
-    let mut children = [0u32; MAX + 1];
-    let mut depth = 0usize; // layers open
+    let mut walk = LayerWalker::new();
     net.describe(&mut |node| {
         if result.is_err() {
             return;
         }
         match node {
-            Node::Begin(kind) => {
-                if depth > 0 && depth <= MAX {
-                    position.index[depth - 1] = children[depth - 1];
-                    position.depth = depth as u8;
-                }
-                if depth <= MAX {
-                    kinds[depth] = kind;
-                    children[depth] = 0;
-                }
-                depth += 1;
-            }
+            Node::Begin(kind) => walk.begin(kind),
             Node::Setting(setting, params::Setting::Real(value)) if !value.is_finite() => {
                 result = Err(TrainError::LayerSetting {
-                    position,
-                    layer: kinds[(depth.max(1) - 1).min(MAX)],
+                    position: walk.path(),
+                    layer: walk.kind(),
                     setting,
                     value,
                 });
             }
-            Node::End => {
-                depth = depth.saturating_sub(1);
-                if depth > 0 && depth <= MAX {
-                    children[depth - 1] += 1;
-                }
-                position.depth = depth.saturating_sub(1).min(MAX) as u8;
-            }
+            Node::End => walk.end(),
             _ => {}
         }
     });

@@ -318,6 +318,68 @@ impl fmt::Debug for LayerPath {
     }
 }
 
+/// Where a walk over a network's description is: the path of the layer
+/// being described and the kinds of the layers around it. The weights
+/// file's checks and the trainer's setting checks share it, so both name a
+/// layer the same way.
+pub(crate) struct LayerWalker {
+    path: LayerPath,
+    kinds: [&'static str; LayerPath::MAX_DEPTH + 1],
+    children: [u32; LayerPath::MAX_DEPTH + 1],
+    depth: usize,
+}
+
+impl LayerWalker {
+    /// At the start of a description.
+    pub(crate) const fn new() -> Self {
+        LayerWalker {
+            path: LayerPath {
+                index: [0; LayerPath::MAX_DEPTH],
+                depth: 0,
+            },
+            kinds: [""; LayerPath::MAX_DEPTH + 1],
+            children: [0; LayerPath::MAX_DEPTH + 1],
+            depth: 0,
+        }
+    }
+
+    /// Into a layer of `kind` (a [`Node::Begin`]).
+    pub(crate) fn begin(&mut self, kind: &'static str) {
+        let (depth, max) = (self.depth, LayerPath::MAX_DEPTH);
+        if depth > 0 && depth <= max {
+            self.path.index[depth - 1] = self.children[depth - 1];
+            self.path.depth = depth as u8;
+        }
+        if depth <= max {
+            self.kinds[depth] = kind;
+            self.children[depth] = 0;
+        }
+        self.depth = depth.saturating_add(1);
+    }
+
+    /// Out of the current layer (a [`Node::End`]). A description that ends
+    /// more layers than it began (a custom layer's bug) stays at the top
+    /// instead of underflowing.
+    pub(crate) fn end(&mut self) {
+        let max = LayerPath::MAX_DEPTH;
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth > 0 && self.depth <= max {
+            self.children[self.depth - 1] = self.children[self.depth - 1].saturating_add(1);
+        }
+        self.path.depth = self.depth.saturating_sub(1).min(max) as u8;
+    }
+
+    /// The current layer's path.
+    pub(crate) fn path(&self) -> LayerPath {
+        self.path
+    }
+
+    /// The current layer's kind.
+    pub(crate) fn kind(&self) -> &'static str {
+        self.kinds[self.depth.saturating_sub(1).min(LayerPath::MAX_DEPTH)]
+    }
+}
+
 /// What the network's description has at a point: a [`Node`], or nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Expected(pub Option<Node>);
@@ -927,27 +989,13 @@ fn check_description(
 ) -> Result<(), Error> {
     let mut result = Ok(());
     // The path to the current layer, and the kinds of the enclosing layers.
-    let mut path = LayerPath {
-        index: [0; LayerPath::MAX_DEPTH],
-        depth: 0,
-    };
-    let mut kinds = [""; LayerPath::MAX_DEPTH + 1];
-    let mut depth = 0usize; // layers open
-    let mut children = [0u32; LayerPath::MAX_DEPTH + 1];
+    let mut walk = LayerWalker::new();
     describe(&mut |node| {
         if result.is_err() {
             return;
         }
         if let Node::Begin(kind) = node {
-            if depth > 0 && depth <= LayerPath::MAX_DEPTH {
-                path.index[depth - 1] = children[depth - 1];
-                path.depth = depth as u8;
-            }
-            if depth <= LayerPath::MAX_DEPTH {
-                kinds[depth] = kind;
-                children[depth] = 0;
-            }
-            depth = depth.saturating_add(1);
+            walk.begin(kind);
         }
         let found = match reader.next() {
             Ok(found) => found,
@@ -958,28 +1006,22 @@ fn check_description(
         };
         if !same(&found, &node) {
             result = Err(Error::Mismatch {
-                path,
-                layer: kinds[depth.saturating_sub(1).min(LayerPath::MAX_DEPTH)],
+                path: walk.path(),
+                layer: walk.kind(),
                 expected: Expected(Some(node)),
                 found,
             });
             return;
         }
         if node == Node::End {
-            // A description that ends more layers than it began (a custom
-            // layer's bug) stays at the top instead of underflowing.
-            depth = depth.saturating_sub(1);
-            if depth > 0 && depth <= LayerPath::MAX_DEPTH {
-                children[depth - 1] = children[depth - 1].saturating_add(1);
-            }
-            path.depth = depth.saturating_sub(1).min(LayerPath::MAX_DEPTH) as u8;
+            walk.end();
         }
     });
     result?;
     match reader.next()? {
         FileNode::Nothing => Ok(()),
         found => Err(Error::Mismatch {
-            path,
+            path: walk.path(),
             layer: kind,
             expected: Expected(None),
             found,

@@ -144,60 +144,49 @@ fn quantize_affine<const N: usize>(
     ))
 }
 
-impl<const N: usize> Quantize<SVector<f32, N>> for Standardize<N, f32> {
-    type Quantized = QAffine<N>;
-    type Stats = RangeStats;
-    fn stats() -> RangeStats {
-        RangeStats::new()
-    }
-    fn observe(
-        &self,
-        x: &SVector<f32, N>,
-        stats: &mut RangeStats,
-        pass: Pass,
-    ) -> (SVector<f32, N>, bool) {
-        observed(self.forward(x), stats, pass)
-    }
-    fn quantize(
-        &self,
-        stats: &RangeStats,
-        calibration: Calibration,
-        input: QParams,
-        _: Option<(f32, f32)>,
-    ) -> Result<(QAffine<N>, QParams), QuantError> {
-        // (x − μ)/σ = (1/σ)·x − μ/σ, with c/a = −μ.
-        let a = |k: usize| 1.0 / self.std[k];
-        let c = |k: usize| -self.mean[k] / self.std[k];
-        quantize_affine("Standardize", a, c, stats, calibration, input)
-    }
+/// `Quantize` for a per-feature scaling layer whose feature `k` is
+/// `a·x + c` with `(a, c)` = the given expression.
+macro_rules! quantize_affine {
+    ($layer:ident, |$s:ident, $k:ident| $ac:expr) => {
+        impl<const N: usize> Quantize<SVector<f32, N>> for $layer<N, f32> {
+            type Quantized = QAffine<N>;
+            type Stats = RangeStats;
+            fn stats() -> RangeStats {
+                RangeStats::new()
+            }
+            fn observe(
+                &self,
+                x: &SVector<f32, N>,
+                stats: &mut RangeStats,
+                pass: Pass,
+            ) -> (SVector<f32, N>, bool) {
+                observed(self.forward(x), stats, pass)
+            }
+            fn quantize(
+                &self,
+                stats: &RangeStats,
+                calibration: Calibration,
+                input: QParams,
+                _: Option<(f32, f32)>,
+            ) -> Result<(QAffine<N>, QParams), QuantError> {
+                let $s = self;
+                let ac = |$k: usize| -> (f32, f32) { $ac };
+                quantize_affine(
+                    stringify!($layer),
+                    |k| ac(k).0,
+                    |k| ac(k).1,
+                    stats,
+                    calibration,
+                    input,
+                )
+            }
+        }
+    };
 }
 
-impl<const N: usize> Quantize<SVector<f32, N>> for Rescale<N, f32> {
-    type Quantized = QAffine<N>;
-    type Stats = RangeStats;
-    fn stats() -> RangeStats {
-        RangeStats::new()
-    }
-    fn observe(
-        &self,
-        x: &SVector<f32, N>,
-        stats: &mut RangeStats,
-        pass: Pass,
-    ) -> (SVector<f32, N>, bool) {
-        observed(self.forward(x), stats, pass)
-    }
-    fn quantize(
-        &self,
-        stats: &RangeStats,
-        calibration: Calibration,
-        input: QParams,
-        _: Option<(f32, f32)>,
-    ) -> Result<(QAffine<N>, QParams), QuantError> {
-        let a = |k: usize| self.scale[k];
-        let c = |k: usize| self.shift[k];
-        quantize_affine("Rescale", a, c, stats, calibration, input)
-    }
-}
+// (x − μ)/σ = (1/σ)·x − μ/σ.
+quantize_affine!(Standardize, |s, k| (1.0 / s.std[k], -s.mean[k] / s.std[k]));
+quantize_affine!(Rescale, |s, k| (s.scale[k], s.shift[k]));
 
 impl<const N: usize> QLayer for QAffine<N> {
     const KIND: &'static str = "QAffine";
