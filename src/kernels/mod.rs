@@ -19,6 +19,16 @@
 //! (its associated type `Kernels`): `f32` runs [`F32Kernels`], `f64` runs
 //! [`Portable`].
 //!
+//! Turning the SIMD kernels off: a build with `STATICNET_NO_SIMD=1` in its
+//! environment (`build.rs` then sets `cfg(staticnet_no_simd)`; changing the
+//! variable rebuilds the crate) runs the plain loops on every CPU: the `f32`
+//! kernels, [`dispatch`] (which then just calls its closure) and the int8
+//! AVX2 dense layer all take the portable path, because the one question
+//! they all ask, [`x86::available`], is then `false`. CI runs the whole test
+//! suite once more so (in its own target directory, `target/no-simd`), so
+//! that the plain loops are tested on a host that has AVX2 and FMA; a test
+//! below checks which path a build really takes.
+//!
 //! Two properties hold on every path and are tested (tests/kernels.rs and
 //! the unit tests below):
 //!
@@ -460,6 +470,83 @@ mod tests {
                     "f64 map, length {n}, element {k}"
                 );
             }
+        }
+    }
+
+    /// Whether this build and CPU should take the SIMD kernels: x86-64, not
+    /// turned off by `STATICNET_NO_SIMD=1`, and a CPU (or, under Miri, a
+    /// target) with AVX2 and FMA. Asked here independently of
+    /// [`x86::available`](super::x86::available), which the test checks.
+    fn simd_expected() -> bool {
+        #[cfg(all(target_arch = "x86_64", not(staticnet_no_simd)))]
+        {
+            extern crate std;
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(staticnet_no_simd))))]
+        {
+            false
+        }
+    }
+
+    /// The path `f32` takes is the one the build and the CPU ask for: told
+    /// apart by a product whose fused and unfused roundings differ.
+    /// `b + w·x` with `w = x = 1 + 2⁻¹²` and `b = −1` is exactly
+    /// `2⁻¹¹ + 2⁻²⁴`; the plain loops round `w·x` first (a tie, to even:
+    /// `1 + 2⁻¹¹`) and give `2⁻¹¹`, the SIMD kernels' fused multiply-add
+    /// gives the exact value. With `STATICNET_NO_SIMD=1` every entry point
+    /// (the kernels, a dispatched call of a network, the int8 dense layer)
+    /// must take the plain path even where the CPU has AVX2 and FMA.
+    #[test]
+    fn f32_takes_the_path_the_build_and_the_cpu_ask_for() {
+        use crate::{Dense, Network};
+        use nalgebra::{SMatrix, SVector};
+
+        // Powers of two by division, exact everywhere (Miri lets `powi` be
+        // off by an ulp, as the language allows).
+        let v = 1.0 + 1.0 / 4096.0f32;
+        let plain = 1.0 / 2048.0f32;
+        let fused = plain + 1.0 / 16_777_216.0;
+        let simd = simd_expected();
+        let want = if simd { fused } else { plain };
+        let (w, b, x) = ([[v; 8]; 1], [-1.0f32; 8], [[v; 1]; 1]);
+        assert_eq!(Portable::affine(&w, &b, &x), [[plain; 8]]);
+        assert_eq!(
+            <super::F32Kernels as Kernels<f32>>::affine(&w, &b, &x),
+            [[want; 8]],
+            "f32 kernels, SIMD expected: {simd}"
+        );
+        // The same product through a network: one dispatched call.
+        let net: (Dense<1, 8>, crate::Identity) = (
+            Dense::new(SMatrix::repeat(v), SVector::repeat(-1.0)),
+            crate::Identity,
+        );
+        let y: SVector<f32, 8> = net.predict(&SVector::from([v]));
+        assert_eq!(
+            y,
+            SVector::<f32, 8>::repeat(want),
+            "a network, SIMD expected: {simd}"
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(super::x86::available(), simd, "x86::available");
+            let mut ran = false;
+            super::dispatch(|| ran = true);
+            assert!(ran, "dispatch runs its closure");
+            // The int8 AVX2 layer runs (and says so) exactly where the f32
+            // kernels do.
+            use crate::quant::{QDense, QParams};
+            let p = QParams {
+                scale: 1.0,
+                zero_point: 0,
+            };
+            let layer =
+                QDense::<16, 8>::new([[1; 16]; 8], [0; 8], [1 << 30; 8], [0; 8], p, p, [1.0; 8]);
+            let mut y = [0i8; 8];
+            let took = super::x86::int8_dense(&layer, &[2; 16], &mut y);
+            assert_eq!(took, simd, "int8 AVX2 dense layer");
+            // 16 · 2 = 32 halved by the multiplier 2⁻¹: 16, where it ran.
+            assert_eq!(y, if simd { [16; 8] } else { [0; 8] });
         }
     }
 

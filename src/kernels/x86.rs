@@ -15,6 +15,12 @@
 //!   layer called on its own; inside a dispatched call it is the same
 //!   predictable branch, and the call into the kernel can be inlined.
 //! * Otherwise (`no_std` without those target features) the plain loops run.
+//! * A build made with `STATICNET_NO_SIMD=1` in its environment (`build.rs`
+//!   sets `cfg(staticnet_no_simd)`) never runs them: [`available`] is then
+//!   `false` whatever the target and the CPU, and it is the one question
+//!   every entry point asks (each [`Avx2`] kernel, [`dispatch`] and
+//!   [`int8_dense`]), so the plain loops run everywhere. CI runs the test
+//!   suite so too, to test them on a host with AVX2 and FMA.
 //!
 //! # Safety
 //!
@@ -77,8 +83,19 @@ use crate::quant::QDense;
 // ---------------------------------------------------------------------------
 // Dispatch.
 
+/// Whether the SIMD kernels may run: not in a build that turned them off
+/// (`STATICNET_NO_SIMD=1`, see `build.rs`).
+#[cfg(staticnet_no_simd)]
+#[inline(always)]
+pub(crate) fn available() -> bool {
+    false
+}
+
 /// Whether the SIMD kernels may run: the target enables AVX2 and FMA.
-#[cfg(all(target_feature = "avx2", target_feature = "fma"))]
+#[cfg(all(
+    not(staticnet_no_simd),
+    all(target_feature = "avx2", target_feature = "fma")
+))]
 #[inline(always)]
 pub(crate) fn available() -> bool {
     true
@@ -87,6 +104,7 @@ pub(crate) fn available() -> bool {
 /// Whether the SIMD kernels may run: this CPU has AVX2 and FMA. Asked once,
 /// then read from a cache.
 #[cfg(all(
+    not(staticnet_no_simd),
     not(all(target_feature = "avx2", target_feature = "fma")),
     feature = "std"
 ))]
@@ -114,6 +132,7 @@ pub(crate) fn available() -> bool {
 /// Whether the SIMD kernels may run: not without the target features or
 /// `std` to ask the CPU.
 #[cfg(all(
+    not(staticnet_no_simd),
     not(all(target_feature = "avx2", target_feature = "fma")),
     not(feature = "std")
 ))]
@@ -125,8 +144,12 @@ pub(crate) fn available() -> bool {
 /// Runs `f` compiled for AVX2 + FMA where this CPU has them: the dispatch
 /// once per call of a network, a loss or an optimizer (see
 /// [`dispatch`](super::dispatch)). A build whose target already enables both
-/// runs `f` as it is.
-#[cfg(all(target_feature = "avx2", target_feature = "fma"))]
+/// runs `f` as it is, and so does a build that turned the SIMD kernels off
+/// (`STATICNET_NO_SIMD=1`).
+#[cfg(any(
+    staticnet_no_simd,
+    all(target_feature = "avx2", target_feature = "fma")
+))]
 #[inline(always)]
 pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     f()
@@ -135,7 +158,10 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
 /// Runs `f` compiled for AVX2 + FMA where this CPU has them: the dispatch
 /// once per call of a network, a loss or an optimizer (see
 /// [`dispatch`](super::dispatch)).
-#[cfg(not(all(target_feature = "avx2", target_feature = "fma")))]
+#[cfg(not(any(
+    staticnet_no_simd,
+    all(target_feature = "avx2", target_feature = "fma")
+)))]
 #[inline(always)]
 pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     if available() {
@@ -153,7 +179,10 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
 /// calls from code without the features cannot. Called from code that
 /// already runs in such a function (a network inside a network), it is
 /// inlined itself, so dispatching again costs one predictable branch.
-#[cfg(not(all(target_feature = "avx2", target_feature = "fma")))]
+#[cfg(not(any(
+    staticnet_no_simd,
+    all(target_feature = "avx2", target_feature = "fma")
+)))]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
