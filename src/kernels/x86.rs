@@ -1380,6 +1380,103 @@ mod simd_tests {
         }
     }
 
+    /// `QDense`'s arithmetic, output by output, as the portable code does
+    /// it: `clamp(zp + M[o]·(offset[o] + Σᵢ w[o][i]·x[i]))`.
+    fn int8_formula<const I: usize, const O: usize>(l: &QDense<I, O>, x: &[i8; I]) -> [i8; O] {
+        core::array::from_fn(|o| {
+            let dot: i32 = l.weight()[o]
+                .iter()
+                .zip(x)
+                .map(|(&w, &v)| w as i32 * v as i32)
+                .sum();
+            let y = l
+                .multiplier_of(o)
+                .apply_in_range(l.offset()[o].saturating_add(dot));
+            y.saturating_add(l.output().zero_point as i32)
+                .clamp(-128, 127) as i8
+        })
+    }
+
+    /// `layers` random layers of `I` inputs and `O` outputs, with the
+    /// extremes among their constants (sums that saturate, multipliers of
+    /// `i32::MIN`, shifts beyond `-31..=30`), through [`int8_dense`].
+    fn int8_extremes<const I: usize, const O: usize>(seed: u64, layers: usize) {
+        use crate::quant::QParams;
+        /// A tiny generator (no dependency in unit tests).
+        fn next(s: &mut u64) -> u32 {
+            *s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*s >> 33) as u32
+        }
+        /// One of the extremes or `random`, evenly.
+        fn extreme_or(s: &mut u64, random: i32) -> i32 {
+            const INTS: [i32; 9] = [
+                i32::MIN,
+                i32::MIN + 1,
+                -(1 << 30),
+                -1,
+                0,
+                1,
+                1 << 30,
+                i32::MAX - 1,
+                i32::MAX,
+            ];
+            if next(s).is_multiple_of(2) {
+                INTS[next(s) as usize % INTS.len()]
+            } else {
+                random
+            }
+        }
+        let s = &mut { seed };
+        for _ in 0..layers {
+            let weight = core::array::from_fn(|_| core::array::from_fn(|_| next(s) as i8));
+            let bias: [i32; O] = core::array::from_fn(|_| {
+                let r = next(s) as i32;
+                extreme_or(s, r)
+            });
+            let multiplier: [i32; O] = core::array::from_fn(|_| {
+                let r = next(s) as i32 | (1 << 30);
+                extreme_or(s, r)
+            });
+            let shift = core::array::from_fn(|_| (next(s) % 90) as i8 - 45);
+            let (zp_in, zp_out) = (next(s) as i8, next(s) as i8);
+            let l = QDense::<I, O>::new(
+                weight,
+                bias,
+                multiplier,
+                shift,
+                QParams::new(0.1, zp_in),
+                QParams::new(0.1, zp_out),
+                [1.0; O],
+            );
+            for x in [core::array::from_fn(|_| next(s) as i8), [-128; I], [127; I]] {
+                let mut y = [0; O];
+                assert!(int8_dense(&l, &x, &mut y), "the AVX2 kernel ran");
+                assert_eq!(y, int8_formula(&l, &x), "QDense<{I}, {O}>, x = {x:?}");
+            }
+        }
+    }
+
+    /// The int8 AVX2 dense layer gives the portable bits on every shape of
+    /// remainder: no whole chunk of 16 inputs, chunks and a tail, chunks
+    /// only; a short group of outputs, one group, groups and a short one.
+    /// (`quant`'s own test checks more layers through `QDense::forward`;
+    /// this one runs under Miri too, with fewer layers.)
+    #[test]
+    fn int8_dense_is_the_portable_formula_at_the_extremes() {
+        if !available() {
+            return;
+        }
+        let n = if cfg!(miri) { 2 } else { 50 };
+        int8_extremes::<1, 1>(1, n);
+        int8_extremes::<3, 9>(2, n);
+        int8_extremes::<16, 8>(3, n);
+        int8_extremes::<17, 7>(4, n);
+        int8_extremes::<33, 17>(5, n);
+        int8_extremes::<64, 32>(6, n);
+    }
+
     #[test]
     fn the_cpu_is_asked_once_and_the_answer_kept() {
         let first = available();
