@@ -59,7 +59,7 @@ fn main() {
     result.unwrap_or_else(|e| panic!("training failed: {e}"));
 
     println!("confusion matrix (rows: true class, columns: predicted):");
-    let m = confusion_matrix::<_, _, _, 4, 3, 3>(&net, &test).unwrap_or_else(|e| panic!("{e}"));
+    let m = confusion_matrix::<_, _, _, 3, 3>(&net, &test).unwrap_or_else(|e| panic!("{e}"));
     for row in m.row_iter() {
         println!("  {:>3} {:>3} {:>3}", row[0], row[1], row[2]);
     }

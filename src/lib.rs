@@ -114,6 +114,7 @@ pub mod quant;
 pub mod sampling;
 mod scalar;
 pub mod schedule;
+pub mod sequence;
 pub mod shape;
 pub mod tensor;
 pub mod train;
@@ -143,10 +144,11 @@ pub use tensor::Tensor;
 /// `Trainable`),
 /// and `SVector`/`SMatrix`.
 pub mod prelude {
-    pub use crate::data::Dataset;
+    pub use crate::data::{Data, Dataset};
     pub use crate::layers::*;
     pub use crate::loss::Prediction;
-    pub use crate::metrics::{Class, Classifier, Regressor};
+    pub use crate::metrics::{Class, Classifier, Predicts, Regressor};
+    pub use crate::sequence::{Input, Seq};
     pub use crate::tensor::{Batch, Sample};
     pub use crate::train::Trainable;
     pub use crate::{

@@ -23,7 +23,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::data::Dataset;
+use crate::data::{Data, Input};
 use crate::loss::{Prediction, TargetError};
 use crate::network::class_of;
 use crate::tensor::Batch;
@@ -53,6 +53,28 @@ impl<T: Scalar, const K: usize> Class for SVector<T, K> {
     }
 }
 
+/// A network that maps inputs `X` (a vector or a sequence, see
+/// [`Input`]) to `O` outputs, one sample at a time and in batches of
+/// [`EVAL_BATCH`]: the bound of this module's functions, for any kind of
+/// input. Implemented for every such network. [`Regressor`] and
+/// [`Classifier`] are the same for vector inputs, with the sizes spelled out.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a network from `{X}` to {O} outputs",
+    label = "this network does not map `{X}` to {O} outputs",
+    note = "check the network's first layer against the data's input, and its last layer against the number of outputs (classes) the call expects"
+)]
+pub trait Predicts<X: Input, const O: usize>:
+    Module<X, Output = SVector<X::Scalar, O>>
+    + Module<X::Batch<EVAL_BATCH>, Output = SMatrix<X::Scalar, O, EVAL_BATCH>>
+{
+}
+
+impl<N, X: Input, const O: usize> Predicts<X, O> for N where
+    N: Module<X, Output = SVector<X::Scalar, O>>
+        + Module<X::Batch<EVAL_BATCH>, Output = SMatrix<X::Scalar, O, EVAL_BATCH>>
+{
+}
+
 /// A network that maps samples of `I` inputs to `O` outputs, one at a time
 /// and in batches of [`EVAL_BATCH`]: everything the functions of this
 /// module need from a network. Implemented for every such network; name it
@@ -63,7 +85,8 @@ impl<T: Scalar, const K: usize> Class for SVector<T, K> {
     note = "check the network's first layer against the data's input size, and its last layer against the number of outputs (classes) the call expects"
 )]
 pub trait Regressor<T: Scalar, const I: usize, const O: usize>:
-    Module<SVector<T, I>, Output = SVector<T, O>>
+    Predicts<SVector<T, I>, O>
+    + Module<SVector<T, I>, Output = SVector<T, O>>
     + Module<SMatrix<T, I, EVAL_BATCH>, Output = SMatrix<T, O, EVAL_BATCH>>
 {
 }
@@ -146,31 +169,27 @@ impl std::error::Error for MetricError {}
 
 /// Runs `net` over every input of `data` in batches of [`EVAL_BATCH`] and
 /// hands each sample's index and output to `f`, in order.
-fn for_each_output<N, D, T, const I: usize, const O: usize>(
+fn for_each_output<N, D, T, const O: usize>(
     net: &N,
     data: &D,
     mut f: impl FnMut(usize, SVector<T, O>),
 ) where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     let n = data.len();
-    let mut x = SMatrix::<T, I, EVAL_BATCH>::zeros();
     let mut start = 0;
     while start < n {
         let count = (n - start).min(EVAL_BATCH);
-        for j in 0..EVAL_BATCH {
-            // The tail's padding is zeros (whatever it is, no column of an
-            // inference pass reads another).
-            let column = if j < count {
-                data.input(start + j)
-            } else {
-                SVector::zeros()
-            };
-            x.set_column(j, &column);
+        // The tail's padding is zeros (whatever it is, no column of an
+        // inference pass reads another).
+        let mut x = <D::Input as Input>::batch::<EVAL_BATCH>();
+        for j in 0..count {
+            data.input(start + j).put(&mut x, j);
         }
-        let y = <N as Module<SMatrix<T, I, EVAL_BATCH>>>::forward(net, &x);
+        let y = <N as Module<<D::Input as Input>::Batch<EVAL_BATCH>>>::forward(net, &x);
         for j in 0..count {
             f(start + j, Batch::<EVAL_BATCH>::column(&y, j));
         }
@@ -197,15 +216,16 @@ fn for_each_output<N, D, T, const I: usize, const O: usize>(
 ///
 /// [`MetricError::Length`] if `outputs.len() != data.len()`; nothing is
 /// written then.
-pub fn predict_into<N, D, T, const I: usize, const O: usize>(
+pub fn predict_into<N, D, T, const O: usize>(
     net: &N,
     data: &D,
     outputs: &mut [SVector<T, O>],
 ) -> Result<(), MetricError>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     if outputs.len() != data.len() {
         return Err(MetricError::Length {
@@ -225,15 +245,16 @@ where
 ///
 /// [`MetricError::Length`] if `classes.len() != data.len()`; nothing is
 /// written then.
-pub fn predict_classes_into<N, D, T, const I: usize, const C: usize>(
+pub fn predict_classes_into<N, D, T, const C: usize>(
     net: &N,
     data: &D,
     classes: &mut [usize],
 ) -> Result<(), MetricError>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Classifier<T, I, C>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, C>,
 {
     if classes.len() != data.len() {
         return Err(MetricError::Length {
@@ -241,7 +262,7 @@ where
             outputs: classes.len(),
         });
     }
-    let probability = <N as Module<SVector<T, I>>>::PROBABILITY;
+    let probability = <N as Module<D::Input>>::PROBABILITY;
     for_each_output(net, data, |i, y| {
         classes[i] = class_of(y.as_slice(), probability)
     });
@@ -250,14 +271,12 @@ where
 
 /// The network's output for every input of `data` (feature `std`).
 #[cfg(feature = "std")]
-pub fn predict<N, D, T, const I: usize, const O: usize>(
-    net: &N,
-    data: &D,
-) -> std::vec::Vec<SVector<T, O>>
+pub fn predict<N, D, T, const O: usize>(net: &N, data: &D) -> std::vec::Vec<SVector<T, O>>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     let mut out = std::vec::Vec::with_capacity(data.len());
     for_each_output(net, data, |_, y| out.push(y));
@@ -275,14 +294,12 @@ where
 /// assert_eq!(predict_classes(&net, &inputs[..]), [0, 1]);
 /// ```
 #[cfg(feature = "std")]
-pub fn predict_classes<N, D, T, const I: usize, const C: usize>(
-    net: &N,
-    data: &D,
-) -> std::vec::Vec<usize>
+pub fn predict_classes<N, D, T, const C: usize>(net: &N, data: &D) -> std::vec::Vec<usize>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Classifier<T, I, C>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, C>,
 {
     let mut out = std::vec![0; data.len()];
     // The lengths agree by construction.
@@ -298,15 +315,16 @@ where
 /// [`MetricError::InvalidTarget`] for the first target that is not valid
 /// for the loss (a class index beyond the outputs, …), found before any
 /// loss is computed.
-pub fn mean_loss<N, L, D, T, const I: usize, const O: usize>(
+pub fn mean_loss<N, L, D, T, const O: usize>(
     net: &N,
     loss: &L,
     data: &D,
 ) -> Result<f64, MetricError>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
     SVector<T, O>: Prediction<L, D::Target>,
     L: Loss,
 {
@@ -333,14 +351,15 @@ where
 /// let data = [(SVector::from([1.0, 0.0]), 0usize), (SVector::from([0.0, 1.0]), 0)];
 /// assert_eq!(accuracy(&net, &data), 0.5);
 /// ```
-pub fn accuracy<N, D, T, const I: usize, const C: usize>(net: &N, data: &D) -> f64
+pub fn accuracy<N, D, T, const C: usize>(net: &N, data: &D) -> f64
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
     D::Target: Class,
-    N: Classifier<T, I, C>,
+    N: Predicts<D::Input, C>,
 {
-    let probability = <N as Module<SVector<T, I>>>::PROBABILITY;
+    let probability = <N as Module<D::Input>>::PROBABILITY;
     let mut correct = 0usize;
     for_each_output(net, data, |i, y| {
         correct += usize::from(class_of(y.as_slice(), probability) == data.target(i).class());
@@ -350,32 +369,33 @@ where
 
 /// The confusion matrix of a classifier with `C` outputs: entry `(t, p)`
 /// counts the samples of class `t` predicted as `p`. For a one-output
-/// binary classifier it is 2 × 2: write `confusion_matrix::<_, _, _, I, 1, 2>`.
+/// binary classifier it is 2 × 2: write `confusion_matrix::<_, _, _, 1, 2>`.
 ///
 /// ```
 /// use nalgebra::SVector;
 /// use staticnet::{Dense, metrics::confusion_matrix};
 /// let net = Dense::<2, 2>::from_rows([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]);
 /// let data = [(SVector::from([1.0, 0.0]), 0usize), (SVector::from([0.0, 1.0]), 0)];
-/// let m = confusion_matrix::<_, _, _, 2, 2, 2>(&net, &data).unwrap();
+/// let m = confusion_matrix::<_, _, _, 2, 2>(&net, &data).unwrap();
 /// assert_eq!((m[(0, 0)], m[(0, 1)]), (1, 1));
 /// let bad = [(SVector::from([1.0, 0.0]), 7usize)];
-/// let err = confusion_matrix::<_, _, _, 2, 2, 2>(&net, &bad).unwrap_err();
+/// let err = confusion_matrix::<_, _, _, 2, 2>(&net, &bad).unwrap_err();
 /// assert_eq!(err.to_string(), "sample 0's class is 7, but the network has 2 classes (0 to 1)");
 /// ```
 ///
 /// # Errors
 ///
 /// [`MetricError::Class`] for the first sample whose class is `K` or more.
-pub fn confusion_matrix<N, D, T, const I: usize, const C: usize, const K: usize>(
+pub fn confusion_matrix<N, D, T, const C: usize, const K: usize>(
     net: &N,
     data: &D,
 ) -> Result<SMatrix<usize, K, K>, MetricError>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
     D::Target: Class,
-    N: Classifier<T, I, C>,
+    N: Predicts<D::Input, C>,
 {
     const {
         assert!(
@@ -393,7 +413,7 @@ where
             });
         }
     }
-    let probability = <N as Module<SVector<T, I>>>::PROBABILITY;
+    let probability = <N as Module<D::Input>>::PROBABILITY;
     let mut m = SMatrix::<usize, K, K>::zeros();
     for_each_output(net, data, |i, y| {
         // A prediction is below C ≤ K by construction.
@@ -433,11 +453,12 @@ pub struct Regression {
 /// assert_eq!((s.mse, s.mae), (0.5, 0.5));
 /// assert_eq!(s.r2, 1.0 - 1.0 / 4.5);
 /// ```
-pub fn regression<N, D, T, const I: usize, const O: usize>(net: &N, data: &D) -> Regression
+pub fn regression<N, D, T, const O: usize>(net: &N, data: &D) -> Regression
 where
     T: Scalar,
-    D: Dataset<T, I, Target = SVector<T, O>> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data<Target = SVector<T, O>> + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     let n = data.len() as f64;
     let mut mean = [0.0f64; O];
@@ -473,32 +494,35 @@ where
 }
 
 /// The mean squared error of `net` over `data` ([`regression`]'s `mse`).
-pub fn mse<N, D, T, const I: usize, const O: usize>(net: &N, data: &D) -> f64
+pub fn mse<N, D, T, const O: usize>(net: &N, data: &D) -> f64
 where
     T: Scalar,
-    D: Dataset<T, I, Target = SVector<T, O>> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data<Target = SVector<T, O>> + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     regression(net, data).mse
 }
 
 /// The mean absolute error of `net` over `data` ([`regression`]'s `mae`).
-pub fn mae<N, D, T, const I: usize, const O: usize>(net: &N, data: &D) -> f64
+pub fn mae<N, D, T, const O: usize>(net: &N, data: &D) -> f64
 where
     T: Scalar,
-    D: Dataset<T, I, Target = SVector<T, O>> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data<Target = SVector<T, O>> + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     regression(net, data).mae
 }
 
 /// The coefficient of determination R² of `net` over `data`
 /// ([`regression`]'s `r2`).
-pub fn r2<N, D, T, const I: usize, const O: usize>(net: &N, data: &D) -> f64
+pub fn r2<N, D, T, const O: usize>(net: &N, data: &D) -> f64
 where
     T: Scalar,
-    D: Dataset<T, I, Target = SVector<T, O>> + ?Sized,
-    N: Regressor<T, I, O>,
+    D: Data<Target = SVector<T, O>> + ?Sized,
+    D::Input: Input<Scalar = T>,
+    N: Predicts<D::Input, O>,
 {
     regression(net, data).r2
 }

@@ -19,7 +19,7 @@ use core::fmt;
 use nalgebra::SMatrix;
 use rand::Rng;
 
-use crate::data::Dataset;
+use crate::data::{Data, Input};
 use crate::io::{LayerPath, LayerWalker};
 use crate::loss::Prediction;
 pub use crate::loss::TargetError;
@@ -30,7 +30,7 @@ use crate::params::{self, Node};
 use crate::sampling::{self, Sampling};
 use crate::schedule::{Constant, Schedule};
 use crate::tensor::Batch;
-use crate::{Loss, Params, Scalar, Train};
+use crate::{Loss, Params, Scalar, Tensor, Train};
 
 /// What the callback learns after each epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -514,7 +514,7 @@ impl<N, T: Scalar, const I: usize, const O: usize, const B: usize> Trainable<T, 
 /// assert!(summary.train_loss < 1e-2, "{}", summary.train_loss);
 /// ```
 #[derive(Debug, Clone)]
-pub struct Trainer<O, const B: usize = 32, S = Constant, V = NoValidation> {
+pub struct Trainer<O, const B: usize = 32, S = Constant, V = NoValidation, const M: usize = B> {
     optimizer: O,
     epochs: usize,
     sampling: Sampling,
@@ -536,7 +536,7 @@ impl<O> Trainer<O> {
     }
 }
 
-impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
+impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
     /// Sets the number of epochs.
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
@@ -579,6 +579,45 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         }
     }
 
+    /// Runs each batch of `B` samples through the network `M` samples at a
+    /// time (`M ≤ B`), adding up their gradients before the one optimizer
+    /// step of the batch: gradient accumulation. The step is the same as
+    /// with whole batches (up to the order of the sums), but the training
+    /// tape, the batch and every layer's intermediate values are those of
+    /// `M` samples, not `B`: what keeps a long sequence model's training
+    /// within a thread's stack (see [`crate::sequence`]).
+    ///
+    /// Layers that compute batch statistics ([`BatchNorm1d`](crate::BatchNorm1d))
+    /// see `M` samples at a time, as in PyTorch with gradient accumulation,
+    /// and their running statistics follow the batch's last micro-batch.
+    /// By default `M = B`.
+    ///
+    /// ```
+    /// use staticnet::optim::Sgd;
+    /// use staticnet::train::Trainer;
+    /// use staticnet::Dense;
+    /// let trainer = Trainer::new(Sgd::<(Dense<2, 1>,)>::new::<f32>(0.1))
+    ///     .batch_size::<32>()
+    ///     .micro_batch::<4>();
+    /// ```
+    ///
+    /// `M = 0` or `M > B` does not compile (`cargo build`).
+    pub fn micro_batch<const M2: usize>(self) -> Trainer<O, B, S, V, M2> {
+        const {
+            assert!(
+                M2 > 0 && M2 <= B,
+                "a micro-batch must hold between 1 and the batch size's samples: write `.micro_batch::<M>()` with 1 ≤ M ≤ B"
+            )
+        };
+        Trainer {
+            optimizer: self.optimizer,
+            epochs: self.epochs,
+            sampling: self.sampling,
+            schedule: self.schedule,
+            validation: self.validation,
+        }
+    }
+
     /// Sets how batches are drawn.
     pub fn sampling(mut self, sampling: Sampling) -> Self {
         self.sampling = sampling;
@@ -586,7 +625,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     }
 
     /// Sets the learning-rate schedule.
-    pub fn schedule<S2: Schedule>(self, schedule: S2) -> Trainer<O, B, S2, V> {
+    pub fn schedule<S2: Schedule>(self, schedule: S2) -> Trainer<O, B, S2, V, M> {
         Trainer {
             optimizer: self.optimizer,
             epochs: self.epochs,
@@ -598,7 +637,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
 
     /// Sets a validation metric, computed after every epoch and passed to
     /// the callback in [`EpochReport::validation`].
-    pub fn validation<V2>(self, validation: V2) -> Trainer<O, B, S, V2> {
+    pub fn validation<V2>(self, validation: V2) -> Trainer<O, B, S, V2, M> {
         Trainer {
             optimizer: self.optimizer,
             epochs: self.epochs,
@@ -688,7 +727,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     ///
     /// Same generator state, same data, same network: bit-identical results.
     /// [`run`](Trainer::run) is the same without a callback.
-    pub fn fit<N, L, D, G, F, T, const I: usize>(
+    pub fn fit<N, L, D, G, F, T>(
         &mut self,
         net: &mut N,
         loss: &L,
@@ -698,10 +737,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     ) -> Result<Summary, TrainError>
     where
         T: Scalar,
-        D: Dataset<T, I> + ?Sized,
-        N: Train<SMatrix<T, I, B>> + Params<T>,
-        N::Output: Batch<B> + crate::Tensor<Scalar = T>,
-        <N::Output as Batch<B>>::Column: Prediction<L, D::Target>,
+        D: Data + ?Sized,
+        D::Input: Input<Scalar = T>,
+        N: Train<<D::Input as Input>::Batch<M>> + Params<T>,
+        N::Output: Batch<M> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<M>>::Column: Prediction<L, D::Target>,
         L: Loss,
         O: Optimizer<T, N>,
         S: Schedule,
@@ -710,7 +750,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         F: FnMut(&EpochReport, &N) -> Control,
     {
         self.check(net, loss)?;
-        check_data::<_, _, <N::Output as Batch<B>>::Column, L, I>(data)?;
+        check_data::<_, _, <N::Output as Batch<M>>::Column, L>(data)?;
         let base = self.optimizer.learning_rate();
         let result = self.train_epochs(net, loss, data, rng, on_epoch);
         self.optimizer.set_learning_rate(base);
@@ -743,7 +783,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     /// assert_eq!((summary.epochs, summary.steps, summary.stopped), (50, 100, false));
     /// assert!(summary.train_loss < 0.2, "{}", summary.train_loss);
     /// ```
-    pub fn run<N, L, D, G, T, const I: usize>(
+    pub fn run<N, L, D, G, T>(
         &mut self,
         net: &mut N,
         loss: &L,
@@ -752,10 +792,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     ) -> Result<Summary, TrainError>
     where
         T: Scalar,
-        D: Dataset<T, I> + ?Sized,
-        N: Train<SMatrix<T, I, B>> + Params<T>,
-        N::Output: Batch<B> + crate::Tensor<Scalar = T>,
-        <N::Output as Batch<B>>::Column: Prediction<L, D::Target>,
+        D: Data + ?Sized,
+        D::Input: Input<Scalar = T>,
+        N: Train<<D::Input as Input>::Batch<M>> + Params<T>,
+        N::Output: Batch<M> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<M>>::Column: Prediction<L, D::Target>,
         L: Loss,
         O: Optimizer<T, N>,
         S: Schedule,
@@ -766,7 +807,7 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     }
 
     /// The epochs of [`fit`](Trainer::fit), once everything is checked.
-    fn train_epochs<N, L, D, G, F, T, const I: usize>(
+    fn train_epochs<N, L, D, G, F, T>(
         &mut self,
         net: &mut N,
         loss: &L,
@@ -776,10 +817,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
     ) -> Result<Summary, TrainError>
     where
         T: Scalar,
-        D: Dataset<T, I> + ?Sized,
-        N: Train<SMatrix<T, I, B>> + Params<T>,
-        N::Output: Batch<B> + crate::Tensor<Scalar = T>,
-        <N::Output as Batch<B>>::Column: Prediction<L, D::Target>,
+        D: Data + ?Sized,
+        D::Input: Input<Scalar = T>,
+        N: Train<<D::Input as Input>::Batch<M>> + Params<T>,
+        N::Output: Batch<M> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<M>>::Column: Prediction<L, D::Target>,
         L: Loss,
         O: Optimizer<T, N>,
         S: Schedule,
@@ -794,7 +836,8 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
         // pass (`forward_tape_into` writes it in place instead of returning
         // it); its first contents come from an inference pass on zeros,
         // which draws nothing from the generator and changes nothing.
-        let (_, mut tape) = net.forward_tape(&SMatrix::<T, I, B>::zeros(), &mut Mode::Inference);
+        let (_, mut tape) =
+            net.forward_tape(&<D::Input as Input>::batch::<M>(), &mut Mode::Inference);
         let mut summary = Summary {
             epochs: 0,
             steps: 0,
@@ -814,33 +857,49 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
             let (mut total, mut seen) = (0.0f64, 0usize);
             for step in 0..plan.batches(B) {
                 let (idx, count) = plan.batch::<G, B>(step, rng);
-                // A short last batch is masked: its unused columns stay zero,
+                grad.set_zero();
+                // The batch runs `M` samples at a time (all at once unless
+                // `micro_batch` says otherwise), each micro-batch's gradient
+                // weighted by its share of the batch and added into `grad`.
+                // A short micro-batch is masked: its unused columns are zero,
                 // the layers are told how many columns are real (a batch
                 // statistic counts only those) and the loss ignores the rest.
-                let mut x = SMatrix::<T, I, B>::zeros();
-                for (j, &i) in idx[..count].iter().enumerate() {
-                    x.set_column(j, &data.input(i));
+                let mut l = 0.0f64;
+                let mut start = 0;
+                while start < count {
+                    let used = (count - start).min(M);
+                    let mut x = <D::Input as Input>::batch::<M>();
+                    for j in 0..used {
+                        data.input(idx[start + j]).put(&mut x, j);
+                    }
+                    let targets: [D::Target; M] =
+                        core::array::from_fn(|j| data.target(idx[(start + j).min(B - 1)]));
+                    let mut generator = &mut *rng;
+                    let mut mode = Mode::Training {
+                        rng: &mut generator,
+                        samples: used,
+                    };
+                    let y = net.forward_tape_into(&x, &mut mode, &mut tape);
+                    let (part, mut dy) = loss.partial_batch_loss_and_grad(&y, &targets, used);
+                    let part = part.as_f64();
+                    if used == count {
+                        l = part;
+                    } else {
+                        let share = T::of_f64(used as f64 / count as f64);
+                        dy.as_mut_slice().iter_mut().for_each(|v| *v *= share);
+                        l += part * used as f64 / count as f64;
+                    }
+                    if !part.is_finite() {
+                        return Err(TrainError::NonFiniteLoss {
+                            epoch,
+                            step,
+                            loss: part,
+                            learning_rate,
+                        });
+                    }
+                    net.backward_params(&tape, &dy, &mut grad);
+                    start += used;
                 }
-                let targets: [D::Target; B] = core::array::from_fn(|j| data.target(idx[j]));
-
-                let mut generator = &mut *rng;
-                let mut mode = Mode::Training {
-                    rng: &mut generator,
-                    samples: count,
-                };
-                let y = net.forward_tape_into(&x, &mut mode, &mut tape);
-                let (l, dy) = loss.partial_batch_loss_and_grad(&y, &targets, count);
-                let l = l.as_f64();
-                if !l.is_finite() {
-                    return Err(TrainError::NonFiniteLoss {
-                        epoch,
-                        step,
-                        loss: l,
-                        learning_rate,
-                    });
-                }
-                grad.set_zero();
-                net.backward_params(&tape, &dy, &mut grad);
                 if !grad.is_finite() {
                     return Err(TrainError::NonFiniteGradient {
                         epoch,
@@ -884,10 +943,11 @@ impl<O, const B: usize, S, V> Trainer<O, B, S, V> {
 
 /// Checks that every sample's input is finite and its target valid for the
 /// loss, in sample order.
-fn check_data<T, D, Y, L, const I: usize>(data: &D) -> Result<(), TrainError>
+fn check_data<T, D, Y, L>(data: &D) -> Result<(), TrainError>
 where
     T: Scalar,
-    D: Dataset<T, I> + ?Sized,
+    D: Data + ?Sized,
+    D::Input: Input<Scalar = T>,
     Y: Prediction<L, D::Target>,
 {
     let n = data.len();
@@ -896,7 +956,12 @@ where
     }
     for index in 0..n {
         let input = data.input(index);
-        if let Some((feature, value)) = input.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((feature, value)) = input
+            .values()
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
             return Err(TrainError::InvalidInput {
                 index,
                 feature,

@@ -261,7 +261,7 @@ fn metric_inputs() {
         (SVector::from([0.0, 1.0]), 3),
     ];
     assert_eq!(
-        confusion_matrix::<_, _, _, 2, 3, 3>(&net, &rows),
+        confusion_matrix::<_, _, _, 3, 3>(&net, &rows),
         Err(MetricError::Class {
             sample: 1,
             class: 3,

@@ -223,7 +223,7 @@ fn a_vec_of_rows_is_a_dataset_and_the_dependencies_are_re_exported() {
             (x, usize::from(x[0] > 0.0))
         })
         .collect();
-    assert_eq!(Dataset::len(&rows), 40);
+    assert_eq!(staticnet::data::Data::len(&rows), 40);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let mut net = <(Dense<2, 2>,)>::random(Init::Xavier, &mut rng);
     Trainer::new(Sgd::new(0.5))

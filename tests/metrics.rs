@@ -91,7 +91,7 @@ fn a_one_output_classifier_is_binary() {
         .collect();
     assert_eq!(accuracy(&logit, &vector_targets), 1.0);
     // A 2 × 2 confusion matrix for the one-output classifier.
-    let m = confusion_matrix::<_, _, _, 1, 1, 2>(&logit, &data).unwrap();
+    let m = confusion_matrix::<_, _, _, 1, 2>(&logit, &data).unwrap();
     assert_eq!((m[(0, 0)], m[(0, 1)], m[(1, 0)], m[(1, 1)]), (2, 0, 0, 2));
 }
 
@@ -100,7 +100,7 @@ fn metrics_on_bad_targets_are_errors_not_panics() {
     let net = Net::zeros();
     let data: Vec<_> = inputs(3).into_iter().zip([0usize, 5, 1]).collect();
     assert_eq!(
-        confusion_matrix::<_, _, _, 5, 3, 3>(&net, &data),
+        confusion_matrix::<_, _, _, 3, 3>(&net, &data),
         Err(MetricError::Class {
             sample: 1,
             class: 5,

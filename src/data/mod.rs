@@ -3,21 +3,25 @@
 use nalgebra::SVector;
 
 use crate::Scalar;
+pub use crate::sequence::Input;
 
-/// A data set of `len()` samples, each an input `SVector<T, I>` and a target.
+/// A data set of `len()` samples, each an input (a vector or a sequence,
+/// see [`Input`]) and a target.
 ///
-/// Implemented for slices, arrays and `Vec`s of pairs,
-/// `[(SVector<T, I>, Target)]`, for a pair of equally long slices,
-/// `(&[SVector<T, I>], &[Target])`, and for inputs alone,
-/// `[SVector<T, I>]` (whose target is `()`). Implement it
-/// for your own storage (a `static` table in flash, a memory-mapped file) to
-/// train from it without copying.
+/// Implemented for slices, arrays and `Vec`s of pairs `[(input, target)]`,
+/// for a pair of equally long slices `(&[input], &[target])`, and for inputs
+/// alone, `[input]` (whose target is `()`). Implement it for your own
+/// storage (a `static` table in flash, a memory-mapped file) to train from
+/// it without copying. [`Dataset<T, I>`] is the same for vector inputs of
+/// size `I`, the bound to write in generic code over vector data.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a data set of samples with {I} inputs of `{T}`",
-    label = "the network takes {I} inputs of `{T}` per sample; this data does not hold such samples",
-    note = "a data set is a slice, array or `Vec` of `(SVector<{T}, {I}>, target)` pairs (or of inputs alone), or `(&[SVector<{T}, {I}>], &[target])`: check that the data's input size equals the network's first layer's, and that the scalar types agree"
+    message = "`{Self}` is not a data set",
+    label = "this is not a data set of (input, target) samples",
+    note = "a data set is a slice, array or `Vec` of `(input, target)` pairs (or of inputs alone), or `(&[input], &[target])`, where an input is an `SVector<T, N>` or a `staticnet::sequence::Seq<T, C, L>`"
 )]
-pub trait Dataset<T: Scalar, const I: usize> {
+pub trait Data {
+    /// One sample's input: `SVector<T, N>` or `Seq<T, C, L>`.
+    type Input: Input;
     /// The target type: a class index `usize`, a vector, ….
     type Target: Clone;
     /// The number of samples.
@@ -27,17 +31,29 @@ pub trait Dataset<T: Scalar, const I: usize> {
         self.len() == 0
     }
     /// The input of sample `i`. Panics if `i >= len()`.
-    fn input(&self, i: usize) -> SVector<T, I>;
+    fn input(&self, i: usize) -> Self::Input;
     /// The target of sample `i`. Panics if `i >= len()`.
     fn target(&self, i: usize) -> Self::Target;
 }
 
-impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for [(SVector<T, I>, Tg)] {
+/// A [`Data`] set whose inputs are vectors `SVector<T, I>`: the bound for
+/// generic code over vector data. Implemented for every such data set.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a data set of samples with {I} inputs of `{T}`",
+    label = "the network takes {I} inputs of `{T}` per sample; this data does not hold such samples",
+    note = "a data set is a slice, array or `Vec` of `(SVector<{T}, {I}>, target)` pairs (or of inputs alone), or `(&[SVector<{T}, {I}>], &[target])`: check that the data's input size equals the network's first layer's, and that the scalar types agree"
+)]
+pub trait Dataset<T: Scalar, const I: usize>: Data<Input = SVector<T, I>> {}
+
+impl<T: Scalar, const I: usize, D: Data<Input = SVector<T, I>> + ?Sized> Dataset<T, I> for D {}
+
+impl<X: Input, Tg: Clone> Data for [(X, Tg)] {
+    type Input = X;
     type Target = Tg;
     fn len(&self) -> usize {
         <[_]>::len(self)
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self[i].0
     }
     fn target(&self, i: usize) -> Tg {
@@ -45,14 +61,13 @@ impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for [(SVector<T, I>, Tg
     }
 }
 
-impl<T: Scalar, const I: usize, Tg: Clone, const N: usize> Dataset<T, I>
-    for [(SVector<T, I>, Tg); N]
-{
+impl<X: Input, Tg: Clone, const N: usize> Data for [(X, Tg); N] {
+    type Input = X;
     type Target = Tg;
     fn len(&self) -> usize {
         N
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self[i].0
     }
     fn target(&self, i: usize) -> Tg {
@@ -63,12 +78,13 @@ impl<T: Scalar, const I: usize, Tg: Clone, const N: usize> Dataset<T, I>
 /// Inputs alone, without targets (their target is `()`): what
 /// [`metrics::predict`](crate::metrics::predict) and friends take when there
 /// is nothing to score against.
-impl<T: Scalar, const I: usize> Dataset<T, I> for [SVector<T, I>] {
+impl<X: Input> Data for [X] {
+    type Input = X;
     type Target = ();
     fn len(&self) -> usize {
         <[_]>::len(self)
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self[i]
     }
     fn target(&self, _: usize) {}
@@ -76,12 +92,13 @@ impl<T: Scalar, const I: usize> Dataset<T, I> for [SVector<T, I>] {
 
 /// Inputs alone in a `Vec` (feature `std`).
 #[cfg(feature = "std")]
-impl<T: Scalar, const I: usize> Dataset<T, I> for std::vec::Vec<SVector<T, I>> {
+impl<X: Input> Data for std::vec::Vec<X> {
+    type Input = X;
     type Target = ();
     fn len(&self) -> usize {
         <[_]>::len(self)
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self[i]
     }
     fn target(&self, _: usize) {}
@@ -90,12 +107,13 @@ impl<T: Scalar, const I: usize> Dataset<T, I> for std::vec::Vec<SVector<T, I>> {
 /// A `Vec` of pairs, as `data::load_csv` returns (feature `std`): `&rows`
 /// is a data set without writing `&rows[..]`.
 #[cfg(feature = "std")]
-impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for std::vec::Vec<(SVector<T, I>, Tg)> {
+impl<X: Input, Tg: Clone> Data for std::vec::Vec<(X, Tg)> {
+    type Input = X;
     type Target = Tg;
     fn len(&self) -> usize {
-        Dataset::<T, I>::len(self.as_slice())
+        Data::len(self.as_slice())
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self.as_slice().input(i)
     }
     fn target(&self, i: usize) -> Tg {
@@ -105,12 +123,13 @@ impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for std::vec::Vec<(SVec
 
 /// Inputs and targets in two slices of the same length (the shorter length
 /// counts if they differ).
-impl<T: Scalar, const I: usize, Tg: Clone> Dataset<T, I> for (&[SVector<T, I>], &[Tg]) {
+impl<X: Input, Tg: Clone> Data for (&[X], &[Tg]) {
+    type Input = X;
     type Target = Tg;
     fn len(&self) -> usize {
         self.0.len().min(self.1.len())
     }
-    fn input(&self, i: usize) -> SVector<T, I> {
+    fn input(&self, i: usize) -> X {
         self.0[i]
     }
     fn target(&self, i: usize) -> Tg {

@@ -1,0 +1,213 @@
+//! Sequences: samples with a time axis.
+//!
+//! A [`Seq<T, C, L, B>`] holds `B` sequences of `L` steps of `C` channels
+//! (an accelerometer window is `Seq<f32, 3, 100>`: three axes, a hundred
+//! samples). One sample is `Seq<T, C, L>` (`B = 1`), what a data set holds;
+//! a batch of them is `Seq<T, C, L, B>`, what a training step feeds the
+//! network. Every size is a type, so a convolution over 6 channels given 3,
+//! or a recurrent layer given the wrong feature count, does not compile.
+//!
+//! The values are stored step by step: `data[b][t]` is step `t` of sample
+//! `b`, its `C` channels side by side (PyTorch's `(batch, length, channels)`
+//! order, the order a sensor produces them). A layer that maps each step on
+//! its own ([`Dense`](crate::Dense), the element-wise activations) works on a
+//! `Seq` as on a batch of `L·B` vectors.
+//!
+//! What a network's input can be is the trait [`Input`]: a vector
+//! `SVector<T, N>` (whose batch is `SMatrix<T, N, B>`) or a sequence
+//! `Seq<T, C, L>` (whose batch is `Seq<T, C, L, B>`).
+//!
+//! ```
+//! use staticnet::sequence::Seq;
+//!
+//! // Two channels over three steps, written channel by channel (the CSV
+//! // layout) and read step by step.
+//! let x = Seq::<f32, 2, 3>::from_channels([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]);
+//! assert_eq!(x.data[0][1], [2.0, 20.0]);
+//! assert_eq!(x.channel(0, 1), [10.0, 20.0, 30.0]);
+//! ```
+
+use core::fmt;
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::Scalar;
+use crate::tensor::Tensor;
+
+/// `B` sequences of `L` steps of `C` channels: `data[b][t][c]`.
+///
+/// `Seq<T, C, L>` (one sample) is what a data set holds; `Seq<T, C, L, B>`
+/// is a batch. See the [module docs](self).
+#[derive(Clone, Copy, PartialEq)]
+pub struct Seq<T, const C: usize, const L: usize, const B: usize = 1> {
+    /// The values: `data[b][t]` is step `t` of sample `b`, `C` channels.
+    pub data: [[[T; C]; L]; B],
+}
+
+impl<T: fmt::Debug, const C: usize, const L: usize, const B: usize> fmt::Debug for Seq<T, C, L, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Seq<{C} channels, {L} steps, {B} samples>")?;
+        f.debug_list().entries(self.data.iter()).finish()
+    }
+}
+
+impl<T: Scalar, const C: usize, const L: usize, const B: usize> Default for Seq<T, C, L, B> {
+    fn default() -> Self {
+        Self::zeros()
+    }
+}
+
+impl<T: Scalar, const C: usize, const L: usize, const B: usize> Seq<T, C, L, B> {
+    /// All values zero.
+    #[inline]
+    pub fn zeros() -> Self {
+        Seq {
+            data: [[[T::zero(); C]; L]; B],
+        }
+    }
+
+    /// The value `f(b, t, c)` for sample `b`, step `t`, channel `c`.
+    pub fn from_fn(mut f: impl FnMut(usize, usize, usize) -> T) -> Self {
+        Seq {
+            data: core::array::from_fn(|b| {
+                core::array::from_fn(|t| core::array::from_fn(|c| f(b, t, c)))
+            }),
+        }
+    }
+
+    /// Channel `c` of sample `b`, all its steps.
+    pub fn channel(&self, b: usize, c: usize) -> [T; L] {
+        core::array::from_fn(|t| self.data[b][t][c])
+    }
+
+    /// Sample `b` as a matrix with one column per step
+    /// (`C` rows, `L` columns).
+    pub fn sample_matrix(&self, b: usize) -> SMatrix<T, C, L> {
+        SMatrix::from_fn(|c, t| self.data[b][t][c])
+    }
+
+    /// Sample `b`, as a batch of one.
+    pub fn sample(&self, b: usize) -> Seq<T, C, L> {
+        Seq {
+            data: [self.data[b]],
+        }
+    }
+
+    /// Overwrites sample `b`.
+    pub fn set_sample(&mut self, b: usize, x: &Seq<T, C, L>) {
+        self.data[b] = x.data[0];
+    }
+
+    /// Step `t` of every sample, one sample per column.
+    pub fn step(&self, t: usize) -> SMatrix<T, C, B> {
+        SMatrix::from_fn(|c, b| self.data[b][t][c])
+    }
+
+    /// All values, sample by sample, step by step, channel by channel.
+    #[inline]
+    pub fn as_slice(&self) -> &[T] {
+        self.data.as_flattened().as_flattened()
+    }
+
+    /// All values, mutably, in the order of [`as_slice`](Seq::as_slice).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        self.data.as_flattened_mut().as_flattened_mut()
+    }
+}
+
+impl<T: Scalar, const C: usize, const L: usize> Seq<T, C, L> {
+    /// One sample from its channels, each a series of `L` steps (the CSV
+    /// layout of the time-series archives: channel-major).
+    pub fn from_channels(channels: [[T; L]; C]) -> Self {
+        Seq::from_fn(|_, t, c| channels[c][t])
+    }
+
+    /// One sample from its steps, each `C` channels.
+    pub const fn from_steps(steps: [[T; C]; L]) -> Self {
+        Seq { data: [steps] }
+    }
+}
+
+impl<T: Scalar, const C: usize, const L: usize, const B: usize> Tensor for Seq<T, C, L, B> {
+    type Scalar = T;
+    /// The channels.
+    const ROWS: usize = C;
+    /// Every step of every sample.
+    const COLS: usize = L * B;
+    #[inline]
+    fn zeros() -> Self {
+        Seq::zeros()
+    }
+    #[inline]
+    fn as_slice(&self) -> &[T] {
+        Seq::as_slice(self)
+    }
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        Seq::as_mut_slice(self)
+    }
+}
+
+/// What one sample's input can be: a vector `SVector<T, N>` or a sequence
+/// `Seq<T, C, L>`. It names the type of a batch of `B` such samples, which
+/// is what a trainer builds and feeds the network.
+///
+/// ```
+/// use staticnet::nalgebra::{SMatrix, SVector};
+/// use staticnet::sequence::{Input, Seq};
+///
+/// let mut batch = <SVector<f32, 2> as Input>::batch::<3>();
+/// SVector::from([1.0, 2.0]).put(&mut batch, 1);
+/// assert_eq!(batch, SMatrix::<f32, 2, 3>::new(0.0, 1.0, 0.0, 0.0, 2.0, 0.0));
+///
+/// let mut batch = <Seq<f32, 1, 2> as Input>::batch::<2>();
+/// Seq::from_steps([[5.0], [6.0]]).put(&mut batch, 0);
+/// assert_eq!(batch.data, [[[5.0], [6.0]], [[0.0], [0.0]]]);
+/// ```
+pub trait Input: Copy {
+    /// The element type.
+    type Scalar: Scalar;
+    /// A batch of `B` samples.
+    type Batch<const B: usize>: Copy;
+    /// A batch of zeros.
+    fn batch<const B: usize>() -> Self::Batch<B>;
+    /// Writes this sample into position `j` of `batch`. Panics if `j >= B`.
+    fn put<const B: usize>(&self, batch: &mut Self::Batch<B>, j: usize);
+    /// All the sample's values (to check them, or to compute statistics).
+    fn values(&self) -> &[Self::Scalar];
+}
+
+impl<T: Scalar, const N: usize> Input for SVector<T, N> {
+    type Scalar = T;
+    type Batch<const B: usize> = SMatrix<T, N, B>;
+    #[inline]
+    fn batch<const B: usize>() -> SMatrix<T, N, B> {
+        SMatrix::zeros()
+    }
+    #[inline]
+    fn put<const B: usize>(&self, batch: &mut SMatrix<T, N, B>, j: usize) {
+        batch.data.0[j] = self.data.0[0];
+    }
+    #[inline]
+    fn values(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<T: Scalar, const C: usize, const L: usize> Input for Seq<T, C, L> {
+    type Scalar = T;
+    type Batch<const B: usize> = Seq<T, C, L, B>;
+    #[inline]
+    fn batch<const B: usize>() -> Seq<T, C, L, B> {
+        Seq::zeros()
+    }
+    #[inline]
+    fn put<const B: usize>(&self, batch: &mut Seq<T, C, L, B>, j: usize) {
+        batch.data[j] = self.data[0];
+    }
+    #[inline]
+    fn values(&self) -> &[T] {
+        self.as_slice()
+    }
+}
