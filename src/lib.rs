@@ -116,6 +116,7 @@ mod scalar;
 pub mod schedule;
 pub mod sequence;
 pub mod shape;
+pub mod stream;
 pub mod tensor;
 pub mod train;
 

@@ -31,6 +31,7 @@ use crate::module::Mode;
 use crate::params::{Layer, RustSource, Setting, TensorInfo};
 use crate::scalar::c;
 use crate::train::InvalidSetting;
+use crate::stream::Stream;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 // `Softmax` lives in its own file (`softmax.rs`); this keeps its path
@@ -117,6 +118,20 @@ macro_rules! elementwise {
                     *g *= dv;
                 }
                 dx
+            }
+        }
+
+        impl<X: Tensor> Stream<X> for $name
+        where
+            $name: Activation<X::Scalar>,
+        {
+            type State = ();
+            type Output = X;
+            #[inline(always)]
+            fn start(&self) {}
+            #[inline(always)]
+            fn step(&self, _: &mut (), x: &X) -> X {
+                Module::forward(self, x)
             }
         }
 
@@ -547,6 +562,17 @@ impl<X: Tensor> Train<X> for Identity {
     #[inline]
     fn backward(&self, _: &(), dy: &X, _: &mut Self) -> X {
         *dy
+    }
+}
+
+impl<X: Tensor> Stream<X> for Identity {
+    type State = ();
+    type Output = X;
+    #[inline]
+    fn start(&self) {}
+    #[inline]
+    fn step(&self, _: &mut (), x: &X) -> X {
+        *x
     }
 }
 

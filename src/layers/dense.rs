@@ -6,7 +6,9 @@ use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::module::Mode;
 use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo, tensor};
+use crate::sequence::Seq;
 use crate::shape::Takes;
+use crate::stream::Stream;
 use crate::{Module, Params, Scalar, Tensor, Train, kernels};
 
 /// A fully connected layer with `I` inputs and `O` outputs: `y = W x + b`,
@@ -132,6 +134,70 @@ where
     fn backward_params(x: &Self, dy: &SMatrix<T, O, B>, grad: &mut Dense<I, O, T>) {
         let x = <Dense<I, O, T>>::input(x);
         kernels::accumulate_outer(&mut grad.weight, &mut grad.bias, dy, x);
+    }
+}
+
+/// A sequence: the same `W x_t + b` at every step `t` of every sample (a
+/// position-wise layer, PyTorch's `Linear` on a `(batch, length, channels)`
+/// tensor).
+impl<T: Scalar, const I: usize, const O: usize, const N: usize, const L: usize, const B: usize>
+    DenseInput<T, I, O> for Seq<T, N, L, B>
+where
+    Dense<I, O, T>: Takes<N, I>,
+{
+    type Output = Seq<T, O, L, B>;
+
+    #[inline(always)]
+    fn forward(layer: &Dense<I, O, T>, x: &Self) -> Seq<T, O, L, B> {
+        let mut y = Seq::zeros();
+        for (yb, xb) in y.data.iter_mut().zip(&x.data) {
+            let xb = SMatrix::<T, N, L>::from_array_storage(ArrayStorage(*xb));
+            *yb = layer.forward_batch(<Dense<I, O, T>>::input(&xb)).data.0;
+        }
+        y
+    }
+
+    #[inline(always)]
+    fn backward(
+        layer: &Dense<I, O, T>,
+        x: &Self,
+        dy: &Seq<T, O, L, B>,
+        grad: &mut Dense<I, O, T>,
+    ) -> Self {
+        Self::backward_params(x, dy, grad);
+        let mut dx = Seq::zeros();
+        for (dxb, dyb) in dx.data.iter_mut().zip(&dy.data) {
+            let dyb = SMatrix::<T, O, L>::from_array_storage(ArrayStorage(*dyb));
+            let d = <Dense<I, O, T>>::input_grad(kernels::transpose_times(&layer.weight, &dyb));
+            *dxb = d.data.0;
+        }
+        dx
+    }
+
+    #[inline(always)]
+    fn backward_params(x: &Self, dy: &Seq<T, O, L, B>, grad: &mut Dense<I, O, T>) {
+        for (xb, dyb) in x.data.iter().zip(&dy.data) {
+            let xb = SMatrix::<T, N, L>::from_array_storage(ArrayStorage(*xb));
+            let dyb = SMatrix::<T, O, L>::from_array_storage(ArrayStorage(*dyb));
+            let xb = <Dense<I, O, T>>::input(&xb);
+            kernels::accumulate_outer(&mut grad.weight, &mut grad.bias, &dyb, xb);
+        }
+    }
+}
+
+/// One step of a stream: `W x_t + b`, with nothing to remember.
+impl<T: Scalar, const I: usize, const O: usize, const N: usize> Stream<SVector<T, N>>
+    for Dense<I, O, T>
+where
+    Dense<I, O, T>: Takes<N, I>,
+{
+    type State = ();
+    type Output = SVector<T, O>;
+    #[inline(always)]
+    fn start(&self) {}
+    #[inline(always)]
+    fn step(&self, _: &mut (), x: &SVector<T, N>) -> SVector<T, O> {
+        self.forward_batch(<Dense<I, O, T>>::input(x))
     }
 }
 
