@@ -24,6 +24,8 @@ layers!(
     residual,
     concat,
     standardize,
+    conv1d,
+    pool,
 );
 
 // `Softmax` has its own file but keeps its first public home,
