@@ -29,8 +29,36 @@
 //! note: the above error was encountered while instantiating `…Conv1d<1, 4, 3, Valid<9>> as Module<Seq<f32, 1, 10>>…`
 //! ```
 //!
-//! A channel mismatch is an ordinary trait error that names both sizes:
-//! "`Conv1d<6, 16, 7>` takes 6 channels, but it is given 3".
+//! These fail to build, each with its sentence (the doctests check it):
+//!
+//! ```compile_fail,E0080
+//! use staticnet::sequence::Seq;
+//! use staticnet::{Conv1d, Module, Valid};
+//! // 10 steps, 3 taps, no padding: 8 outputs, not 9.
+//! // error[E0080]: evaluation panicked: Valid<LO>: LO must be (L − D·(K − 1) − 1) / S + 1 …
+//! let conv = Conv1d::<1, 4, 3, Valid<9>>::default();
+//! let _ = conv.forward(&Seq::<f32, 1, 10>::zeros());
+//! ```
+//!
+//! ```compile_fail,E0080
+//! use staticnet::sequence::Seq;
+//! use staticnet::{Conv1d, Module, Valid};
+//! // A kernel spanning 2·(5 − 1) + 1 = 9 steps over a sequence of 6.
+//! // error[E0080]: evaluation panicked: Valid: the sequence is shorter than the kernel's span D·(K − 1) + 1 …
+//! let conv = Conv1d::<1, 4, 5, Valid<1, 2>>::default();
+//! let _ = conv.forward(&Seq::<f32, 1, 6>::zeros());
+//! ```
+//!
+//! A channel mismatch is an ordinary type error, reported by `cargo check`
+//! too, that names both counts (tests/ui/conv_channels_differ.rs):
+//!
+//! ```text
+//! error[E0308]: mismatched types
+//!   |     let _ = net.predict(&window);
+//!   |                         ^^^^^^^ expected `6`, found `3`
+//!   = note: expected reference `&Seq<f32, 6, _, _>`
+//!              found reference `&Seq<f32, 3, 100, 1>`
+//! ```
 //!
 //! # Streaming
 //!

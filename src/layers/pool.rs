@@ -8,7 +8,23 @@
 //! [`Flatten`] change a length, which stable Rust cannot compute in a type:
 //! you write the result (`MaxPool1d<2, 50>` on 100 steps, `Flatten<600>` of
 //! 6 channels × 100 steps) and the compiler checks it when it builds the
-//! network (`cargo build`), as [`Valid`](crate::Valid) convolutions do.
+//! network (`cargo build`), as [`Valid`](crate::Valid) convolutions do:
+//!
+//! ```compile_fail,E0080
+//! use staticnet::sequence::Seq;
+//! use staticnet::{MaxPool1d, Module};
+//! // Windows of 4 over 100 steps give 25 outputs, not 50.
+//! // error[E0080]: evaluation panicked: the pooled length LO must be (L − K) / S + 1 …
+//! let _ = MaxPool1d::<4, 50>.forward(&Seq::<f32, 2, 100>::zeros());
+//! ```
+//!
+//! ```compile_fail,E0080
+//! use staticnet::sequence::Seq;
+//! use staticnet::{Flatten, Module};
+//! // 6 channels × 100 steps are 600 values, not 60.
+//! // error[E0080]: evaluation panicked: Flatten<N>: N must be the channels times the steps …
+//! let _ = Flatten::<60>.forward(&Seq::<f32, 6, 100>::zeros());
+//! ```
 
 use core::fmt;
 
