@@ -11,7 +11,8 @@ use super::Rows;
 use crate::Scalar;
 
 /// Why a CSV file could not be loaded: what went wrong ([`kind`]) and, for
-/// [`load_csv`] and [`load_csv_targets`], in which file ([`path`]). Lines
+/// [`load_csv`], [`load_csv_targets`] and
+/// [`load_sequences`](super::load_sequences), in which file ([`path`]). Lines
 /// are counted from 1, the header being line 1; columns from 1.
 ///
 /// [`kind`]: CsvError::kind
@@ -58,6 +59,19 @@ pub enum CsvErrorKind {
         /// What the column needs.
         expected: Expected,
     },
+    /// A column of the header (line 1) is not the name the layout needs: the
+    /// sequence loaders ([`read_sequences`](super::read_sequences)) need
+    /// `c{channel}_t{step}` for every step of channel 0, then of channel 1,
+    /// …, then `target`, so a file of another shape or order with the same
+    /// number of columns is caught before its values are misread.
+    Header {
+        /// The first column whose name is wrong.
+        column: usize,
+        /// Its name in the file (shortened as in [`Value`](CsvErrorKind::Value)).
+        found: String,
+        /// The name it must have.
+        expected: String,
+    },
     /// A line is not valid CSV text.
     Malformed {
         /// The line.
@@ -96,7 +110,7 @@ impl From<CsvErrorKind> for CsvError {
 }
 
 /// `text`, or its first 40 characters, an ellipsis and its length.
-fn shorten(text: &str) -> String {
+pub(super) fn shorten(text: &str) -> String {
     const MAX: usize = 40;
     match text.char_indices().nth(MAX) {
         None => text.into(),
@@ -148,6 +162,16 @@ impl fmt::Display for CsvErrorKind {
                     ),
                 }
             }
+            CsvErrorKind::Header {
+                column,
+                found,
+                expected,
+            } => write!(
+                f,
+                "line 1, column {column}: the header names {found:?} where {expected:?} belongs \
+                 (a sequence file's columns are c{{channel}}_t{{step}}, all steps of channel 0 \
+                 first, then target): the file holds another shape or order"
+            ),
             CsvErrorKind::Malformed { line, message } => write!(f, "line {line}: {message}"),
         }
     }
@@ -229,30 +253,71 @@ fn malformed(e: csv::Error) -> CsvError {
     })
 }
 
-/// Reads rows of `I` inputs and a target of `Tg::COLUMNS` columns.
-fn read_rows<T: Scalar, const I: usize, Tg: CsvTarget<T>>(
+/// One data row of a CSV file being read, with the header's names: a field
+/// that is not what its column needs becomes an error naming the line, the
+/// column and its name.
+pub(super) struct Row<'a> {
+    header: &'a csv::StringRecord,
+    record: &'a csv::StringRecord,
+    line: u64,
+}
+
+impl Row<'_> {
+    /// The error for field `k` (counted from 0), which is not `expected`.
+    fn bad(&self, k: usize, expected: Expected) -> CsvError {
+        CsvError::new(CsvErrorKind::Value {
+            line: self.line,
+            column: k + 1,
+            name: shorten(&self.header[k]),
+            text: shorten(&self.record[k]),
+            expected,
+        })
+    }
+
+    /// Field `k` (counted from 0) as a finite `T`.
+    pub(super) fn number<T: Scalar>(&self, k: usize) -> Result<T, CsvError> {
+        number(&self.record[k]).map_err(|e| self.bad(k, e))
+    }
+
+    /// The target of `Tg::COLUMNS` fields starting at field `k`.
+    pub(super) fn target<T: Scalar, Tg: CsvTarget<T>>(&self, k: usize) -> Result<Tg, CsvError> {
+        let fields: Vec<&str> = self.record.iter().skip(k).collect();
+        Tg::parse(&fields).map_err(|(j, e)| self.bad(k + j, e))
+    }
+}
+
+/// Reads a CSV text whose first line is a header and whose every line has
+/// `inputs + targets` fields: checks that the header is there and has that
+/// many names, then that `header` accepts them, then turns each row into a
+/// value with `row`.
+pub(super) fn read_table<R>(
     reader: impl std::io::Read,
-) -> Result<Rows<T, I, Tg>, CsvError> {
+    inputs: usize,
+    targets: usize,
+    header: impl FnOnce(&csv::StringRecord) -> Result<(), CsvError>,
+    mut row: impl FnMut(&Row<'_>) -> Result<R, CsvError>,
+) -> Result<Vec<R>, CsvError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
-    let header = csv.headers().map_err(malformed)?.clone();
-    let columns = I + Tg::COLUMNS;
+    let names = csv.headers().map_err(malformed)?.clone();
+    let columns = inputs + targets;
     let count = |line: u64, found: usize| {
         CsvError::new(CsvErrorKind::ColumnCount {
             line,
-            inputs: I,
-            targets: Tg::COLUMNS,
+            inputs,
+            targets,
             found,
         })
     };
-    if !header.is_empty() && header.iter().all(|h| h.trim().parse::<f64>().is_ok()) {
+    if !names.is_empty() && names.iter().all(|h| h.trim().parse::<f64>().is_ok()) {
         return Err(CsvErrorKind::MissingHeader.into());
     }
-    if header.len() != columns {
-        return Err(count(1, header.len()));
+    if names.len() != columns {
+        return Err(count(1, names.len()));
     }
+    header(&names)?;
     let mut rows = Vec::new();
     for record in csv.records() {
         let record = record.map_err(malformed)?;
@@ -260,24 +325,32 @@ fn read_rows<T: Scalar, const I: usize, Tg: CsvTarget<T>>(
         if record.len() != columns {
             return Err(count(line, record.len()));
         }
-        let bad = |column: usize, expected: Expected| {
-            CsvError::new(CsvErrorKind::Value {
-                line,
-                column: column + 1,
-                name: shorten(&header[column]),
-                text: shorten(&record[column]),
-                expected,
-            })
-        };
-        let mut x = SVector::<T, I>::zeros();
-        for (k, v) in x.iter_mut().enumerate() {
-            *v = number(&record[k]).map_err(|e| bad(k, e))?;
-        }
-        let fields: Vec<&str> = record.iter().skip(I).collect();
-        let target = Tg::parse(&fields).map_err(|(k, e)| bad(I + k, e))?;
-        rows.push((x, target));
+        rows.push(row(&Row {
+            header: &names,
+            record: &record,
+            line,
+        })?);
     }
     Ok(rows)
+}
+
+/// Reads rows of `I` inputs and a target of `Tg::COLUMNS` columns.
+fn read_rows<T: Scalar, const I: usize, Tg: CsvTarget<T>>(
+    reader: impl std::io::Read,
+) -> Result<Rows<T, I, Tg>, CsvError> {
+    read_table(
+        reader,
+        I,
+        Tg::COLUMNS,
+        |_| Ok(()),
+        |row| {
+            let mut x = SVector::<T, I>::zeros();
+            for (k, v) in x.iter_mut().enumerate() {
+                *v = row.number(k)?;
+            }
+            Ok((x, row.target(I)?))
+        },
+    )
 }
 
 /// Reads rows `f0,…,f{I−1},target` (after a header line) into typed pairs
@@ -326,7 +399,7 @@ pub fn read_csv_targets<T: Scalar, const I: usize, const K: usize>(
     read_rows(reader)
 }
 
-fn in_file<R>(
+pub(super) fn in_file<R>(
     path: &Path,
     read: impl FnOnce(std::fs::File) -> Result<R, CsvError>,
 ) -> Result<R, CsvError> {

@@ -144,6 +144,13 @@ pub use crate::layers::{Rescale, Standardize};
 #[cfg(feature = "std")]
 pub type Rows<T, const I: usize, Tg> = std::vec::Vec<(SVector<T, I>, Tg)>;
 
+/// Rows of a sequence data set in memory: each sample's sequence of `L`
+/// steps of `C` channels and its target, as
+/// [`load_sequences`] returns them (feature `std`).
+#[cfg(feature = "std")]
+pub type SeqRows<T, const C: usize, const L: usize, Tg> =
+    std::vec::Vec<(crate::sequence::Seq<T, C, L>, Tg)>;
+
 /// A training set and a test set, in that order (feature `std`).
 #[cfg(feature = "std")]
 pub type Split<T, const I: usize, Tg> = (Rows<T, I, Tg>, Rows<T, I, Tg>);
@@ -168,10 +175,22 @@ pub enum DataError {
         /// The value.
         value: f64,
     },
+    /// A value of a sequence is NaN or infinite
+    /// ([`Standardize::fit_sequences`]).
+    NonFiniteStep {
+        /// The sample's index.
+        sample: usize,
+        /// The step's index.
+        step: usize,
+        /// The channel's index.
+        channel: usize,
+        /// The value.
+        value: f64,
+    },
     /// A feature's mean or standard deviation does not fit in the scalar
     /// type (values near its largest finite number).
     Spread {
-        /// The feature's index.
+        /// The feature's index (for sequences, the channel's).
         feature: usize,
         /// Its mean, computed in `f64`.
         mean: f64,
@@ -205,6 +224,16 @@ impl core::fmt::Display for DataError {
                 "sample {sample}, feature {feature} (counted from 0) is {value}: \
                  remove or impute the sample before computing statistics"
             ),
+            DataError::NonFiniteStep {
+                sample,
+                step,
+                channel,
+                value,
+            } => write!(
+                f,
+                "sample {sample}, step {step}, channel {channel} (counted from 0) is {value}: \
+                 remove or impute the sample before computing statistics"
+            ),
             DataError::Spread { feature, mean, std } => write!(
                 f,
                 "feature {feature}'s mean {mean:e} or standard deviation {std:e} does not fit \
@@ -232,3 +261,7 @@ mod csv_loader;
 pub use csv_loader::{
     CsvError, CsvErrorKind, Expected, load_csv, load_csv_targets, read_csv, read_csv_targets,
 };
+#[cfg(feature = "std")]
+mod sequence_csv;
+#[cfg(feature = "std")]
+pub use sequence_csv::{load_sequences, read_sequences};

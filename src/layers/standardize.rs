@@ -6,19 +6,28 @@
 //! scaling in its weights file, its Rust source and its safetensors export:
 //! the loaded model takes raw inputs. A `Rescale` after the last layer maps
 //! predictions made on standardised targets back to the original units.
+//!
+//! Both map a vector, a batch (one sample per column) and a sequence
+//! [`Seq`] (every step of every sample, the channels being the features:
+//! per-channel scaling, fitted by
+//! [`fit_sequences`](Standardize::fit_sequences)), and stream step by step.
 
 use core::fmt;
 
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
-use crate::data::{DataError, Dataset};
+use crate::data::{Data, DataError, Dataset};
 use crate::module::Mode;
 use crate::params::{Fill, Layer, RustSource, Shape, TensorInfo, tensor};
+use crate::sequence::Seq;
 use crate::shape::Takes;
+use crate::stream::Stream;
 use crate::{Module, Params, Scalar, Train};
 
 /// Per-feature standardisation `y = (x − μ) / σ`, with `μ` and `σ` fitted on
-/// a training set ([`fit`](Standardize::fit)) and kept as buffers.
+/// a training set ([`fit`](Standardize::fit), or
+/// [`fit_sequences`](Standardize::fit_sequences) for per-channel scaling of
+/// sequences, `y_t = (x_t − μ) / σ` at every step `t`) and kept as buffers.
 ///
 /// Put it first in a network so that the model takes raw inputs, and the
 /// weights file, [`io::rust`](crate::io::rust) and the safetensors export
@@ -85,33 +94,34 @@ impl<const N: usize, T> Rescale<N, T> {
     }
 }
 
-/// Mean and population standard deviation of `n` vectors read by `get`,
-/// accumulated in `f64`; a non-finite value is an error naming its sample
-/// and feature.
-fn statistics<T: Scalar, const N: usize>(
+/// Mean and population standard deviation of the `n` vectors `vectors()`
+/// yields (each with its sample and step), accumulated in `f64` in two
+/// passes; a non-finite value is the error `non_finite(sample, step,
+/// feature, value)`.
+fn statistics<T: Scalar, const N: usize, V>(
     n: usize,
-    get: impl Fn(usize) -> SVector<T, N>,
-) -> Result<Standardize<N, T>, DataError> {
+    vectors: impl Fn() -> V,
+    non_finite: impl Fn(usize, usize, usize, f64) -> DataError,
+) -> Result<Standardize<N, T>, DataError>
+where
+    V: Iterator<Item = (usize, usize, [T; N])>,
+{
     if n == 0 {
         return Err(DataError::Empty);
     }
     let mut mean = [0.0f64; N];
-    for i in 0..n {
-        for (feature, (m, v)) in mean.iter_mut().zip(get(i).iter()).enumerate() {
+    for (sample, step, x) in vectors() {
+        for (feature, (m, v)) in mean.iter_mut().zip(x).enumerate() {
             let v = v.as_f64();
             if !v.is_finite() {
-                return Err(DataError::NonFinite {
-                    sample: i,
-                    feature,
-                    value: v,
-                });
+                return Err(non_finite(sample, step, feature, v));
             }
             *m += v / n as f64;
         }
     }
     let mut var = [0.0f64; N];
-    for i in 0..n {
-        for ((s, m), v) in var.iter_mut().zip(&mean).zip(get(i).iter()) {
+    for (_, _, x) in vectors() {
+        for ((s, m), v) in var.iter_mut().zip(&mean).zip(x) {
             *s += (v.as_f64() - m) * (v.as_f64() - m) / n as f64;
         }
     }
@@ -137,6 +147,23 @@ fn statistics<T: Scalar, const N: usize>(
     Ok(out)
 }
 
+/// The statistics of `n` vectors `get(i)`, a non-finite value named by its
+/// sample and feature.
+fn vector_statistics<T: Scalar, const N: usize>(
+    n: usize,
+    get: impl Fn(usize) -> SVector<T, N>,
+) -> Result<Standardize<N, T>, DataError> {
+    statistics(
+        n,
+        || (0..n).map(|i| (i, 0, get(i).data.0[0])),
+        |sample, _, feature, value| DataError::NonFinite {
+            sample,
+            feature,
+            value,
+        },
+    )
+}
+
 impl<T: Scalar, const N: usize> Standardize<N, T> {
     /// The identity: `μ = 0`, `σ = 1`.
     pub fn identity() -> Self {
@@ -156,7 +183,61 @@ impl<T: Scalar, const N: usize> Standardize<N, T> {
     /// hold NaN or an infinity; [`DataError::Spread`] when a statistic does
     /// not fit in `T`.
     pub fn fit<D: Dataset<T, N> + ?Sized>(data: &D) -> Result<Self, DataError> {
-        statistics(data.len(), |i| data.input(i))
+        vector_statistics(data.len(), |i| data.input(i))
+    }
+
+    /// The per-channel statistics of a data set of sequences `Seq<T, N, L>`:
+    /// channel `c`'s mean and population standard deviation over every step
+    /// of every sample (the "per-channel standardisation with training
+    /// statistics" of time-series classification),
+    /// `μ_c = (1/nL) Σ_i Σ_t x_itc`, `σ_c² = (1/nL) Σ_i Σ_t (x_itc − μ_c)²`
+    /// (accumulated in `f64`; `σ_c` taken as 1 where it is 0).
+    ///
+    /// As a layer it maps each step of a sequence as it maps a vector, so a
+    /// network whose first layer is this scaling takes raw sequences.
+    ///
+    /// ```
+    /// use staticnet::prelude::*;
+    ///
+    /// // Two samples of two steps of two channels.
+    /// let train = [
+    ///     (Seq::<f32, 2, 2>::from_channels([[1.0, 3.0], [10.0, 10.0]]), 0usize),
+    ///     (Seq::from_channels([[1.0, 3.0], [20.0, 20.0]]), 1),
+    /// ];
+    /// let s = Standardize::fit_sequences(&train).unwrap();
+    /// assert_eq!(s.mean.as_slice(), &[2.0, 15.0]);
+    /// assert_eq!(s.std.as_slice(), &[1.0, 5.0]);
+    /// let y = s.predict(&train[1].0);
+    /// assert_eq!(y.channel(0, 0), [-1.0, 1.0]);
+    /// assert_eq!(y.channel(0, 1), [1.0, 1.0]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Empty`] for a data set without samples (or of sequences
+    /// without steps); [`DataError::NonFiniteStep`] naming the first
+    /// sample, step and channel that hold NaN or an infinity;
+    /// [`DataError::Spread`] (its `feature` is the channel) when a
+    /// statistic does not fit in `T`.
+    pub fn fit_sequences<D, const L: usize>(data: &D) -> Result<Self, DataError>
+    where
+        D: Data<Input = Seq<T, N, L>> + ?Sized,
+    {
+        statistics(
+            data.len() * L,
+            || {
+                (0..data.len()).flat_map(move |i| {
+                    let x = data.input(i);
+                    (0..L).map(move |t| (i, t, x.data[0][t]))
+                })
+            },
+            |sample, step, channel, value| DataError::NonFiniteStep {
+                sample,
+                step,
+                channel,
+                value,
+            },
+        )
     }
 
     /// The statistics of a data set's vector targets, for regression: train
@@ -187,7 +268,7 @@ impl<T: Scalar, const N: usize> Standardize<N, T> {
     where
         D: Dataset<T, I, Target = SVector<T, N>> + ?Sized,
     {
-        statistics(data.len(), |i| data.target(i))
+        vector_statistics(data.len(), |i| data.target(i))
     }
 
     /// `(x − μ) / σ`.
@@ -215,6 +296,16 @@ impl<T: Scalar, const N: usize> Standardize<N, T> {
     pub fn apply_all<Tg>(&self, rows: &mut [(SVector<T, N>, Tg)]) {
         for (x, _) in rows {
             *x = self.apply(x);
+        }
+    }
+
+    /// Standardises every step of every sequence of a slice of pairs in
+    /// place (the same as the layer's forward pass, done once on the data).
+    pub fn apply_sequences<const L: usize, Tg>(&self, rows: &mut [(Seq<T, N, L>, Tg)]) {
+        for (x, _) in rows {
+            for step in &mut x.data[0] {
+                *step = self.apply(&SVector::from(*step)).data.0[0];
+            }
         }
     }
 
@@ -321,6 +412,63 @@ macro_rules! per_feature {
             }
             #[inline]
             fn backward_params(&self, _: &(), _: &SMatrix<T, M, B>, _: &mut Self) {}
+        }
+
+        /// A sequence: the same map at every step of every sample, the
+        /// channels being the features.
+        impl<T: Scalar, const N: usize, const M: usize, const L: usize, const B: usize>
+            Module<Seq<T, M, L, B>> for $layer<N, T>
+        where
+            $layer<N, T>: Takes<M, N>,
+        {
+            type Output = Seq<T, M, L, B>;
+            #[inline]
+            fn forward(&self, x: &Seq<T, M, L, B>) -> Seq<T, M, L, B> {
+                let mut y = Seq::zeros();
+                for (yb, xb) in y.data.iter_mut().zip(&x.data) {
+                    let xb = SMatrix::<T, M, L>::from_array_storage(ArrayStorage(*xb));
+                    *yb = Module::<SMatrix<T, M, L>>::forward(self, &xb).data.0;
+                }
+                y
+            }
+        }
+
+        impl<T: Scalar, const N: usize, const M: usize, const L: usize, const B: usize>
+            Train<Seq<T, M, L, B>> for $layer<N, T>
+        where
+            $layer<N, T>: Takes<M, N>,
+        {
+            type Tape = ();
+            #[inline]
+            fn forward_tape(&self, x: &Seq<T, M, L, B>, _: &mut Mode<'_>) -> (Self::Output, ()) {
+                (self.forward(x), ())
+            }
+            #[inline]
+            fn backward(&self, _: &(), dy: &Seq<T, M, L, B>, grad: &mut Self) -> Seq<T, M, L, B> {
+                let mut dx = Seq::zeros();
+                for (dxb, dyb) in dx.data.iter_mut().zip(&dy.data) {
+                    let dyb = SMatrix::<T, M, L>::from_array_storage(ArrayStorage(*dyb));
+                    *dxb = Train::<SMatrix<T, M, L>>::backward(self, &(), &dyb, grad).data.0;
+                }
+                dx
+            }
+            #[inline]
+            fn backward_params(&self, _: &(), _: &Seq<T, M, L, B>, _: &mut Self) {}
+        }
+
+        /// One step of a stream: the map, with nothing to remember.
+        impl<T: Scalar, const N: usize, const M: usize> Stream<SVector<T, M>> for $layer<N, T>
+        where
+            $layer<N, T>: Takes<M, N>,
+        {
+            type State = ();
+            type Output = SVector<T, M>;
+            #[inline]
+            fn start(&self) {}
+            #[inline]
+            fn step(&self, _: &mut (), x: &SVector<T, M>) -> SVector<T, M> {
+                self.forward(x)
+            }
         }
 
         impl<const N: usize, T> Layer for $layer<N, T> {
