@@ -188,11 +188,20 @@ impl core::fmt::Display for ImportError {
                 expected,
                 found,
                 layer,
-            } => write!(
-                f,
-                "tensor {name:?} has shape {found:?} in the file, but the {layer} layer needs \
-                 {expected:?} (PyTorch's order of axes: Linear.weight is (out, in))"
-            ),
+            } => {
+                write!(
+                    f,
+                    "tensor {name:?} has shape {found:?} in the file, but the {layer} layer needs \
+                     {expected:?} (PyTorch's order of axes: "
+                )?;
+                // The usual example for the tensor's rank: a convolution's
+                // weight, or a linear layer's.
+                f.write_str(if expected.len() == 3 {
+                    "Conv1d.weight is (out, in / groups, kernel))"
+                } else {
+                    "Linear.weight is (out, in))"
+                })
+            }
             ImportError::Dtype {
                 name,
                 found,
