@@ -558,3 +558,166 @@ fn a_layer_that_disagrees_with_itself_is_refused_not_a_panic() {
     ));
     assert_eq!(target, net);
 }
+
+/// A network with every sequence layer kind: convolutions in each padding
+/// mode (dilated, strided, without bias), depthwise ones, every pool and
+/// `Flatten`. (Its layers need not chain: the weights file does not run it.)
+type SeqAll<T> = (
+    (
+        Conv1d<2, 3, 3, Same, T>,
+        Conv1d<3, 3, 2, Same<2>, T, false>,
+        Conv1d<3, 4, 3, Causal<2>, T>,
+        Conv1d<4, 4, 3, Valid<5, 2, 2>, T, false>,
+    ),
+    (
+        DepthwiseConv1d<4, 3, Same, T>,
+        DepthwiseConv1d<4, 2, Causal<3>, T, false>,
+        DepthwiseConv1d<4, 3, Valid<6, 1, 2>, T>,
+    ),
+    (
+        MaxPool1d<2, 3>,
+        AvgPool1d<3, 4, 1>,
+        GlobalAvgPool,
+        GlobalMaxPool,
+        LastStep,
+        Flatten<12>,
+    ),
+    Dense<12, 2, T>,
+);
+
+#[test]
+fn every_sequence_layer_kind_survives_a_round_trip_bit_for_bit() {
+    let mut r = rng(7);
+    let mut net = SeqAll::<f32>::random(Init::XavierNormal, &mut r);
+    net.0.0.weight[0][1][2] = -0.0;
+    net.0.2.bias[3] = f32::from_bits(1);
+    net.1.0.weight[2][3] = f32::MAX;
+    let mut back = SeqAll::<f32>::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+    assert_eq!(back, net);
+
+    let net = SeqAll::<f64>::random(Init::XavierNormal, &mut r);
+    let mut back = SeqAll::<f64>::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+
+    // Each layer is in the description with its settings, a bias-free
+    // convolution without a `bias` tensor.
+    let mut nodes = Vec::new();
+    net.describe(&mut |n| nodes.push(n));
+    let kinds: Vec<&str> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            Node::Begin(k) if *k != "Sequential" => Some(*k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Conv1d",
+            "Conv1d",
+            "Conv1d",
+            "Conv1d",
+            "DepthwiseConv1d",
+            "DepthwiseConv1d",
+            "DepthwiseConv1d",
+            "MaxPool1d",
+            "AvgPool1d",
+            "GlobalAvgPool",
+            "GlobalMaxPool",
+            "LastStep",
+            "Flatten",
+            "Dense"
+        ]
+    );
+    // A convolution describes its configuration as settings, so a file
+    // saved for another one is refused (below).
+    let mut settings = Vec::new();
+    Conv1d::<4, 4, 3, Valid<5, 2, 2>, f32, false>::default().describe(&mut |n| {
+        if let Node::Setting(name, value) = n {
+            settings.push(format!("{name} = {value}"));
+        }
+    });
+    assert_eq!(
+        settings,
+        [
+            "kernel_size = 3",
+            "dilation = 2",
+            "stride = 2",
+            "padding_left = 0",
+            "causal = false",
+            "groups = 1"
+        ]
+    );
+    let mut tensors = Vec::new();
+    Conv1d::<4, 4, 3, Valid<5, 2, 2>, f32, false>::default().describe(&mut |n| {
+        if let Node::Tensor(t) = n {
+            tensors.push(t.name);
+        }
+    });
+    assert_eq!(tensors, ["weight"]);
+}
+
+#[test]
+fn a_file_saved_for_one_convolution_configuration_is_refused_by_another() {
+    fn refuses<A: Params<f32>, B: Params<f32> + Clone + PartialEq + std::fmt::Debug>(
+        from: &A,
+        into: B,
+    ) -> String {
+        let mut into = into;
+        let before = into.clone();
+        let err = io::load(&mut into, &saved(from)).expect_err("another configuration");
+        assert_eq!(into, before, "{err}: the network changed");
+        err.to_string()
+    }
+    let mut r = rng(8);
+    let same = Conv1d::<2, 3, 3, Same>::random(Init::Xavier, &mut r);
+    // Same and Causal of the same sizes have the same tensors: the
+    // settings tell them apart.
+    assert_eq!(
+        refuses(
+            &(Relu, same.clone()),
+            (Relu, Conv1d::<2, 3, 3, Causal>::default())
+        ),
+        "layer 1 (Conv1d): the network has setting `padding_left` = 2 where the file has \
+         setting `padding_left` = 1"
+    );
+    // With one tap both pad nothing: the causal flag differs.
+    let one = Conv1d::<2, 3, 1, Same>::random(Init::Xavier, &mut r);
+    assert_eq!(
+        refuses(&(one,), (Conv1d::<2, 3, 1, Causal>::default(),)),
+        "layer 0 (Conv1d): the network has setting `causal` = true where the file has \
+         setting `causal` = false"
+    );
+    // Another dilation, another stride.
+    let err = refuses(&same, Conv1d::<2, 3, 3, Same<2>>::default());
+    assert!(
+        err.contains("`dilation` = 2 where the file has setting `dilation` = 1"),
+        "{err}"
+    );
+    let valid = Conv1d::<2, 3, 3, Valid<4, 1, 1>>::random(Init::Xavier, &mut r);
+    let err = refuses(&valid, Conv1d::<2, 3, 3, Valid<2, 1, 2>>::default());
+    assert!(
+        err.contains("`stride` = 2 where the file has setting `stride` = 1"),
+        "{err}"
+    );
+    // A bias-free convolution: another tensor list.
+    let err = refuses(&same, Conv1d::<2, 3, 3, Same, f32, false>::default());
+    assert!(err.contains("tensor `bias`"), "{err}");
+    // A depthwise convolution of 3 channels is not a full 3 → 3 one.
+    let full = Conv1d::<3, 3, 3, Same>::random(Init::Xavier, &mut r);
+    let err = refuses(&full, DepthwiseConv1d::<3, 3, Same>::default());
+    assert!(err.contains("a `DepthwiseConv1d` layer"), "{err}");
+    // Pools and Flatten with other sizes.
+    let err = refuses(&(MaxPool1d::<2, 3>,), (MaxPool1d::<2, 3, 1>,));
+    assert!(
+        err.contains("setting `S` = 1 where the file has setting `S` = 2"),
+        "{err}"
+    );
+    let err = refuses(&(Flatten::<12>,), (Flatten::<10>,));
+    assert!(err.contains("setting `N` = 10"), "{err}");
+    let err = refuses(&(GlobalAvgPool,), (GlobalMaxPool,));
+    assert!(err.contains("a `GlobalMaxPool` layer"), "{err}");
+}
