@@ -1,15 +1,22 @@
 //! A network written as Rust source compiles back into the same network.
 //!
 //! `tests/fixtures/generated.rs` is `to_rust`'s output for the two networks
-//! below; this test checks that the source is still what `to_rust` writes
-//! and that the compiled statics equal the networks bit for bit. After a
-//! deliberate change to the generator, refresh it with
-//! `UPDATE_FIXTURES=1 cargo test --test codegen` and read the diff.
+//! below, and `tests/fixtures/sequence_generated.rs` for sequence networks
+//! (convolutions in every padding mode, depthwise and bias-free ones, the
+//! pools, `Flatten`); these tests check that the source is still what
+//! `to_rust` writes and that the compiled statics equal the networks bit for
+//! bit and predict the same bits. After a deliberate change to the
+//! generator, refresh them with `UPDATE_FIXTURES=1 cargo test --test codegen`
+//! and read the diff.
 
 mod common;
 
 mod generated {
     include!("fixtures/generated.rs");
+}
+
+mod sequence_generated {
+    include!("fixtures/sequence_generated.rs");
 }
 
 use common::{rng, uniform};
@@ -80,6 +87,105 @@ fn generated_source_compiles_back_into_the_same_network() {
         assert_eq!(
             b.predict(&x).map(f64::to_bits),
             gb.predict(&x).map(f64::to_bits)
+        );
+    }
+}
+
+/// Convolutions in each padding mode (dilated, strided, bias-free),
+/// depthwise ones, windowed pools and `Flatten` over 12 steps of 2 channels.
+type Seq32 = (
+    Conv1d<2, 4, 3, Same, f32>,
+    Relu,
+    DepthwiseConv1d<4, 3, Causal<2>, f32, false>,
+    Tanh,
+    Conv1d<4, 3, 2, Valid<5, 2, 2>, f32, false>,
+    AvgPool1d<2, 4, 1>,
+    MaxPool1d<2, 2>,
+    Flatten<6>,
+    Dense<6, 2, f32>,
+);
+/// A causal dilated convolution, a same depthwise one, global average
+/// pooling, in `f64`, over 9 steps of 1 channel.
+type Seq64 = (
+    Conv1d<1, 3, 3, Causal<2>, f64>,
+    Tanh,
+    DepthwiseConv1d<3, 4, Same<1>, f64>,
+    GlobalAvgPool,
+    Dense<3, 1, f64>,
+);
+/// A strided valid depthwise convolution (with bias), a causal full one of
+/// even kernel, the maximum over steps, over 9 steps of 2 channels.
+type SeqMax = (
+    DepthwiseConv1d<2, 3, Valid<4, 1, 2>, f32>,
+    Conv1d<2, 3, 2, Causal, f32>,
+    GlobalMaxPool,
+);
+
+fn seq_nets() -> (Seq32, Seq64, SeqMax) {
+    let mut r = rng(23);
+    let mut a = Seq32::random(Init::XavierNormal, &mut r);
+    a.0.weight[0][0][0] = -0.0;
+    a.0.bias[1] = 1e-42;
+    let b = Seq64::random(Init::XavierNormal, &mut r);
+    let mut c = SeqMax::random(Init::XavierNormal, &mut r);
+    c.0.bias = [0.25, -0.5];
+    (a, b, c)
+}
+
+fn seq<T: staticnet::Scalar, const C: usize, const L: usize>(
+    r: &mut impl rand::Rng,
+) -> Seq<T, C, L> {
+    Seq::from_fn(|_, _, _| T::of_f64(uniform(r, -2.0, 2.0)))
+}
+
+#[test]
+fn generated_sequence_networks_compile_back_into_the_same_networks() {
+    let (a, b, c) = seq_nets();
+    let source = format!(
+        "{}\n{}\n{}",
+        to_rust(&a, "SEQ32").unwrap(),
+        to_rust(&b, "SEQ64").unwrap(),
+        to_rust(&c, "SEQ_MAX").unwrap()
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequence_generated.rs"
+    );
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(path, &source).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        source,
+        "the fixture is what to_rust writes"
+    );
+
+    let (ga, gb, gc): (&Seq32, &Seq64, &SeqMax) = (
+        &sequence_generated::SEQ32,
+        &sequence_generated::SEQ64,
+        &sequence_generated::SEQ_MAX,
+    );
+    assert_eq!(
+        (bits(ga), bits(gb), bits(gc)),
+        (bits(&a), bits(&b), bits(&c))
+    );
+    assert_eq!((ga, gb, gc), (&a, &b, &c));
+    let mut r = rng(24);
+    for _ in 0..10 {
+        let x = seq::<f32, 2, 12>(&mut r);
+        assert_eq!(
+            a.predict(&x).map(f32::to_bits),
+            ga.predict(&x).map(f32::to_bits)
+        );
+        let x = seq::<f64, 1, 9>(&mut r);
+        assert_eq!(
+            b.predict(&x).map(f64::to_bits),
+            gb.predict(&x).map(f64::to_bits)
+        );
+        let x = seq::<f32, 2, 9>(&mut r);
+        assert_eq!(
+            c.predict(&x).map(f32::to_bits),
+            gc.predict(&x).map(f32::to_bits)
         );
     }
 }
