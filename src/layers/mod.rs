@@ -26,6 +26,8 @@ layers!(
     standardize,
     conv1d,
     pool,
+    gru,
+    lstm,
 );
 
 // `Softmax` has its own file but keeps its first public home,
