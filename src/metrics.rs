@@ -26,7 +26,7 @@ use nalgebra::{SMatrix, SVector};
 use crate::data::{Data, Input};
 use crate::loss::{Prediction, TargetError};
 use crate::network::class_of;
-use crate::tensor::Batch;
+use crate::tensor::Tensor;
 use crate::{Loss, Module, Scalar};
 
 /// How many samples the evaluation functions run through the network at
@@ -54,9 +54,9 @@ impl<T: Scalar, const K: usize> Class for SVector<T, K> {
 }
 
 /// A network that maps inputs `X` (a vector or a sequence, see
-/// [`Input`]) to `O` outputs, one sample at a time and in batches of
-/// [`EVAL_BATCH`]: the bound of this module's functions, for any kind of
-/// input. Implemented for every such network. [`Regressor`] and
+/// [`Input`]) to `O` outputs, one sample at a time and in evaluation
+/// batches ([`Input::EVAL`] samples: [`EVAL_BATCH`] vectors, one sequence):
+/// the bound of this module's functions, for any kind of input. Implemented for every such network. [`Regressor`] and
 /// [`Classifier`] are the same for vector inputs, with the sizes spelled out.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network from `{X}` to {O} outputs",
@@ -64,14 +64,12 @@ impl<T: Scalar, const K: usize> Class for SVector<T, K> {
     note = "check the network's first layer against the data's input, and its last layer against the number of outputs (classes) the call expects"
 )]
 pub trait Predicts<X: Input, const O: usize>:
-    Module<X, Output = SVector<X::Scalar, O>>
-    + Module<X::Batch<EVAL_BATCH>, Output = SMatrix<X::Scalar, O, EVAL_BATCH>>
+    Module<X, Output = SVector<X::Scalar, O>> + Module<X::Eval, Output = X::EvalOutput<O>>
 {
 }
 
 impl<N, X: Input, const O: usize> Predicts<X, O> for N where
-    N: Module<X, Output = SVector<X::Scalar, O>>
-        + Module<X::Batch<EVAL_BATCH>, Output = SMatrix<X::Scalar, O, EVAL_BATCH>>
+    N: Module<X, Output = SVector<X::Scalar, O>> + Module<X::Eval, Output = X::EvalOutput<O>>
 {
 }
 
@@ -182,16 +180,17 @@ fn for_each_output<N, D, T, const O: usize>(
     let n = data.len();
     let mut start = 0;
     while start < n {
-        let count = (n - start).min(EVAL_BATCH);
+        let count = (n - start).min(<D::Input as Input>::EVAL);
         // The tail's padding is zeros (whatever it is, no column of an
         // inference pass reads another).
-        let mut x = <D::Input as Input>::batch::<EVAL_BATCH>();
+        let mut x = <D::Input as Input>::eval_batch();
         for j in 0..count {
-            data.input(start + j).put(&mut x, j);
+            data.input(start + j).put_eval(&mut x, j);
         }
-        let y = <N as Module<<D::Input as Input>::Batch<EVAL_BATCH>>>::forward(net, &x);
-        for j in 0..count {
-            f(start + j, Batch::<EVAL_BATCH>::column(&y, j));
+        let y = <N as Module<<D::Input as Input>::Eval>>::forward(net, &x);
+        // One sample after another, `O` values each.
+        for (j, column) in y.as_slice().chunks_exact(O).take(count).enumerate() {
+            f(start + j, SVector::from_column_slice(column));
         }
         start += count;
     }

@@ -176,6 +176,21 @@ pub trait Input: Copy {
     fn put<const B: usize>(&self, batch: &mut Self::Batch<B>, j: usize);
     /// All the sample's values (to check them, or to compute statistics).
     fn values(&self) -> &[Self::Scalar];
+    /// How many samples the evaluation functions of
+    /// [`metrics`](crate::metrics) run through a network at once:
+    /// [`EVAL_BATCH`](crate::metrics::EVAL_BATCH) vectors, but one sequence
+    /// (a sequence model's intermediate values are large, and every one of
+    /// them is on the stack).
+    const EVAL: usize;
+    /// A batch of [`EVAL`](Input::EVAL) samples: `Batch<EVAL>`.
+    type Eval: Copy;
+    /// What a network with `O` outputs gives for an [`Eval`](Input::Eval)
+    /// batch: `SMatrix<T, O, EVAL>`.
+    type EvalOutput<const O: usize>: crate::Tensor<Scalar = Self::Scalar>;
+    /// An evaluation batch of zeros.
+    fn eval_batch() -> Self::Eval;
+    /// Writes this sample into position `j` of an evaluation batch.
+    fn put_eval(&self, batch: &mut Self::Eval, j: usize);
 }
 
 impl<T: Scalar, const N: usize> Input for SVector<T, N> {
@@ -193,6 +208,17 @@ impl<T: Scalar, const N: usize> Input for SVector<T, N> {
     fn values(&self) -> &[T] {
         self.as_slice()
     }
+    const EVAL: usize = crate::metrics::EVAL_BATCH;
+    type Eval = SMatrix<T, N, { crate::metrics::EVAL_BATCH }>;
+    type EvalOutput<const O: usize> = SMatrix<T, O, { crate::metrics::EVAL_BATCH }>;
+    #[inline]
+    fn eval_batch() -> Self::Eval {
+        SMatrix::zeros()
+    }
+    #[inline]
+    fn put_eval(&self, batch: &mut Self::Eval, j: usize) {
+        batch.data.0[j] = self.data.0[0];
+    }
 }
 
 impl<T: Scalar, const C: usize, const L: usize> Input for Seq<T, C, L> {
@@ -209,5 +235,16 @@ impl<T: Scalar, const C: usize, const L: usize> Input for Seq<T, C, L> {
     #[inline]
     fn values(&self) -> &[T] {
         self.as_slice()
+    }
+    const EVAL: usize = 1;
+    type Eval = Seq<T, C, L>;
+    type EvalOutput<const O: usize> = SMatrix<T, O, 1>;
+    #[inline]
+    fn eval_batch() -> Self::Eval {
+        Seq::zeros()
+    }
+    #[inline]
+    fn put_eval(&self, batch: &mut Self::Eval, _: usize) {
+        *batch = *self;
     }
 }

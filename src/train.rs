@@ -834,10 +834,8 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
         let mut grad = N::zeros();
         // One tape for the whole run, overwritten by every step's forward
         // pass (`forward_tape_into` writes it in place instead of returning
-        // it); its first contents come from an inference pass on zeros,
-        // which draws nothing from the generator and changes nothing.
-        let (_, mut tape) =
-            net.forward_tape(&<D::Input as Input>::batch::<M>(), &mut Mode::Inference);
+        // it).
+        let mut tape = first_tape::<N, D::Input, M>(net);
         let mut summary = Summary {
             epochs: 0,
             steps: 0,
@@ -939,6 +937,19 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
         }
         Ok(summary)
     }
+}
+
+/// The first contents of the tape a run keeps: an inference pass on zeros,
+/// which draws nothing from the generator and changes nothing. A function of
+/// its own, never inlined, so that the stack it takes (every layer's output
+/// and tape, then the assembled tape) is free again before the first step.
+#[inline(never)]
+fn first_tape<N, X, const M: usize>(net: &N) -> N::Tape
+where
+    X: Input,
+    N: Train<X::Batch<M>>,
+{
+    net.forward_tape(&X::batch::<M>(), &mut Mode::Inference).1
 }
 
 /// Checks that every sample's input is finite and its target valid for the

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod plot;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,7 +52,7 @@ pub fn args() -> Args {
     args
 }
 
-fn fail(message: &str) -> ! {
+pub fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2)
 }
