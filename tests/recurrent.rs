@@ -361,6 +361,40 @@ fn lstm_forward_is_pytorchs_equations_by_hand() {
     approx::assert_relative_eq!(y.data[0][0][1], o * (i * g).tanh(), max_relative = 1e-14);
 }
 
+/// The gates use the crate's exact activations: `σ` bit for bit that of
+/// [`Sigmoid`], `tanh` that of [`Tanh`], for both scalar types.
+#[test]
+fn the_gates_are_the_crates_sigmoid_and_tanh_bit_for_bit() {
+    fn check<T: staticnet::Scalar>() {
+        let x = Seq::<T, 1, 64>::from_fn(|_, t, _| {
+            let v = [0.0, -1e-7, 1e-30, -1e-30, 90.0, -90.0, 20.0, -20.0][t % 8];
+            T::of_f64(if t < 8 { v } else { (t as f64 - 36.0) * 0.37 })
+        });
+        // r's pre-activation is x (W_ir = 1), n's is x (W_in = 1, W_hn = 0,
+        // b_hn = 0), up to the zero biases' sign (0 + (−0) = +0, so no −0).
+        let mut gru = Gru::<1, 1, T>::default();
+        gru.weight_ih[0][0][0] = T::ONE;
+        gru.weight_ih[0][2][0] = T::ONE;
+        let (_, tape) = gru.forward_train(&x);
+        // LSTM: i's pre-activation is x, g's is x.
+        let mut lstm = Lstm::<1, 1, T>::default();
+        lstm.weight_ih[0][0][0] = T::ONE;
+        lstm.weight_ih[0][2][0] = T::ONE;
+        let (_, lstm_tape) = lstm.forward_train(&x);
+        for t in 0..64 {
+            let v = SVector::<T, 1>::from([x.data[0][t][0]]);
+            let (s, th) = (Sigmoid.predict(&v)[0], Tanh.predict(&v)[0]);
+            let [r, _, n] = tape.gates(0, t);
+            let [i, _, g, _] = lstm_tape.gates(0, t);
+            let bits = |a: T, b: T| [a.as_f64().to_bits(), b.as_f64().to_bits()];
+            assert_eq!(bits(r[0], n[0]), bits(s, th), "GRU at {v}");
+            assert_eq!(bits(i[0], g[0]), bits(s, th), "LSTM at {v}");
+        }
+    }
+    check::<f32>();
+    check::<f64>();
+}
+
 // ---------------------------------------------------------------------------
 // Streaming
 // ---------------------------------------------------------------------------
