@@ -290,3 +290,96 @@ fn a_file_for_other_sizes_or_settings_is_refused_with_the_shape_not_a_panic() {
         }
     );
 }
+
+/// `nn.Sequential(GRU(3, 5, batch_first=True) → its output sequence,
+/// <last step>, Linear(5, 2))` over 12 steps.
+type GruNet<T> = (Gru<3, 5, T>, LastStep, Dense<5, 2, T>);
+
+/// `nn.Sequential(LSTM(3, 6, batch_first=True) → its output sequence,
+/// <last step>, Linear(6, 2))` over 12 steps.
+type LstmNet<T> = (Lstm<3, 6, T>, LastStep, Dense<6, 2, T>);
+
+#[test]
+fn a_gru_from_pytorch_gives_its_outputs() {
+    assert!(max_error::<_, f32, 3, 12, 2>("gru", &mut GruNet::<f32>::zeros()) <= 1e-5);
+    assert!(max_error::<_, f64, 3, 12, 2>("gru", &mut GruNet::<f64>::zeros()) <= 1e-12);
+}
+
+#[test]
+fn an_lstm_from_pytorch_gives_its_outputs() {
+    assert!(max_error::<_, f32, 3, 12, 2>("lstm", &mut LstmNet::<f32>::zeros()) <= 1e-5);
+    assert!(max_error::<_, f64, 3, 12, 2>("lstm", &mut LstmNet::<f64>::zeros()) <= 1e-12);
+}
+
+#[test]
+fn recurrent_weights_keep_pytorchs_gate_order() {
+    // GRU: rows r, z, n of `weight_ih_l0` (3H, I); LSTM: i, f, g, o (4H, I).
+    let bytes = fixture("gru.safetensors");
+    let mut gru = GruNet::<f32>::zeros();
+    load_safetensors(&mut gru, &bytes, Mapping::InOrder).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (w, shape) = tensor(&file, "0.weight_ih_l0");
+    assert_eq!(shape, [15, 3]);
+    let (b, _) = tensor(&file, "0.bias_hh_l0");
+    for g in 0..3 {
+        for k in 0..5 {
+            for i in 0..3 {
+                assert_eq!(gru.0.weight_ih[i][g][k] as f64, w[(g * 5 + k) * 3 + i]);
+            }
+            assert_eq!(gru.0.bias_hh[g][k] as f64, b[g * 5 + k]);
+        }
+    }
+    let bytes = fixture("lstm.safetensors");
+    let mut lstm = LstmNet::<f32>::zeros();
+    load_safetensors(&mut lstm, &bytes, Mapping::InOrder).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (w, shape) = tensor(&file, "0.weight_hh_l0");
+    assert_eq!(shape, [24, 6]);
+    for g in 0..4 {
+        for k in 0..6 {
+            for j in 0..6 {
+                assert_eq!(lstm.0.weight_hh[j][g][k] as f64, w[(g * 6 + k) * 6 + j]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_recurrent_file_for_other_sizes_is_refused_with_the_shape_not_a_panic() {
+    let gru = fixture("gru.safetensors");
+    let err = refused(<(Gru<3, 4>, LastStep, Dense<4, 2>)>::zeros(), &gru);
+    assert_eq!(
+        err,
+        ImportError::Shape {
+            name: "0.weight_ih_l0".into(),
+            expected: vec![12, 3],
+            found: vec![15, 3],
+            layer: "GRU",
+        }
+    );
+    let err = refused(<(Gru<2, 5>, LastStep, Dense<5, 2>)>::zeros(), &gru);
+    assert!(
+        matches!(&err, ImportError::Shape { name, expected, .. } if name.is("0.weight_ih_l0") && expected == &[15, 2]),
+        "{err}"
+    );
+    // An LSTM's four gates are not a GRU's three.
+    let err = refused(
+        <(Gru<3, 6>, LastStep, Dense<6, 2>)>::zeros(),
+        &fixture("lstm.safetensors"),
+    );
+    assert_eq!(
+        err,
+        ImportError::Shape {
+            name: "0.weight_ih_l0".into(),
+            expected: vec![18, 3],
+            found: vec![24, 3],
+            layer: "GRU",
+        }
+    );
+    // A GRU file into a convolutional network: the names differ.
+    let err = refused(
+        <(Conv1d<3, 15, 1>, GlobalAvgPool, Dense<5, 2>)>::zeros(),
+        &gru,
+    );
+    assert!(matches!(err, ImportError::Unexpected { .. }), "{err}");
+}
