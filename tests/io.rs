@@ -721,3 +721,53 @@ fn a_file_saved_for_one_convolution_configuration_is_refused_by_another() {
     let err = refuses(&(GlobalAvgPool,), (GlobalMaxPool,));
     assert!(err.contains("a `GlobalMaxPool` layer"), "{err}");
 }
+
+#[test]
+fn recurrent_layers_survive_a_round_trip_bit_for_bit_and_refuse_each_others_files() {
+    type Rnn<T> = (Gru<2, 3, T>, Lstm<3, 4, T>, LastStep, Dense<4, 2, T>);
+    let mut r = rng(9);
+    let mut net = Rnn::<f32>::random(Init::PyTorch, &mut r);
+    net.0.bias_hh[2][1] = -0.0;
+    net.1.weight_ih[2][3][1] = f32::from_bits(1);
+    let mut back = Rnn::<f32>::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+    assert_eq!(back, net);
+    let net = Rnn::<f64>::random(Init::PyTorch, &mut r);
+    let mut back = Rnn::<f64>::zeros();
+    io::load(&mut back, &saved(&net)).unwrap();
+    assert_eq!(bits(&back), bits(&net));
+
+    // The tensors are PyTorch's, by name and shape.
+    let mut tensors = Vec::new();
+    net.describe(&mut |n| {
+        if let Node::Tensor(t) = n {
+            tensors.push(format!("{} {}", t.name, t.shape));
+        }
+    });
+    assert_eq!(
+        tensors[..8],
+        [
+            "weight_ih_l0 [9, 2]",
+            "weight_hh_l0 [9, 3]",
+            "bias_ih_l0 [9]",
+            "bias_hh_l0 [9]",
+            "weight_ih_l0 [16, 3]",
+            "weight_hh_l0 [16, 4]",
+            "bias_ih_l0 [16]",
+            "bias_hh_l0 [16]",
+        ]
+    );
+
+    // A GRU's file is not an LSTM's, nor one of other sizes.
+    let gru = (Gru::<2, 3>::random(Init::PyTorch, &mut r),);
+    let mut lstm = (Lstm::<2, 3>::zeros(),);
+    let err = io::load(&mut lstm, &saved(&gru)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "layer 0 (LSTM): the network has a `LSTM` layer where the file has a `GRU` layer"
+    );
+    assert_eq!(lstm, (Lstm::<2, 3>::zeros(),));
+    let err = io::load(&mut (Gru::<2, 4>::zeros(),), &saved(&gru)).unwrap_err();
+    assert!(err.to_string().contains("shape [12, 2]"), "{err}");
+}
