@@ -3,7 +3,8 @@
 //! `tests/fixtures/generated.rs` is `to_rust`'s output for the two networks
 //! below, and `tests/fixtures/sequence_generated.rs` for sequence networks
 //! (convolutions in every padding mode, depthwise and bias-free ones, the
-//! pools, `Flatten`); these tests check that the source is still what
+//! pools, `Flatten`) and `tests/fixtures/recurrent_generated.rs` for GRU and
+//! LSTM networks; these tests check that the source is still what
 //! `to_rust` writes and that the compiled statics equal the networks bit for
 //! bit and predict the same bits. After a deliberate change to the
 //! generator, refresh them with `UPDATE_FIXTURES=1 cargo test --test codegen`
@@ -17,6 +18,10 @@ mod generated {
 
 mod sequence_generated {
     include!("fixtures/sequence_generated.rs");
+}
+
+mod recurrent_generated {
+    include!("fixtures/recurrent_generated.rs");
 }
 
 use common::{rng, uniform};
@@ -186,6 +191,53 @@ fn generated_sequence_networks_compile_back_into_the_same_networks() {
         assert_eq!(
             c.predict(&x).map(f32::to_bits),
             gc.predict(&x).map(f32::to_bits)
+        );
+    }
+}
+
+/// A GRU into an LSTM, the last step, a linear layer, over 7 steps.
+type Rnn32 = (Gru<2, 3>, Tanh, Lstm<3, 2>, LastStep, Dense<2, 1>);
+/// An LSTM into a GRU in `f64`, the last step.
+type Rnn64 = (Lstm<1, 2, f64>, Gru<2, 2, f64>, LastStep);
+
+#[test]
+fn generated_recurrent_networks_compile_back_into_the_same_networks() {
+    let mut r = rng(25);
+    let mut a = Rnn32::random(Init::PyTorch, &mut r);
+    a.0.bias_hh[2][0] = -0.0;
+    let b = Rnn64::random(Init::PyTorch, &mut r);
+    let source = format!(
+        "{}\n{}",
+        to_rust(&a, "RNN32").unwrap(),
+        to_rust(&b, "RNN64").unwrap()
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/recurrent_generated.rs"
+    );
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(path, &source).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        source,
+        "the fixture is what to_rust writes"
+    );
+
+    let (ga, gb): (&Rnn32, &Rnn64) = (&recurrent_generated::RNN32, &recurrent_generated::RNN64);
+    assert_eq!((bits(ga), bits(gb)), (bits(&a), bits(&b)));
+    assert_eq!((ga, gb), (&a, &b));
+    let mut r = rng(26);
+    for _ in 0..10 {
+        let x = seq::<f32, 2, 7>(&mut r);
+        assert_eq!(
+            a.predict(&x).map(f32::to_bits),
+            ga.predict(&x).map(f32::to_bits)
+        );
+        let x = seq::<f64, 1, 7>(&mut r);
+        assert_eq!(
+            b.predict(&x).map(f64::to_bits),
+            gb.predict(&x).map(f64::to_bits)
         );
     }
 }
