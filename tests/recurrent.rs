@@ -767,3 +767,59 @@ fn gradient_steps_lower_a_sequence_loss() {
     }
     assert!(previous < 0.8 * first, "loss {first} → {previous}");
 }
+
+/// A noisy sine of a low (class 0) or high (class 1) frequency, random
+/// phase (as in tests/sequence_train.rs).
+fn waves<const L: usize>(n: usize, seed: u64) -> Vec<(Seq<f32, 1, L>, usize)> {
+    let mut r = rng(seed);
+    (0..n)
+        .map(|i| {
+            let class = i % 2;
+            let freq = if class == 0 { 0.15 } else { 0.6 };
+            let phase = uniform(&mut r, 0.0, std::f64::consts::TAU);
+            let x = Seq::from_fn(|_, t, _| {
+                ((freq * t as f64 + phase).sin() + 0.3 * uniform(&mut r, -1.0, 1.0)) as f32
+            });
+            (x, class)
+        })
+        .collect()
+}
+
+/// The trainer fits recurrent classifiers (the last hidden state into a
+/// linear layer) on sequences: PyTorch's init, Adam.
+#[test]
+fn the_trainer_fits_recurrent_classifiers() {
+    use staticnet::metrics::accuracy;
+    use staticnet::optim::Adam;
+    use staticnet::train::Trainer;
+
+    let train = waves::<16>(96, 120);
+    let test = waves::<16>(64, 121);
+
+    let mut r = rng(122);
+    let mut gru = <(Gru<1, 8>, LastStep, Dense<8, 2>)>::random(Init::PyTorch, &mut r);
+    let before = accuracy(&gru, &test);
+    Trainer::new(Adam::new(0.03))
+        .epochs(40)
+        .batch_size::<16>()
+        .run(&mut gru, &CrossEntropy, &train, &mut r)
+        .unwrap();
+    let after = accuracy(&gru, &test);
+    assert!(
+        after >= 0.95,
+        "GRU: test accuracy {after} (before {before})"
+    );
+
+    let mut lstm = <(Lstm<1, 8>, LastStep, Dense<8, 2>)>::random(Init::PyTorch, &mut r);
+    let before = accuracy(&lstm, &test);
+    Trainer::new(Adam::new(0.03))
+        .epochs(40)
+        .batch_size::<16>()
+        .run(&mut lstm, &CrossEntropy, &train, &mut r)
+        .unwrap();
+    let after = accuracy(&lstm, &test);
+    assert!(
+        after >= 0.95,
+        "LSTM: test accuracy {after} (before {before})"
+    );
+}
