@@ -383,3 +383,30 @@ fn a_recurrent_file_for_other_sizes_is_refused_with_the_shape_not_a_panic() {
     );
     assert!(matches!(err, ImportError::Unexpected { .. }), "{err}");
 }
+
+#[test]
+fn a_recurrent_layer_saved_without_biases_imports_them_as_zero() {
+    // `nn.GRU(…, bias=False)` has no `bias_ih_l0` or `bias_hh_l0`.
+    let bytes = fixture("gru.safetensors");
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("0.bias"))
+        .collect();
+    let without = safetensors::serialize(kept, None).unwrap();
+    let mut net = GruNet::<f32>::zeros();
+    net.0.bias_ih = [[1.0; 5]; 3];
+    net.0.bias_hh = [[1.0; 5]; 3];
+    load_safetensors(&mut net, &without, Mapping::InOrder).unwrap();
+    assert_eq!(
+        (net.0.bias_ih, net.0.bias_hh),
+        ([[0.0; 5]; 3], [[0.0; 5]; 3])
+    );
+    let mut full = GruNet::<f32>::zeros();
+    load_safetensors(&mut full, &bytes, Mapping::InOrder).unwrap();
+    assert_eq!(
+        (net.0.weight_ih, net.0.weight_hh, &net.2),
+        (full.0.weight_ih, full.0.weight_hh, &full.2)
+    );
+}

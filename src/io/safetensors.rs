@@ -6,9 +6,19 @@
 //! takes `<prefix>.weight` of shape `(O, I)` (PyTorch's `Linear.weight` is
 //! `(out, in)`; it is transposed into nalgebra's layout) and `<prefix>.bias`
 //! of shape `(O)`; a [`BatchNorm1d`](crate::BatchNorm1d) also takes its
-//! `running_mean` and `running_var`. The shapes are PyTorch's, as each layer
+//! `running_mean` and `running_var`; a [`Conv1d`](crate::Conv1d) takes
+//! `weight` `(out, in, kernel)` and `bias`, a
+//! [`DepthwiseConv1d`](crate::DepthwiseConv1d) `weight` `(C, 1, kernel)`
+//! (PyTorch's `groups = C`); a [`Gru`](crate::Gru) or [`Lstm`](crate::Lstm)
+//! takes `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0` and `bias_hh_l0` in
+//! PyTorch's gate order. The shapes are PyTorch's, as each layer
 //! describes them. A bias may be absent (`Linear(…, bias=False)`): it is
-//! then 0. PyTorch's bookkeeping counter `num_batches_tracked` is skipped.
+//! then 0. A layer without a bias (`Conv1d<…, false>`) refuses a file that
+//! has one. Parameter-free modules (activations, pools, padding, `Flatten`)
+//! have no tensors: a `nn.Sequential`'s indices skip them, and the
+//! natural order below still maps its layers. Sequences are laid out as
+//! PyTorch's `(batch, length, channels)`: give a convolution's PyTorch
+//! inputs `(batch, channels, length)` transposed. PyTorch's bookkeeping counter `num_batches_tracked` is skipped.
 //! Prefixes are matched to the network's layers with tensors either
 //! [in order](Mapping::InOrder) or [by name](Mapping::ByName). In order, the
 //! prefixes are sorted naturally, numbers by value (`"2"` before `"10"`, as
