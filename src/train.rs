@@ -751,8 +751,80 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
     {
         self.check(net, loss)?;
         check_data::<_, _, <N::Output as Batch<M>>::Column, L>(data)?;
+        // One tape for the whole run, overwritten by every step's forward
+        // pass (`forward_tape_into` writes it in place instead of returning
+        // it).
+        let mut tape = first_tape::<N, D::Input, M>(net);
         let base = self.optimizer.learning_rate();
-        let result = self.train_epochs(net, loss, data, rng, on_epoch);
+        let result = self.train_epochs(net, loss, data, rng, &mut tape, on_epoch);
+        self.optimizer.set_learning_rate(base);
+        result
+    }
+
+    /// [`fit`](Trainer::fit), with the training tape in memory the caller
+    /// provides instead of on the stack: a `Box` in `std` code, a `static`
+    /// on a microcontroller. A tape is `size_of::<<N as Train<X>>::Tape>()`
+    /// bytes for a micro-batch `X` (see each layer's docs, and
+    /// [`micro_batch`](Trainer::micro_batch) to make it smaller); whatever
+    /// it holds is overwritten by every step. Any value of the type will do
+    /// to start, such as the tape of one inference pass:
+    ///
+    /// ```
+    /// use staticnet::optim::Adam;
+    /// use staticnet::prelude::*;
+    /// use staticnet::rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    /// use staticnet::train::{Control, Trainer};
+    /// use staticnet::{Conv1d, GlobalAvgPool};
+    ///
+    /// type Net = (Conv1d<1, 8, 3>, Relu, GlobalAvgPool, Dense<8, 2>);
+    /// // Rising or falling ramps of 64 steps.
+    /// let data: Vec<(Seq<f32, 1, 64>, usize)> = (0..32)
+    ///     .map(|i| {
+    ///         let up = i % 2 == 0;
+    ///         let x = Seq::from_fn(|_, t, _| if up { t as f32 } else { -(t as f32) } / 64.0);
+    ///         (x, usize::from(up))
+    ///     })
+    ///     .collect();
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    /// let mut net = Net::random(Init::He, &mut rng);
+    /// // The tape of a batch of 16 sequences, on the heap.
+    /// let zeros = <Seq<f32, 1, 64> as Input>::batch::<16>();
+    /// let mut tape = Box::new(net.forward_train(&zeros).1);
+    /// Trainer::new(Adam::new(0.01))
+    ///     .epochs(20)
+    ///     .batch_size::<16>()
+    ///     .fit_with_tape(&mut net, &CrossEntropy, &data, &mut rng, &mut tape, |_, _| Control::Continue)
+    ///     .unwrap();
+    /// assert_eq!(staticnet::metrics::accuracy(&net, &data), 1.0);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_with_tape<N, L, D, G, F, T>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        data: &D,
+        rng: &mut G,
+        tape: &mut N::Tape,
+        on_epoch: F,
+    ) -> Result<Summary, TrainError>
+    where
+        T: Scalar,
+        D: Data + ?Sized,
+        D::Input: Input<Scalar = T>,
+        N: Train<<D::Input as Input>::Batch<M>> + Params<T>,
+        N::Output: Batch<M> + crate::Tensor<Scalar = T>,
+        <N::Output as Batch<M>>::Column: Prediction<L, D::Target>,
+        L: Loss,
+        O: Optimizer<T, N>,
+        S: Schedule,
+        V: Validation<N>,
+        G: Rng + ?Sized,
+        F: FnMut(&EpochReport, &N) -> Control,
+    {
+        self.check(net, loss)?;
+        check_data::<_, _, <N::Output as Batch<M>>::Column, L>(data)?;
+        let base = self.optimizer.learning_rate();
+        let result = self.train_epochs(net, loss, data, rng, tape, on_epoch);
         self.optimizer.set_learning_rate(base);
         result
     }
@@ -813,6 +885,7 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
         loss: &L,
         data: &D,
         rng: &mut G,
+        tape: &mut N::Tape,
         mut on_epoch: F,
     ) -> Result<Summary, TrainError>
     where
@@ -832,10 +905,6 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
         let n = data.len();
         let base = self.optimizer.learning_rate();
         let mut grad = N::zeros();
-        // One tape for the whole run, overwritten by every step's forward
-        // pass (`forward_tape_into` writes it in place instead of returning
-        // it).
-        let mut tape = first_tape::<N, D::Input, M>(net);
         let mut summary = Summary {
             epochs: 0,
             steps: 0,
@@ -877,7 +946,7 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
                         rng: &mut generator,
                         samples: used,
                     };
-                    let y = net.forward_tape_into(&x, &mut mode, &mut tape);
+                    let y = net.forward_tape_into(&x, &mut mode, tape);
                     let (part, mut dy) = loss.partial_batch_loss_and_grad(&y, &targets, used);
                     let part = part.as_f64();
                     if used == count {
@@ -895,7 +964,7 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
                             learning_rate,
                         });
                     }
-                    net.backward_params(&tape, &dy, &mut grad);
+                    net.backward_params(tape, &dy, &mut grad);
                     start += used;
                 }
                 if !grad.is_finite() {
@@ -915,7 +984,7 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
                         learning_rate,
                     })?;
                 // Running statistics change only with a step that succeeded.
-                net.update_buffers(&tape);
+                net.update_buffers(tape);
                 total += l * count as f64;
                 seen += count;
                 summary.steps += 1;

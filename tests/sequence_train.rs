@@ -168,3 +168,31 @@ fn a_gunpoint_sized_network_trains_in_a_2_mib_thread() {
         .unwrap();
     assert!(handle.join().unwrap().is_finite());
 }
+
+#[test]
+fn a_tape_the_caller_provides_trains_to_the_same_bits() {
+    let data = waves::<f32, 16>(20, 11);
+    let start = Small::<f32>::random(Init::Xavier, &mut rng(12));
+    // Two trainers: Adam's moments carry over from one run to the next.
+    let trainer = || Trainer::new(Adam::new(0.01)).epochs(3).batch_size::<4>();
+    let mut a = start.clone();
+    let sa = trainer()
+        .run(&mut a, &CrossEntropy, &data, &mut rng(13))
+        .unwrap();
+    let mut b = start.clone();
+    let zeros = <Seq<f32, 1, 16> as Input>::batch::<4>();
+    // Whatever the tape holds at the start is overwritten.
+    let mut tape = Box::new(start.forward_train(&zeros).1);
+    let sb = trainer()
+        .fit_with_tape(
+            &mut b,
+            &CrossEntropy,
+            &data,
+            &mut rng(13),
+            &mut tape,
+            |_, _| staticnet::train::Control::Continue,
+        )
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(sa.train_loss.to_bits(), sb.train_loss.to_bits());
+}
