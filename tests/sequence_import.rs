@@ -10,6 +10,7 @@ use safetensors::{Dtype, SafeTensors};
 use staticnet::Scalar;
 use staticnet::io::safetensors::{ImportError, Mapping, load_safetensors};
 use staticnet::prelude::*;
+use staticnet::stream::Stream;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sequence/");
 
@@ -409,4 +410,38 @@ fn a_recurrent_layer_saved_without_biases_imports_them_as_zero() {
         (net.0.weight_ih, net.0.weight_hh, &net.2),
         (full.0.weight_ih, full.0.weight_hh, &full.2)
     );
+}
+
+/// Streams `net.0` (a recurrent layer) over each recorded input one step at
+/// a time, then `net.2` (the `Dense`) on the last state; returns the largest
+/// difference from PyTorch's float32 outputs.
+fn streamed_error<R, const H: usize>(model: &str, net: &(R, LastStep, Dense<H, 2>)) -> f64
+where
+    R: Stream<SVector<f32, 3>, Output = SVector<f32, H>>,
+{
+    let rec = recorded::<f32, 3, 12, 2>(model);
+    let mut worst = 0.0f64;
+    for (x, want) in rec.inputs.iter().zip(&rec.y32) {
+        let mut state = net.0.start();
+        let mut h = SVector::zeros();
+        for step in &x.data[0] {
+            h = net.0.step(&mut state, &SVector::from(*step));
+        }
+        let y = net.2.predict(&h);
+        for (k, &w) in want.iter().enumerate() {
+            worst = worst.max((y[k] as f64 - w).abs());
+        }
+    }
+    eprintln!("{model} streamed (f32): max |staticnet − PyTorch| = {worst:e}");
+    worst
+}
+
+#[test]
+fn imported_recurrent_layers_streamed_step_by_step_give_pytorchs_outputs() {
+    let mut gru = GruNet::<f32>::zeros();
+    load_safetensors(&mut gru, &fixture("gru.safetensors"), Mapping::InOrder).unwrap();
+    assert!(streamed_error("gru", &gru) <= 1e-5);
+    let mut lstm = LstmNet::<f32>::zeros();
+    load_safetensors(&mut lstm, &fixture("lstm.safetensors"), Mapping::InOrder).unwrap();
+    assert!(streamed_error("lstm", &lstm) <= 1e-5);
 }
