@@ -533,6 +533,39 @@ fn tapes_and_states_are_the_documented_sizes() {
     assert_eq!(<Lstm<8, 64> as Params<f32>>::NUM_PARAMS, 4 * 64 * 74);
 }
 
+/// A tape can live outside the stack (a `static`: the tapes' `zeros` are
+/// `const fn`) and be refilled in place: the same output, tape and
+/// gradients as a fresh one, bit for bit, whatever it held before.
+#[test]
+fn a_tape_in_a_static_is_refilled_in_place() {
+    use std::sync::Mutex;
+    static GRU_TAPE: Mutex<GruTape<2, 4, 10, 3, f64>> = Mutex::new(GruTape::zeros());
+    static LSTM_TAPE: Mutex<LstmTape<2, 4, 10, 3, f64>> = Mutex::new(LstmTape::zeros());
+
+    fn check<N, Tp>(what: &str, net: &N, tape: &Mutex<Tp>)
+    where
+        N: Train<Seq<f64, 2, 10, 3>, Output = Seq<f64, 4, 10, 3>, Tape = Tp> + Params<f64>,
+        Tp: PartialEq + std::fmt::Debug,
+    {
+        let mut tape = tape.lock().unwrap();
+        let dy = loss_weights::<4, 10, 3>(150, false);
+        // Fill it with another input first.
+        net.forward_tape_into(&random_seq(151), &mut Mode::Inference, &mut tape);
+        let x = random_seq::<2, 10, 3>(152);
+        let y = net.forward_tape_into(&x, &mut Mode::Inference, &mut tape);
+        let (y_fresh, fresh) = net.forward_train(&x);
+        assert_eq!(y, y_fresh, "{what}: output");
+        assert_eq!(*tape, fresh, "{what}: tape");
+        let (mut g, mut g_fresh) = (N::zeros(), N::zeros());
+        let dx = net.backward(&tape, &dy, &mut g);
+        let dx_fresh = net.backward(&fresh, &dy, &mut g_fresh);
+        assert_eq!(dx, dx_fresh, "{what}: dx");
+        assert_eq!(flat(&g), flat(&g_fresh), "{what}: dθ");
+    }
+    check("GRU", &random_net::<Gru<2, 4, f64>>(153, 1.0), &GRU_TAPE);
+    check("LSTM", &random_net::<Lstm<2, 4, f64>>(154, 1.0), &LSTM_TAPE);
+}
+
 // ---------------------------------------------------------------------------
 // PyTorch's tensors
 // ---------------------------------------------------------------------------

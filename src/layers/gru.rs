@@ -198,7 +198,9 @@ pub(crate) fn tanh<T: Scalar>(x: &[T], y: &mut [T]) {
 /// with one input channel, batch 32, keeps `(1 + 128)·3200·4` = 1,651,200
 /// bytes (1.65 MB) in `f32` — more than a default 2 MiB thread stack can
 /// spare beside the rest, so keep such a tape in a `static` or a `Box`
-/// (tests/recurrent.rs checks the formula). The backward pass recomputes
+/// ([`GruTape::zeros`] is a `const fn`) and fill it with
+/// [`Train::forward_tape_into`] (tests/recurrent.rs checks the formula).
+/// The backward pass recomputes
 /// `W_hn h + b_hn` (bit for bit what the forward pass had) instead of
 /// keeping it. Streaming needs `H` scalars of state.
 ///
@@ -395,8 +397,26 @@ pub struct GruTape<const I: usize, const H: usize, const L: usize, const B: usiz
 impl<const I: usize, const H: usize, const L: usize, const B: usize, T: Scalar>
     GruTape<I, H, L, B, T>
 {
-    /// A tape of zeros (what [`Train::forward_tape_into`] overwrites).
-    pub fn zeros() -> Self {
+    /// A tape of zeros (what [`Train::forward_tape_into`] overwrites). A
+    /// `const fn`, so that a tape too large for a thread's stack can live
+    /// in a `static` (or be built in place in a `Box`) and be filled there:
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use staticnet::sequence::Seq;
+    /// use staticnet::{Gru, GruTape, Mode, Params, Train};
+    ///
+    /// // 32 units, 100 steps, batch 16: a tape of 825,600 bytes, outside the stack.
+    /// static TAPE: Mutex<GruTape<1, 32, 100, 16, f32>> = Mutex::new(GruTape::zeros());
+    ///
+    /// let gru = Gru::<1, 32>::zeros();
+    /// let x = Seq::<f32, 1, 100, 16>::zeros();
+    /// let mut tape = TAPE.lock().unwrap();
+    /// let y = gru.forward_tape_into(&x, &mut Mode::Inference, &mut tape);
+    /// let mut grad = Gru::<1, 32>::zeros();
+    /// gru.backward_params(&tape, &y, &mut grad);
+    /// ```
+    pub const fn zeros() -> Self {
         GruTape {
             x: [[[T::ZERO; I]; L]; B],
             h: [[[T::ZERO; H]; L]; B],

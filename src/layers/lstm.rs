@@ -56,7 +56,8 @@ use crate::{Module, Params, Scalar, Train, kernels};
 /// scalars, `(I + 5H)·L·B·size_of::<T>()` bytes (an LSTM of 32 units over
 /// 100 steps with one input channel, batch 32, keeps
 /// `(1 + 160)·3200·4` = 2,060,800 bytes in `f32`; keep such a tape in a
-/// `static` or a `Box`). The backward pass recomputes `h_{t−1} = o ⊙
+/// `static` or a `Box`, [`LstmTape::zeros`] being a `const fn`, and fill it
+/// with [`Train::forward_tape_into`]). The backward pass recomputes `h_{t−1} = o ⊙
 /// tanh(c_{t−1})` (bit for bit what the forward pass had) instead of
 /// keeping it. Streaming needs `2H` scalars of state.
 ///
@@ -263,8 +264,26 @@ pub struct LstmTape<const I: usize, const H: usize, const L: usize, const B: usi
 impl<const I: usize, const H: usize, const L: usize, const B: usize, T: Scalar>
     LstmTape<I, H, L, B, T>
 {
-    /// A tape of zeros (what [`Train::forward_tape_into`] overwrites).
-    pub fn zeros() -> Self {
+    /// A tape of zeros (what [`Train::forward_tape_into`] overwrites). A
+    /// `const fn`, so that a tape too large for a thread's stack can live
+    /// in a `static` (or be built in place in a `Box`) and be filled there:
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use staticnet::sequence::Seq;
+    /// use staticnet::{Lstm, LstmTape, Mode, Params, Train};
+    ///
+    /// // 32 units, 100 steps, batch 16: a tape of 1,030,400 bytes, outside the stack.
+    /// static TAPE: Mutex<LstmTape<1, 32, 100, 16, f32>> = Mutex::new(LstmTape::zeros());
+    ///
+    /// let lstm = Lstm::<1, 32>::zeros();
+    /// let x = Seq::<f32, 1, 100, 16>::zeros();
+    /// let mut tape = TAPE.lock().unwrap();
+    /// let y = lstm.forward_tape_into(&x, &mut Mode::Inference, &mut tape);
+    /// let mut grad = Lstm::<1, 32>::zeros();
+    /// lstm.backward_params(&tape, &y, &mut grad);
+    /// ```
+    pub const fn zeros() -> Self {
         LstmTape {
             x: [[[T::ZERO; I]; L]; B],
             c: [[[T::ZERO; H]; L]; B],
