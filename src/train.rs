@@ -1,10 +1,11 @@
 //! The fit loop: epochs of mini-batch stochastic gradient descent.
 //!
 //! [`Trainer::fit`] minimises the mean loss `R(θ) = (1/n) Σ ℓ(F(xᵢ; θ), tᵢ)`
-//! over a [`Dataset`] with mini-batches of a static size `B`, drawn as
+//! over a [`Data`] set with mini-batches of a static size `B`, drawn as
 //! [`Sampling`] says, and reports each epoch through a callback
 //! ([`Trainer::run`] is the same without one). Everything it needs (a batch,
-//! the tape, the gradient) lives on its stack frame: training allocates
+//! the tape, the gradient) lives on its stack frame, or the tape in memory
+//! the caller provides ([`Trainer::fit_with_tape`]): training allocates
 //! nothing.
 //!
 //! Before the first step, `fit` checks every setting (the number of epochs,
