@@ -110,8 +110,8 @@ fn main() {
 
     // Streaming: feed one window a year at a time; the state after the last
     // year gives the whole-window forward's prediction.
-    let stream = (loaded.0.0.clone(), loaded.0.1.clone());
-    let head = (loaded.0.3.clone(), loaded.1.clone());
+    let stream = (loaded.0.0, loaded.0.1.clone());
+    let head = (loaded.0.3.clone(), loaded.1);
     let (x, _) = &test_a[0];
     let mut state = stream.start();
     let mut h = SVector::zeros();

@@ -43,11 +43,11 @@ fn reference<const CI: usize, const CO: usize, const K: usize, const L: usize, c
     core::array::from_fn(|t| {
         core::array::from_fn(|o| {
             let mut sum = bias[o];
-            for k in 0..K {
+            for (k, w) in weight.iter().enumerate() {
                 let p = (s * t + d * k) as isize - left as isize;
                 if p >= 0 && (p as usize) < L {
-                    for i in 0..CI {
-                        sum += weight[k][i][o] * x[p as usize][i];
+                    for (wi, xi) in w.iter().zip(&x[p as usize]) {
+                        sum += wi[o] * xi;
                     }
                 }
             }

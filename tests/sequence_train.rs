@@ -19,7 +19,7 @@ fn waves<T: Scalar, const L: usize>(n: usize, seed: u64) -> Vec<(Seq<T, 1, L>, u
         .map(|i| {
             let class = i % 2;
             let freq = if class == 0 { 0.15 } else { 0.6 };
-            let phase = uniform(&mut r, 0.0, 6.28);
+            let phase = uniform(&mut r, 0.0, std::f64::consts::TAU);
             let x = Seq::from_fn(|_, t, _| {
                 T::of_f64((freq * t as f64 + phase).sin() + 0.3 * uniform(&mut r, -1.0, 1.0))
             });

@@ -157,8 +157,14 @@ impl<const LO: usize, const D: usize, const S: usize> Padding for Valid<LO, D, S
 /// The output length of a convolution (or pooling) with `k` taps on `l`
 /// steps, checked: the `const` evaluation behind the compile-time errors.
 pub(crate) const fn output_length<P: Padding>(l: usize, k: usize) -> usize {
-    assert!(P::DILATION >= 1, "a dilation of 0 is not a convolution: write D ≥ 1");
-    assert!(P::STRIDE >= 1, "a stride of 0 is not a convolution: write S ≥ 1");
+    assert!(
+        P::DILATION >= 1,
+        "a dilation of 0 is not a convolution: write D ≥ 1"
+    );
+    assert!(
+        P::STRIDE >= 1,
+        "a stride of 0 is not a convolution: write S ≥ 1"
+    );
     assert!(k >= 1, "a kernel of 0 taps: write K ≥ 1");
     match P::LENGTH {
         None => l,
@@ -286,8 +292,14 @@ impl<const CI: usize, const CO: usize, const K: usize, P: Padding + Copy, T, con
     }
 }
 
-impl<const CI: usize, const CO: usize, const K: usize, P: Padding + Default, T: Scalar, const BIAS: bool>
-    Conv1d<CI, CO, K, P, T, BIAS>
+impl<
+    const CI: usize,
+    const CO: usize,
+    const K: usize,
+    P: Padding + Default,
+    T: Scalar,
+    const BIAS: bool,
+> Conv1d<CI, CO, K, P, T, BIAS>
 {
     /// A layer from PyTorch's weight written as nested rows,
     /// `weight[o][i][k]`, and its bias.
@@ -368,6 +380,15 @@ impl<const CI: usize, const CO: usize, const K: usize, P: Padding, T: Scalar, co
     ) {
         let lo = const { output_length::<P>(L, K) };
         let (left, d, s) = (P::left(K), P::DILATION, P::STRIDE);
+        // Each tap transposed, `wt[k][o][i]`, so that `∂L/∂x[p] += W_kᵀ dy[t]`
+        // is an axpy over the contiguous input channels (as a dot product
+        // over the output channels its sum would have a fixed order, which
+        // does not vectorise).
+        let wt: Option<[[[T; CI]; CO]; K]> = dx.is_some().then(|| {
+            core::array::from_fn(|k| {
+                core::array::from_fn(|o| core::array::from_fn(|i| self.weight[k][i][o]))
+            })
+        });
         for (b, (xb, dyb)) in x.data.iter().zip(dy.chunks_exact(lo * CO)).enumerate() {
             for (t, dyt) in dyb.chunks_exact(CO).enumerate() {
                 if BIAS {
@@ -375,23 +396,22 @@ impl<const CI: usize, const CO: usize, const K: usize, P: Padding, T: Scalar, co
                         *g += v;
                     }
                 }
-                for k in 0..K {
+                for (k, gk) in grad.weight.iter_mut().enumerate() {
                     let Some(p) = source(t, k, left, d, s, L) else {
                         continue;
                     };
-                    for i in 0..CI {
-                        let xi = xb[p][i];
-                        for (g, &v) in grad.weight[k][i].iter_mut().zip(dyt) {
+                    // ∂L/∂W_k += dy[t] x[p]ᵀ, an axpy per input channel.
+                    for (gi, &xi) in gk.iter_mut().zip(&xb[p]) {
+                        for (g, &v) in gi.iter_mut().zip(dyt) {
                             *g += v * xi;
                         }
                     }
-                    if let Some(dx) = dx.as_deref_mut() {
-                        for i in 0..CI {
-                            let mut sum = T::zero();
-                            for (&w, &v) in self.weight[k][i].iter().zip(dyt) {
-                                sum += w * v;
+                    if let (Some(dx), Some(wt)) = (dx.as_deref_mut(), &wt) {
+                        let dxp = &mut dx.data[b][p];
+                        for (wo, &v) in wt[k].iter().zip(dyt) {
+                            for (a, &w) in dxp.iter_mut().zip(wo) {
+                                *a += w * v;
                             }
-                            dx.data[b][p][i] += sum;
                         }
                     }
                 }
@@ -400,8 +420,17 @@ impl<const CI: usize, const CO: usize, const K: usize, P: Padding, T: Scalar, co
     }
 }
 
-impl<const N: usize, const CI: usize, const CO: usize, const K: usize, P, T, const L: usize, const B: usize, const BIAS: bool>
-    Module<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
+impl<
+    const N: usize,
+    const CI: usize,
+    const CO: usize,
+    const K: usize,
+    P,
+    T,
+    const L: usize,
+    const B: usize,
+    const BIAS: bool,
+> Module<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
 where
     T: Scalar,
     P: Padding,
@@ -416,8 +445,17 @@ where
     }
 }
 
-impl<const N: usize, const CI: usize, const CO: usize, const K: usize, P, T, const L: usize, const B: usize, const BIAS: bool>
-    Train<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
+impl<
+    const N: usize,
+    const CI: usize,
+    const CO: usize,
+    const K: usize,
+    P,
+    T,
+    const L: usize,
+    const B: usize,
+    const BIAS: bool,
+> Train<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
 where
     T: Scalar,
     P: Padding,
@@ -499,7 +537,11 @@ impl<T: Scalar, const C: usize, const K: usize, const D: usize> ConvState<T, C, 
             return None;
         }
         let slots = K * D;
-        let last = if self.next == 0 { slots - 1 } else { self.next - 1 };
+        let last = if self.next == 0 {
+            slots - 1
+        } else {
+            self.next - 1
+        };
         let slot = (last + slots - back) % slots;
         Some(&self.ring.as_flattened()[slot])
     }
@@ -512,8 +554,15 @@ impl<T: Scalar, const C: usize, const K: usize, const D: usize> Default for Conv
 }
 
 /// A causal convolution streams: one input step in, one output step out.
-impl<const N: usize, const CI: usize, const CO: usize, const K: usize, const D: usize, T, const BIAS: bool>
-    Stream<SVector<T, N>> for Conv1d<CI, CO, K, Causal<D>, T, BIAS>
+impl<
+    const N: usize,
+    const CI: usize,
+    const CO: usize,
+    const K: usize,
+    const D: usize,
+    T,
+    const BIAS: bool,
+> Stream<SVector<T, N>> for Conv1d<CI, CO, K, Causal<D>, T, BIAS>
 where
     T: Scalar,
     Self: TakesChannels<N, CI>,
@@ -560,7 +609,11 @@ fn padding_type<P: Padding>(src: &mut RustSource<'_>, value: bool) -> fmt::Resul
     match P::LENGTH {
         None => src.fmt(format_args!(
             "staticnet::{}{colons}<{}>",
-            if P::NAME == "causal" { "Causal" } else { "Same" },
+            if P::NAME == "causal" {
+                "Causal"
+            } else {
+                "Same"
+            },
             P::DILATION
         )),
         Some(lo) => src.fmt(format_args!(
@@ -663,8 +716,13 @@ where
 /// assert_eq!(conv.predict(&x), Seq::from_channels([[2.0, 4.0, 6.0], [2.0, 3.0, 2.0]]));
 /// ```
 #[derive(Clone, PartialEq)]
-pub struct DepthwiseConv1d<const C: usize, const K: usize, P = Same, T = f32, const BIAS: bool = true>
-{
+pub struct DepthwiseConv1d<
+    const C: usize,
+    const K: usize,
+    P = Same,
+    T = f32,
+    const BIAS: bool = true,
+> {
     /// The taps: `weight[k][c]` is PyTorch's `weight[c, 0, k]`.
     pub weight: [[T; C]; K],
     /// The bias (zero and unused when `BIAS` is `false`).
@@ -756,12 +814,13 @@ impl<const C: usize, const K: usize, P: Padding, T: Scalar, const BIAS: bool>
                     let Some(p) = source(t, k, left, d, s, L) else {
                         continue;
                     };
-                    for c in 0..C {
-                        grad.weight[k][c] += dyt[c] * xb[p][c];
+                    for ((g, &v), &xv) in grad.weight[k].iter_mut().zip(dyt).zip(&xb[p]) {
+                        *g += v * xv;
                     }
                     if let Some(dx) = dx.as_deref_mut() {
-                        for c in 0..C {
-                            dx.data[b][p][c] += self.weight[k][c] * dyt[c];
+                        for ((a, &w), &v) in dx.data[b][p].iter_mut().zip(&self.weight[k]).zip(dyt)
+                        {
+                            *a += w * v;
                         }
                     }
                 }
@@ -770,8 +829,16 @@ impl<const C: usize, const K: usize, P: Padding, T: Scalar, const BIAS: bool>
     }
 }
 
-impl<const N: usize, const C: usize, const K: usize, P, T, const L: usize, const B: usize, const BIAS: bool>
-    Module<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
+impl<
+    const N: usize,
+    const C: usize,
+    const K: usize,
+    P,
+    T,
+    const L: usize,
+    const B: usize,
+    const BIAS: bool,
+> Module<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
 where
     T: Scalar,
     P: Padding,
@@ -786,8 +853,16 @@ where
     }
 }
 
-impl<const N: usize, const C: usize, const K: usize, P, T, const L: usize, const B: usize, const BIAS: bool>
-    Train<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
+impl<
+    const N: usize,
+    const C: usize,
+    const K: usize,
+    P,
+    T,
+    const L: usize,
+    const B: usize,
+    const BIAS: bool,
+> Train<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
 where
     T: Scalar,
     P: Padding,
