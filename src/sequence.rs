@@ -32,6 +32,7 @@ use core::fmt;
 use nalgebra::{SMatrix, SVector};
 
 use crate::Scalar;
+use crate::loss::{Prediction, Target, TargetError};
 use crate::tensor::Tensor;
 
 /// `B` sequences of `L` steps of `C` channels: `data[b][t][c]`.
@@ -247,4 +248,152 @@ impl<T: Scalar, const C: usize, const L: usize> Input for Seq<T, C, L> {
     fn put_eval(&self, batch: &mut Self::Eval, _: usize) {
         *batch = *self;
     }
+}
+
+/// A batch of sequences is a [`Batch`](crate::tensor::Batch) whose columns
+/// are its samples (`Seq<T, C, L>`), so a network whose output is a
+/// sequence trains against sequence targets.
+impl<T: Scalar, const C: usize, const L: usize, const N: usize, const B: usize>
+    crate::tensor::Batch<B> for Seq<T, C, L, N>
+where
+    crate::shape::Columns: crate::shape::SameBatch<N, B>,
+{
+    type Column = Seq<T, C, L>;
+    #[inline]
+    fn column(&self, j: usize) -> Seq<T, C, L> {
+        Seq {
+            data: [self.data[j]],
+        }
+    }
+    #[inline]
+    fn set_column(&mut self, j: usize, value: &Seq<T, C, L>) {
+        self.data[j] = value.data[0];
+    }
+}
+
+/// The first target error of a sequence, its element counted over the
+/// whole sequence (step by step, `O` per step).
+fn at_step(step: usize, outputs: usize, e: TargetError) -> TargetError {
+    let shift = |element: usize| step * outputs + element;
+    match e {
+        TargetError::NotFinite { element, value } => TargetError::NotFinite {
+            element: shift(element),
+            value,
+        },
+        TargetError::OutsideUnitInterval { element, value } => {
+            TargetError::OutsideUnitInterval {
+                element: shift(element),
+                value,
+            }
+        }
+        TargetError::NegativeProbability { element, value } => {
+            TargetError::NegativeProbability {
+                element: shift(element),
+                value,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The loss of a sequence prediction is the mean of its steps' losses,
+/// `ℓ(y, t) = (1/L) Σ_t ℓ(y_t, t_t)`: over a batch, PyTorch's mean over
+/// every step of every sample (`MSELoss` on `(batch, length, outputs)`,
+/// `CrossEntropyLoss` with a class per step).
+macro_rules! per_step_loss {
+    ($target:ty, |$tg:ident, $t:ident| $step:expr) => {
+        #[inline]
+        fn loss(loss: &Lo, y: &Self, target: &$target) -> T {
+            Self::loss_and_grad(loss, y, target).0
+        }
+        fn loss_and_grad(loss: &Lo, y: &Self, target: &$target) -> (T, Self) {
+            let scale = T::ONE / T::of_f64(L as f64);
+            let mut grad = Seq::zeros();
+            let mut sum = T::ZERO;
+            for (($t, yt), gt) in y.data[0].iter().enumerate().zip(&mut grad.data[0]) {
+                let $tg = target;
+                let (l, g) = $step.loss_and_grad(loss, &SVector::from(*yt));
+                sum += l;
+                for (out, &v) in gt.iter_mut().zip(g.iter()) {
+                    *out = v * scale;
+                }
+            }
+            (sum * scale, grad)
+        }
+        fn check_target(target: &$target) -> Result<(), TargetError> {
+            for $t in 0..L {
+                let $tg = target;
+                $step.check().map_err(|e| at_step($t, O, e))?;
+            }
+            Ok(())
+        }
+        fn batch_loss_and_grad(
+            loss: &Lo,
+            y: &[T],
+            targets: &[$target],
+            scale: T,
+            grad: &mut [T],
+        ) -> T {
+            assert!(
+                y.len() == O * L * targets.len() && grad.len() == y.len(),
+                "batch of {} sequence targets with {} predictions and {} gradient values: {} each expected",
+                targets.len(),
+                y.len(),
+                grad.len(),
+                O * L
+            );
+            let mut sum = T::ZERO;
+            for ((yj, gj), target) in y
+                .chunks_exact(O * L)
+                .zip(grad.chunks_exact_mut(O * L))
+                .zip(targets)
+            {
+                let yj = Seq::<T, O, L>::from_fn(|_, t, o| yj[t * O + o]);
+                let (l, g) = Self::loss_and_grad(loss, &yj, target);
+                sum += l;
+                for (out, &v) in gj.iter_mut().zip(g.as_slice()) {
+                    *out = v * scale;
+                }
+            }
+            sum
+        }
+    };
+}
+
+/// A sequence prediction against a sequence target of the same shape, for
+/// the element-wise losses ([`MeanSquared`](crate::MeanSquared),
+/// [`Huber`](crate::Huber)): each step's vector against the target's step.
+///
+/// ```
+/// use staticnet::prelude::*;
+///
+/// let y = Seq::<f64, 1, 2>::from_steps([[1.0], [3.0]]);
+/// let t = Seq::from_steps([[0.0], [1.0]]);
+/// // The mean over the steps of (y − t)²: (1 + 4)/2.
+/// assert_eq!(MeanSquared.loss(&y, &t), 2.5);
+/// ```
+impl<Lo, T: Scalar, const O: usize, const L: usize> Prediction<Lo, Seq<T, O, L>> for Seq<T, O, L>
+where
+    SVector<T, O>: Target<Lo, T, O>,
+{
+    per_step_loss!(Seq<T, O, L>, |target, t| SVector::<T, O>::from(target.data[0][t]));
+}
+
+/// A sequence prediction against one target per step: a class index each
+/// for [`CrossEntropy`](crate::CrossEntropy) (sequence labelling), or any
+/// other target of the loss.
+///
+/// ```
+/// use staticnet::prelude::*;
+///
+/// // Two steps of two logits; class 0, then class 1.
+/// let y = Seq::<f64, 2, 2>::from_steps([[2.0, 0.0], [0.0, 2.0]]);
+/// let per_step = CrossEntropy.loss(&SVector::from([2.0, 0.0]), &0);
+/// assert!((CrossEntropy.loss(&y, &[0usize, 1]) - per_step).abs() < 1e-15);
+/// ```
+impl<Lo, Tg, T: Scalar, const O: usize, const L: usize> Prediction<Lo, [Tg; L]> for Seq<T, O, L>
+where
+    Tg: Target<Lo, T, O>,
+{
+    per_step_loss!([Tg; L], |target, t| target[t]);
 }

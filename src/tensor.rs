@@ -77,7 +77,7 @@ where
 /// `N` values each, which is how the losses' batch forms read it.
 pub trait Batch<const B: usize>: Tensor {
     /// One column of the batch: an [`SVector<T, N>`].
-    type Column: Sample<Scalar = Self::Scalar>;
+    type Column: Tensor<Scalar = Self::Scalar>;
     /// Copies column `j` out. Panics if `j >= B`.
     fn column(&self, j: usize) -> Self::Column;
     /// Overwrites column `j`. Panics if `j >= B`.

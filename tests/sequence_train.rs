@@ -196,3 +196,88 @@ fn a_tape_the_caller_provides_trains_to_the_same_bits() {
     assert_eq!(a, b);
     assert_eq!(sa.train_loss.to_bits(), sb.train_loss.to_bits());
 }
+
+/// The loss of a sequence prediction: the mean of its steps' losses, with
+/// gradients that match central differences (f64), for a sequence target
+/// and for a class per step.
+#[test]
+fn sequence_losses_are_the_mean_over_steps_with_exact_gradients() {
+    let y = Seq::<f64, 3, 4>::from_fn(|_, t, o| (t as f64 - 1.5) * 0.7 + o as f64 * 0.3);
+    let target = Seq::<f64, 3, 4>::from_fn(|_, t, o| ((t * 3 + o) as f64).sin());
+    let classes = [2usize, 0, 1, 1];
+    let eps = 1e-6;
+    let check = |what: &str, l: &dyn Fn(&Seq<f64, 3, 4>) -> (f64, Seq<f64, 3, 4>)| {
+        let (_, g) = l(&y);
+        for k in 0..12 {
+            let (mut a, mut b) = (y, y);
+            a.as_mut_slice()[k] += eps;
+            b.as_mut_slice()[k] -= eps;
+            let numeric = (l(&a).0 - l(&b).0) / (2.0 * eps);
+            let analytic = g.as_slice()[k];
+            assert!(
+                (numeric - analytic).abs() < 1e-8,
+                "{what}, element {k}: {analytic} vs {numeric}"
+            );
+        }
+    };
+    check("mean squared", &|y| MeanSquared.loss_and_grad(y, &target));
+    check("huber", &|y| Huber::new(0.5).loss_and_grad(y, &target));
+    check("cross-entropy per step", &|y| {
+        CrossEntropy.loss_and_grad(y, &classes)
+    });
+    // The mean over steps of the vector loss.
+    let steps: f64 = (0..4)
+        .map(|t| {
+            let yt = SVector::from(y.data[0][t]);
+            MeanSquared.loss(&yt, &SVector::from(target.data[0][t]))
+        })
+        .sum::<f64>()
+        / 4.0;
+    assert!((MeanSquared.loss(&y, &target) - steps).abs() < 1e-15);
+    // A class out of range names itself; a NaN names its element over the
+    // whole sequence (step 2, output 1: element 7).
+    type Y = Seq<f64, 3, 4>;
+    assert!(<Y as Prediction<CrossEntropy, [usize; 4]>>::check_target(&[0, 1, 3, 0]).is_err());
+    let mut bad = target;
+    bad.data[0][2][1] = f64::NAN;
+    assert!(matches!(
+        <Y as Prediction<MeanSquared, Y>>::check_target(&bad),
+        Err(staticnet::loss::TargetError::NotFinite { element: 7, .. })
+    ));
+}
+
+/// A sequence-to-sequence model (a GRU, then a linear layer on every step)
+/// learns to output, at every step, the mean of the input so far: the loss
+/// over the whole output sequence trains it.
+#[test]
+fn a_sequence_to_sequence_model_trains_on_sequence_targets() {
+    const L: usize = 10;
+    let mut r = rng(20);
+    let data: Vec<(Seq<f32, 1, L>, Seq<f32, 1, L>)> = (0..64)
+        .map(|_| {
+            let x = Seq::<f32, 1, L>::from_fn(|_, _, _| uniform(&mut r, -1.0, 1.0) as f32);
+            let mut sum = 0.0;
+            let y = Seq::from_fn(|_, t, _| {
+                sum += x.data[0][t][0];
+                sum / (t + 1) as f32
+            });
+            (x, y)
+        })
+        .collect();
+    type Net = (staticnet::Gru<1, 8>, Dense<8, 1>);
+    let mut net = Net::random(Init::PyTorch, &mut rng(21));
+    let mean_loss = |net: &Net| {
+        data.iter()
+            .map(|(x, t)| net.loss(&MeanSquared, x, t))
+            .sum::<f32>()
+            / data.len() as f32
+    };
+    let before = mean_loss(&net);
+    Trainer::new(Adam::new(0.02))
+        .epochs(60)
+        .batch_size::<16>()
+        .run(&mut net, &MeanSquared, &data, &mut rng(22))
+        .unwrap();
+    let after = mean_loss(&net);
+    assert!(after < before / 10.0, "loss {before} → {after}");
+}

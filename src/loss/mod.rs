@@ -17,7 +17,7 @@ use core::fmt;
 
 use crate::scalar::c;
 use crate::shape::{Columns, OneSample};
-use crate::tensor::{Batch, Sample};
+use crate::tensor::Batch;
 use crate::train::InvalidSetting;
 use crate::{Scalar, Tensor};
 
@@ -110,7 +110,7 @@ fn check_lengths<T, Tg>(p: usize, y: &[T], targets: &[Tg], grad: &[T]) {
 /// type `Tg`: an `SVector<T, P>` with `Tg:` [`Target<L, T, P>`]. Implemented
 /// once for all losses; it is the bound [`Loss`]'s methods use, so that a
 /// batch where one sample is expected is a compile error that says so.
-pub trait Prediction<L, Tg>: Sample {
+pub trait Prediction<L, Tg>: Tensor {
     /// The loss `ℓ(y, t)`.
     fn loss(loss: &L, y: &Self, target: &Tg) -> Self::Scalar;
     /// The loss and its gradient `∂ℓ/∂y`.
@@ -253,7 +253,7 @@ pub trait Loss: Sized {
             || {
                 let mut grad = Y::zeros();
                 // The columns lie one after another in the storage (see `Batch`).
-                let len = n * <Y::Column as Tensor>::ROWS;
+                let len = n * <Y::Column as Tensor>::ROWS * <Y::Column as Tensor>::COLS;
                 let sum = Y::Column::batch_loss_and_grad(
                     self,
                     &y.as_slice()[..len],
