@@ -280,18 +280,14 @@ fn at_step(step: usize, outputs: usize, e: TargetError) -> TargetError {
             element: shift(element),
             value,
         },
-        TargetError::OutsideUnitInterval { element, value } => {
-            TargetError::OutsideUnitInterval {
-                element: shift(element),
-                value,
-            }
-        }
-        TargetError::NegativeProbability { element, value } => {
-            TargetError::NegativeProbability {
-                element: shift(element),
-                value,
-            }
-        }
+        TargetError::OutsideUnitInterval { element, value } => TargetError::OutsideUnitInterval {
+            element: shift(element),
+            value,
+        },
+        TargetError::NegativeProbability { element, value } => TargetError::NegativeProbability {
+            element: shift(element),
+            value,
+        },
         other => other,
     }
 }
