@@ -17,6 +17,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::Dense;
+use crate::sequence::Seq;
 
 /// `Dense<I, O>: Takes<N, I>` holds exactly when the layer is given `N == I`
 /// values per sample.
@@ -93,3 +94,19 @@ impl OneSample<1> for Columns {
 pub trait SameBatch<const C: usize, const B: usize> {}
 
 impl<const B: usize> SameBatch<B, B> for Columns {}
+
+/// `Layer: TakesChannels<N, C>` holds exactly when a sequence layer built for
+/// `C` channels per step ([`Conv1d`](crate::Conv1d),
+/// [`DepthwiseConv1d`](crate::DepthwiseConv1d), [`Gru`](crate::Gru),
+/// [`Lstm`](crate::Lstm)) is given `N == C`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` takes {C} channels, but it is given {N}",
+    label = "this gives `{Self}` {N} channels per step, it takes {C}",
+    note = "the layer takes {C} channels per step: the layer before it, or the network's input, must give exactly {C}"
+)]
+pub trait TakesChannels<const N: usize, const C: usize> {
+    /// The input, seen with the layer's channel count (the identity).
+    fn channels<T, const L: usize, const B: usize>(x: &Seq<T, N, L, B>) -> &Seq<T, C, L, B>;
+    /// The input gradient, seen with the caller's channel count.
+    fn channels_back<T, const L: usize, const B: usize>(dx: Seq<T, C, L, B>) -> Seq<T, N, L, B>;
+}

@@ -183,19 +183,7 @@ pub(crate) const fn output_length<P: Padding>(l: usize, k: usize) -> usize {
     }
 }
 
-/// `Conv1d<C, CO, K, P, T>: TakesChannels<N, C>` holds exactly when the
-/// layer is given `N == C` channels.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` takes {C} channels, but it is given {N}",
-    label = "this gives `{Self}` {N} channels per step, it takes {C}",
-    note = "the layer takes {C} channels per step: the layer before it, or the network's input, must give exactly {C}"
-)]
-pub trait TakesChannels<const N: usize, const C: usize> {
-    /// The input, seen with the layer's channel count (the identity).
-    fn channels<T, const L: usize, const B: usize>(x: &Seq<T, N, L, B>) -> &Seq<T, C, L, B>;
-    /// The input gradient, seen with the caller's channel count.
-    fn channels_back<T, const L: usize, const B: usize>(dx: Seq<T, C, L, B>) -> Seq<T, N, L, B>;
-}
+pub use crate::shape::TakesChannels;
 
 macro_rules! takes_channels {
     ($C:ident; $($ty:tt)+) => {
