@@ -12,7 +12,7 @@ use staticnet::sequence::Seq;
 use staticnet::stream::Stream;
 use staticnet::{
     AvgPool1d, Causal, Conv1d, DepthwiseConv1d, Flatten, GlobalAvgPool, GlobalMaxPool, LastStep,
-    MaxPool1d, Same, Valid,
+    MaxPool1d, Padded, Same, Valid,
 };
 
 /// A sequence with entries in [-2, 2), apart from each other by more than
@@ -97,6 +97,8 @@ conv_case!(causal_dilated, Conv1d<1, 3, 3, Causal<3>, f64>, CI = 1, CO = 3, K = 
 conv_case!(valid, Conv1d<2, 3, 3, Valid<5>, f64>, CI = 2, CO = 3, K = 3, L = 7, LO = 5, left = 0, d = 1, s = 1, bias = true);
 conv_case!(valid_strided_dilated, Conv1d<2, 2, 3, Valid<3, 2, 2>, f64>, CI = 2, CO = 2, K = 3, L = 9, LO = 3, left = 0, d = 2, s = 2, bias = true);
 conv_case!(valid_stride_leaves_a_tail, Conv1d<1, 2, 2, Valid<3, 1, 3>, f64>, CI = 1, CO = 2, K = 2, L = 9, LO = 3, left = 0, d = 1, s = 3, bias = true);
+conv_case!(padded_like_pytorch_padding_2, Conv1d<2, 3, 3, Padded<2, 9>, f64>, CI = 2, CO = 3, K = 3, L = 7, LO = 9, left = 2, d = 1, s = 1, bias = true);
+conv_case!(padded_strided_dilated, Conv1d<2, 2, 3, Padded<1, 3, 2, 2>, f64>, CI = 2, CO = 2, K = 3, L = 8, LO = 3, left = 1, d = 2, s = 2, bias = true);
 conv_case!(without_bias, Conv1d<2, 3, 3, Same, f64, false>, CI = 2, CO = 3, K = 3, L = 5, LO = 5, left = 1, d = 1, s = 1, bias = false);
 
 #[test]
@@ -224,4 +226,27 @@ fn a_tape_is_the_input() {
     // Conv: its input (6·100·16); ReLU: its derivative (16·100·16);
     // the pool: nothing; Dense: its input (16·16).
     assert_eq!(tape, 4 * (6 * 100 * 16 + 16 * 100 * 16 + 16 * 16));
+}
+
+#[test]
+fn a_padded_convolution_saves_loads_and_writes_its_type() {
+    type Net = (Conv1d<2, 3, 3, Padded<2, 9, 1, 1>>, GlobalAvgPool);
+    let net: Net = {
+        let mut r = rng(30);
+        <Net as Params<f32>>::random(Init::PyTorch, &mut r)
+    };
+    let mut bytes = vec![0u8; staticnet::io::saved_len(&net)];
+    staticnet::io::save(&net, &mut bytes).unwrap();
+    let mut back = <Net as Params<f32>>::zeros();
+    staticnet::io::load(&mut back, &bytes).unwrap();
+    assert_eq!(back, net);
+    // A file for `Same` padding of the same sizes is refused (padding_left 1 ≠ 2).
+    let mut same = <(Conv1d<2, 3, 3, Same>, GlobalAvgPool) as Params<f32>>::zeros();
+    assert!(staticnet::io::load(&mut same, &bytes).is_err());
+    let source = staticnet::io::rust::to_rust(&net, "NET").unwrap();
+    assert!(source.contains("staticnet::Padded<2, 9, 1, 1>"), "{source}");
+    assert!(
+        source.contains("staticnet::Padded::<2, 9, 1, 1>"),
+        "{source}"
+    );
 }

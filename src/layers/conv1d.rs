@@ -1,7 +1,7 @@
 //! One-dimensional convolutions over sequences: [`Conv1d`] (every output
 //! channel sees every input channel) and [`DepthwiseConv1d`] (each channel
 //! its own filter, PyTorch's `groups = channels`), with the padding modes
-//! [`Same`], [`Causal`] and [`Valid`].
+//! [`Same`], [`Causal`], [`Valid`] and [`Padded`].
 //!
 //! A convolution is a [`Dense`](crate::Dense) applied to every window of
 //! `K` steps (taken `D` steps apart, the dilation), with the same weights:
@@ -84,9 +84,12 @@ pub trait Padding: sealed::Sealed {
     const DILATION: usize;
     /// The stride `S`: the steps between two outputs.
     const STRIDE: usize;
-    /// The output length written in the type ([`Valid`]), or `None` where
-    /// the output is as long as the input.
+    /// The output length written in the type ([`Valid`], [`Padded`]), or
+    /// `None` where the output is as long as the input.
     const LENGTH: Option<usize>;
+    /// The zeros on each side of a mode whose length is written
+    /// ([`Padded`]'s `P`; 0 for the others).
+    const PAD: usize = 0;
     /// The mode's name in errors, files and Rust source.
     const NAME: &'static str;
     /// The zeros padded before the first step for a kernel of `k` taps.
@@ -100,6 +103,10 @@ mod sealed {
     impl<const D: usize> Sealed for super::Same<D> {}
     impl<const D: usize> Sealed for super::Causal<D> {}
     impl<const LO: usize, const D: usize, const S: usize> Sealed for super::Valid<LO, D, S> {}
+    impl<const P: usize, const LO: usize, const D: usize, const S: usize> Sealed
+        for super::Padded<P, LO, D, S>
+    {
+    }
 }
 
 /// Padding that keeps the length: `D·(K − 1)` zeros in all, half before the
@@ -121,6 +128,14 @@ pub struct Causal<const D: usize = 1>;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Valid<const LO: usize, const D: usize = 1, const S: usize = 1>;
 
+/// `P` zeros on each side, PyTorch's `padding=P` (an integer): `LO`
+/// outputs, which must be `(L + 2P − D·(K − 1) − 1) / S + 1` for an input
+/// of `L` steps (checked when the network is built). Dilation `D` and
+/// stride `S` (default 1). `Padded<1, L>` of a 3-tap kernel is [`Same`];
+/// `Padded<0, LO, D, S>` is [`Valid`]`<LO, D, S>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Padded<const P: usize, const LO: usize, const D: usize = 1, const S: usize = 1>;
+
 impl<const D: usize> Padding for Same<D> {
     const DILATION: usize = D;
     const STRIDE: usize = 1;
@@ -141,6 +156,20 @@ impl<const D: usize> Padding for Causal<D> {
         D * (k - 1)
     }
     type Output<T: Scalar, const C: usize, const L: usize, const B: usize> = Seq<T, C, L, B>;
+}
+
+impl<const P: usize, const LO: usize, const D: usize, const S: usize> Padding
+    for Padded<P, LO, D, S>
+{
+    const DILATION: usize = D;
+    const STRIDE: usize = S;
+    const LENGTH: Option<usize> = Some(LO);
+    const PAD: usize = P;
+    const NAME: &'static str = "padded";
+    fn left(_: usize) -> usize {
+        P
+    }
+    type Output<T: Scalar, const C: usize, const L: usize, const B: usize> = Seq<T, C, LO, B>;
 }
 
 impl<const LO: usize, const D: usize, const S: usize> Padding for Valid<LO, D, S> {
@@ -168,7 +197,7 @@ pub(crate) const fn output_length<P: Padding>(l: usize, k: usize) -> usize {
     assert!(k >= 1, "a kernel of 0 taps: write K ≥ 1");
     match P::LENGTH {
         None => l,
-        Some(lo) => {
+        Some(lo) if P::PAD == 0 => {
             let span = P::DILATION * (k - 1) + 1;
             assert!(
                 l >= span,
@@ -177,6 +206,19 @@ pub(crate) const fn output_length<P: Padding>(l: usize, k: usize) -> usize {
             assert!(
                 lo == (l - span) / P::STRIDE + 1,
                 "Valid<LO>: LO must be (L − D·(K − 1) − 1) / S + 1 for an input of L steps, a kernel of K taps, dilation D and stride S"
+            );
+            lo
+        }
+        Some(lo) => {
+            let span = P::DILATION * (k - 1) + 1;
+            let padded = l + 2 * P::PAD;
+            assert!(
+                padded >= span,
+                "Padded: the padded sequence is shorter than the kernel's span D·(K − 1) + 1: pad more or use a shorter kernel"
+            );
+            assert!(
+                lo == (padded - span) / P::STRIDE + 1,
+                "Padded<P, LO>: LO must be (L + 2P − D·(K − 1) − 1) / S + 1 for an input of L steps, a kernel of K taps, dilation D and stride S"
             );
             lo
         }
@@ -209,8 +251,9 @@ takes_channels!(C; const C: usize, const K: usize, P, T, const BIAS: bool>
 /// `nn.Conv1d(CI, CO, K)`, over a [`Seq`]: `y[t] = b + Σ_k W_k x[S·t + D·k − P]`
 /// (see the [module docs](self) for the maths, the lengths and streaming).
 ///
-/// * `P`: [`Same`] (default), [`Causal`] or [`Valid`]`<LO>`; each carries
-///   the dilation (and `Valid` the stride).
+/// * `P`: [`Same`] (default), [`Causal`], [`Valid`]`<LO>` or
+///   [`Padded`]`<P, LO>`; each carries the dilation (and `Valid` and
+///   `Padded` the stride).
 /// * `BIAS`: `false` for a layer without bias (PyTorch's `bias=False`; the
 ///   `bias` field stays zero and is neither trained nor saved).
 ///
@@ -603,6 +646,12 @@ fn padding_type<P: Padding>(src: &mut RustSource<'_>, value: bool) -> fmt::Resul
                 "Same"
             },
             P::DILATION
+        )),
+        Some(lo) if P::NAME == "padded" => src.fmt(format_args!(
+            "staticnet::Padded{colons}<{}, {lo}, {}, {}>",
+            P::PAD,
+            P::DILATION,
+            P::STRIDE
         )),
         Some(lo) => src.fmt(format_args!(
             "staticnet::Valid{colons}<{lo}, {}, {}>",
