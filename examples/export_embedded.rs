@@ -21,13 +21,26 @@
 //! * `sine.rs`: TensorFlow Lite Micro's hello-world model, 1 → 16 → 16 → 1
 //!   (ReLU), fitted to `sin x` on `[0, 2π]`, with test points and the host's
 //!   outputs there.
+//! * `basicmotions.rs`: the BasicMotions classifier (per-channel
+//!   standardisation, three convolutions of 16 filters, global average
+//!   pooling, a linear layer), trained by the recipe and seed of
+//!   `examples/basicmotions.rs`, with all 40 test windows (6 channels × 100
+//!   steps, raw sensor units), their labels and the host's class and logits
+//!   for each.
+//! * `sunspots.rs`: the sunspots GRU of `examples/sunspots.rs` (seed 0), cut
+//!   into the part that streams (`Rescale`, `Gru`) and the head that reads
+//!   its state (`Dense`, `Rescale`), with the yearly series 1909–1979 and the
+//!   host's whole-window prediction for each year 1921–1979.
 //!
 //! `--check` trains again and fails if the committed files differ from what
 //! it would write (the weights are written exactly, so equal text means
-//! bit-identical weights). `--device-log LOG` then reads what the firmware
-//! printed under QEMU (`embedded/src/bin/demo.rs`) and fails unless every
+//! bit-identical weights). `--device-log LOG` (which may be given more than
+//! once) then reads what a firmware printed under QEMU and fails unless every
 //! device class equals the host's and every device output is within 1e-4 of
-//! the host's, for the same weights.
+//! the host's, for the same weights: a log with any `digit`, `sine` or `xor`
+//! line is the demo's (`embedded/src/bin/demo.rs`), one with any `motion` or
+//! `sunspot` line the sequence firmware's (`embedded/src/bin/sequences.rs`),
+//! and then every output of that firmware must be in it (a log may be both).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -38,17 +51,54 @@ use std::process::exit;
 
 use nalgebra::SVector;
 use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
+use staticnet::data::{SeqRows, Standardize, load_csv_targets};
 use staticnet::io::rust::to_rust;
 use staticnet::optim::{Adam, Sgd};
 use staticnet::prelude::*;
 use staticnet::quant::{self, Calibration, Quantized};
 use staticnet::sampling::Sampling;
 use staticnet::schedule::Cosine;
+use staticnet::stream::Stream;
 use staticnet::train::{Control, Trainer};
+use staticnet::{Conv1d, GlobalAvgPool, Gru, LastStep};
 
 type DigitsNet = (Dense<64, 32>, Relu, Dense<32, 10>);
 type SineNet = (Dense<1, 16>, Relu, Dense<16, 16>, Relu, Dense<16, 1>);
 type XorNet = (Dense<2, 8>, Tanh, Dense<8, 1>);
+
+/// BasicMotions: channels and steps of a window.
+const MOTION_CHANNELS: usize = 6;
+const MOTION_STEPS: usize = 100;
+/// The network of `examples/basicmotions.rs`.
+type MotionNet = (
+    Standardize<MOTION_CHANNELS>,
+    Conv1d<MOTION_CHANNELS, 16, 7>,
+    Relu,
+    Conv1d<16, 16, 5>,
+    Relu,
+    Conv1d<16, 16, 3>,
+    Relu,
+    GlobalAvgPool,
+    Dense<16, 4>,
+);
+/// The test windows the silent firmware build runs: one of each activity
+/// (the test set holds ten of each, in order).
+const MOTION_FIRST: [usize; 4] = [0, 10, 20, 30];
+
+/// Sunspots: the years of history the GRU reads, and its epochs, as in
+/// `examples/sunspots.rs`.
+const SUN_WINDOW: usize = 12;
+const SUN_EPOCHS: usize = 200;
+/// The years the firmware predicts (both test periods of the classic split).
+const SUN_FROM: i32 = 1921;
+const SUN_TO: i32 = 1979;
+/// The sunspots model as trained: numbers in, scaled prediction out.
+type SunBody = (Rescale<1>, Gru<1, 8>, LastStep, Dense<8, 1>);
+/// What streams one year at a time: the input scaling and the GRU.
+type SunStream = (Rescale<1>, Gru<1, 8>);
+/// What makes the prediction from the GRU's state: the linear layer and the
+/// output scaling back into sunspot numbers.
+type SunHead = (Dense<8, 1>, Rescale<1>);
 
 /// How many test digits the silent firmware builds run (the first ones).
 const FIRST: usize = 50;
@@ -73,6 +123,23 @@ struct Digits {
     logits: Vec<SVector<f32, 10>>,
 }
 
+struct Motions {
+    net: MotionNet,
+    test: SeqRows<f32, MOTION_CHANNELS, MOTION_STEPS, usize>,
+    logits: Vec<SVector<f32, 4>>,
+}
+
+struct Sunspots {
+    stream: SunStream,
+    head: SunHead,
+    /// The series from `SUN_FROM - SUN_WINDOW` to `SUN_TO`.
+    series: Vec<f32>,
+    /// The host's whole-window prediction for each year `SUN_FROM..=SUN_TO`.
+    predictions: Vec<f32>,
+    /// The normalised MSE on 1921–1955 (the example's last line).
+    nmse: f64,
+}
+
 struct Sine {
     net: SineNet,
     xs: [f32; SINE_POINTS],
@@ -81,26 +148,30 @@ struct Sine {
 
 fn main() {
     let mut check = false;
-    let mut device_log = None;
+    let mut device_logs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--check" => check = true,
-            "--device-log" => device_log = Some(args.next().unwrap_or_else(|| usage())),
+            "--device-log" => device_logs.push(args.next().unwrap_or_else(|| usage())),
             _ => usage(),
         }
     }
 
     let digits = digits();
     let sine = sine();
+    let motions = motions();
+    let sunspots = sunspots();
     let files = [
         ("digits.rs", digits_source(&digits)),
         ("digits_int8.rs", digits_int8_source(&digits)),
         ("odd_int8.rs", odd_int8_source()),
         ("sine.rs", sine_source(&sine)),
+        ("basicmotions.rs", motions_source(&motions)),
+        ("sunspots.rs", sunspots_source(&sunspots)),
     ];
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/embedded/src/generated");
-    if check || device_log.is_some() {
+    if check || !device_logs.is_empty() {
         let mut stale = false;
         for (name, source) in &files {
             let path = format!("{dir}/{name}");
@@ -124,14 +195,28 @@ fn main() {
             println!("wrote {path}");
         }
     }
-    if let Some(path) = device_log {
-        let log = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(&format!("{path}: {e}")));
-        compare(&log, &digits, &sine);
+    for path in &device_logs {
+        let log = std::fs::read_to_string(path).unwrap_or_else(|e| fail(&format!("{path}: {e}")));
+        let demo = log
+            .lines()
+            .any(|l| ["digit ", "sine ", "xor "].iter().any(|w| l.starts_with(w)));
+        let sequences = log
+            .lines()
+            .any(|l| l.starts_with("motion ") || l.starts_with("sunspot "));
+        if !demo && !sequences {
+            fail(&format!("{path}: no model outputs in this device log"));
+        }
+        if demo {
+            compare(&log, &digits, &sine);
+        }
+        if sequences {
+            compare_sequences(&log, &motions, &sunspots);
+        }
     }
 }
 
 fn usage() -> ! {
-    fail("usage: export_embedded [--check] [--device-log LOG]")
+    fail("usage: export_embedded [--check] [--device-log LOG]...")
 }
 
 fn fail(message: &str) -> ! {
@@ -234,7 +319,7 @@ fn sine() -> Sine {
 }
 
 fn digits_source(d: &Digits) -> String {
-    let classes: Vec<usize> = d.logits.iter().map(argmax).collect();
+    let classes: Vec<usize> = d.logits.iter().map(|l| argmax(l.as_slice())).collect();
     let correct =
         |range: std::ops::Range<usize>| range.filter(|&i| classes[i] == d.test[i].1).count();
     let (n, rest) = (d.test.len(), d.test.len() - FIRST);
@@ -416,11 +501,288 @@ fn sine_source(m: &Sine) -> String {
     s
 }
 
-fn argmax(v: &SVector<f32, 10>) -> usize {
+/// The BasicMotions classifier, trained exactly as `examples/basicmotions.rs`
+/// does with seed 0 (the same initialisation, standardisation and training
+/// through `common::signals::train`), and the host's logits for every test
+/// window.
+fn motions() -> Motions {
+    let (train, test) = common::signals::load::<MOTION_CHANNELS, MOTION_STEPS>("basicmotions");
+    let seed = 0;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut net = MotionNet::random(Init::PyTorch, &mut rng);
+    net.0 = Standardize::fit_sequences(&train).unwrap_or_else(|e| fail(&e.to_string()));
+    let (net, _) = common::signals::train(net, &train, &test, seed, 300, false);
+    let logits: Vec<SVector<f32, 4>> = test.iter().map(|(x, _)| net.predict(x)).collect();
+    Motions { net, test, logits }
+}
+
+/// The sunspots GRU, trained exactly as `examples/sunspots.rs` does with
+/// seed 0, split into the part that streams and the head; the host's
+/// predictions are its whole-window forward passes, which the host's own
+/// stream must give bit for bit (checked here, as the example does).
+fn sunspots() -> Sunspots {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sunspots.csv");
+    let rows = load_csv_targets::<f32, 1, 1>(path).unwrap_or_else(|e| fail(&format!("{e}")));
+    let years: Vec<i32> = rows.iter().map(|(y, _)| y[0] as i32).collect();
+    let values: Vec<f32> = rows.iter().map(|(_, v)| v[0]).collect();
+    type Rows = Vec<(Seq<f32, 1, SUN_WINDOW>, SVector<f32, 1>)>;
+    let window = |from: i32, to: i32| -> Rows {
+        (SUN_WINDOW..values.len())
+            .filter(|&k| (from..=to).contains(&years[k]))
+            .map(|k| {
+                let history =
+                    Seq::from_steps(core::array::from_fn(|i| [values[k - SUN_WINDOW + i]]));
+                (history, SVector::from([values[k]]))
+            })
+            .collect()
+    };
+    let train = window(1700, 1920);
+    let max = values[..years.iter().position(|&y| y > 1920).unwrap_or(values.len())]
+        .iter()
+        .fold(0.0f32, |m, &v| m.max(v));
+    let mut scaled = train.clone();
+    scaled.iter_mut().for_each(|(_, t)| *t /= max);
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut body = SunBody::random(Init::PyTorch, &mut rng);
+    body.0 = Rescale::from_arrays([1.0 / max], [0.0]);
+    Trainer::new(Adam::new(0.01))
+        .epochs(SUN_EPOCHS)
+        .batch_size::<16>()
+        .schedule(Cosine::default())
+        .run(&mut body, &MeanSquared, &scaled, &mut rng)
+        .unwrap_or_else(|e| fail(&format!("sunspots training failed: {e}")));
+    let model = (body, Rescale::<1>::from_arrays([max], [0.0]));
+    let stream: SunStream = (model.0.0, model.0.1.clone());
+    let head: SunHead = (model.0.3.clone(), model.1);
+
+    let test = window(SUN_FROM, SUN_TO);
+    let first = years
+        .iter()
+        .position(|&y| y == SUN_FROM)
+        .expect("the series has the first predicted year");
+    let series = values[first - SUN_WINDOW..first + test.len()].to_vec();
+    let predictions: Vec<f32> = test
+        .iter()
+        .map(|(x, _)| {
+            let whole = model.predict(x)[0];
+            let mut state = stream.start();
+            let mut h = SVector::zeros();
+            for step in &x.data[0] {
+                h = stream.step(&mut state, &SVector::from(*step));
+            }
+            assert_eq!(
+                head.predict(&h)[0],
+                whole,
+                "streaming gives the whole-window forward's output"
+            );
+            whole
+        })
+        .collect();
+
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64;
+    let variance = values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / values.len() as f64;
+    // 1921–1955: the first test period, whose score the example prints.
+    let (sum, n) = test
+        .iter()
+        .zip(&predictions)
+        .take((1955 - SUN_FROM + 1) as usize)
+        .fold((0.0f64, 0usize), |(s, n), ((_, t), &p)| {
+            (s + (f64::from(p) - f64::from(t[0])).powi(2), n + 1)
+        });
+    let nmse = sum / n as f64 / variance;
+    println!("sunspots GRU: host test nmse 1921–1955 {nmse:.4}");
+    Sunspots {
+        stream,
+        head,
+        series,
+        predictions,
+        nmse,
+    }
+}
+
+fn motions_source(m: &Motions) -> String {
+    let classes: Vec<usize> = m.logits.iter().map(|l| argmax(l.as_slice())).collect();
+    let n = m.test.len();
+    let correct = (0..n).filter(|&i| classes[i] == m.test[i].1).count();
+    println!(
+        "BasicMotions model: host test accuracy {correct}/{n} ({:.2}%)",
+        100.0 * correct as f64 / n as f64
+    );
+    let mut s = String::from(HEADER);
+    s += "//\n// The BasicMotions classifier (per-channel standardisation, three convolutions\n\
+          // of 16 filters with ReLU, global average pooling, a linear layer into 4\n\
+          // activities), trained on the host by the recipe of examples/basicmotions.rs\n\
+          // (seed 0), its 40 test windows in raw sensor units and the host's outputs.\n\n";
+    s += &to_rust(&m.net, "NET").unwrap();
+    let set = |s: &mut String, name: &str, doc: &str, rows: &[usize]| {
+        let len = rows.len();
+        let _ = writeln!(s, "\n/// {doc}");
+        s.push_str("#[rustfmt::skip]\n#[allow(clippy::excessive_precision)]\n");
+        let _ = writeln!(
+            s,
+            "pub static {name}: crate::TestWindows<{len}> = crate::TestWindows {{"
+        );
+        let _ = writeln!(s, "    rows: {rows:?},");
+        s.push_str("    windows: [\n");
+        for &i in rows {
+            s.push_str("        staticnet::sequence::Seq::from_steps([\n");
+            for step in &m.test[i].0.data[0] {
+                let _ = writeln!(s, "            {step:?},");
+            }
+            s.push_str("        ]),\n");
+        }
+        s.push_str("    ],\n");
+        let labels: Vec<usize> = rows.iter().map(|&i| m.test[i].1).collect();
+        let host: Vec<usize> = rows.iter().map(|&i| classes[i]).collect();
+        let _ = writeln!(s, "    labels: {labels:?},");
+        let _ = writeln!(s, "    host_classes: {host:?},");
+        s.push_str("    host_logits: [\n");
+        for &i in rows {
+            let _ = writeln!(s, "        {:?},", m.logits[i].as_slice());
+        }
+        s.push_str("    ],\n};\n");
+    };
+    let rest: Vec<usize> = (0..n).filter(|i| !MOTION_FIRST.contains(i)).collect();
+    set(
+        &mut s,
+        "FIRST",
+        &format!(
+            "Test windows {MOTION_FIRST:?} (rows of data/basicmotions_test.csv): one of \
+             each activity, for the silent build."
+        ),
+        &MOTION_FIRST,
+    );
+    set(
+        &mut s,
+        "REST",
+        &format!("The other {} test windows.", rest.len()),
+        &rest,
+    );
+    s
+}
+
+fn sunspots_source(m: &Sunspots) -> String {
+    let mut s = String::from(HEADER);
+    s += "//\n// The sunspots GRU of examples/sunspots.rs (seed 0), trained on the host and\n\
+          // cut in two: STREAM (the input scaling and the GRU) runs one year at a time,\n\
+          // HEAD (the linear layer and the output scaling) reads the GRU's state. Then\n\
+          // the yearly series and the host's prediction for each year it predicts.\n\n";
+    s += &to_rust(&m.stream, "STREAM").unwrap();
+    s.push('\n');
+    s += &to_rust(&m.head, "HEAD").unwrap();
+    let n = m.predictions.len();
+    let _ = writeln!(
+        s,
+        "\n/// The years of history each prediction reads.\n\
+         pub const WINDOW: usize = {SUN_WINDOW};\n\
+         \n/// The first year predicted; `HOST_PREDICTIONS[k]` is year `FIRST_YEAR + k`.\n\
+         pub const FIRST_YEAR: u16 = {SUN_FROM};\n\
+         \n/// The yearly sunspot numbers from `FIRST_YEAR - WINDOW` to {SUN_TO}.\n\
+         #[rustfmt::skip]\n\
+         #[allow(clippy::excessive_precision)]\n\
+         pub static SERIES: [f32; {}] = {:?};\n\
+         \n/// The host's prediction for each year from `FIRST_YEAR` to {SUN_TO}: the whole\n\
+         /// window's forward pass (which the host's stream gives bit for bit).\n\
+         /// Normalised MSE over 1921–1955: {:.4}.\n\
+         #[rustfmt::skip]\n\
+         #[allow(clippy::excessive_precision)]\n\
+         pub static HOST_PREDICTIONS: [f32; {n}] = {:?};",
+        m.series.len(),
+        m.series,
+        m.nmse,
+        m.predictions
+    );
+    s
+}
+
+/// Compares the sequence firmware's printed outputs
+/// (`embedded/src/bin/sequences.rs`) with the host's.
+fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
+    let mut motion_seen = vec![false; m.test.len()];
+    let mut sun_seen = vec![false; sun.predictions.len()];
+    let (mut worst_logit, mut worst_sun, mut errors) = (0.0f32, 0.0f32, Vec::new());
+    for line in log.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let num = |w: &str| -> f32 {
+            w.parse()
+                .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
+        };
+        match words.as_slice() {
+            ["motion", i, "class", c, "logits", logits @ ..] => {
+                let i: usize = i.parse().unwrap_or(usize::MAX);
+                if i >= motion_seen.len() || logits.len() != 4 {
+                    fail(&format!("malformed line {line:?}"));
+                }
+                motion_seen[i] = true;
+                let host = &m.logits[i];
+                let class = argmax(host.as_slice());
+                if c.parse() != Ok(class) {
+                    errors.push(format!("motion {i}: device class {c}, host {class}"));
+                }
+                for (k, w) in logits.iter().enumerate() {
+                    let diff = (num(w) - host[k]).abs();
+                    worst_logit = worst_logit.max(diff);
+                    if diff.is_nan() || diff > TOLERANCE {
+                        errors.push(format!(
+                            "motion {i} logit {k}: device {w}, host {:e}",
+                            host[k]
+                        ));
+                    }
+                }
+            }
+            ["sunspot", year, "prediction", y, ..] => {
+                let k = year
+                    .parse::<i32>()
+                    .ok()
+                    .and_then(|y| usize::try_from(y - SUN_FROM).ok())
+                    .filter(|&k| k < sun_seen.len())
+                    .unwrap_or_else(|| fail(&format!("malformed line {line:?}")));
+                sun_seen[k] = true;
+                let diff = (num(y) - sun.predictions[k]).abs();
+                worst_sun = worst_sun.max(diff);
+                if diff.is_nan() || diff > TOLERANCE {
+                    errors.push(format!(
+                        "sunspot {year}: device {y}, host {:e}",
+                        sun.predictions[k]
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let missing =
+        motion_seen.iter().filter(|s| !**s).count() + sun_seen.iter().filter(|s| !**s).count();
+    if missing > 0 {
+        errors.push(format!(
+            "{missing} sequence-model outputs missing from the device log"
+        ));
+    }
+    if !errors.is_empty() {
+        for e in errors.iter().take(20) {
+            eprintln!("{e}");
+        }
+        eprintln!("device and host disagree ({} differences)", errors.len());
+        exit(1);
+    }
+    println!(
+        "device = host: {} BasicMotions classes equal and their logits within {TOLERANCE:e} \
+         (largest difference {worst_logit:e}); {} streamed sunspot predictions within \
+         {TOLERANCE:e} (largest difference {worst_sun:e})",
+        motion_seen.len(),
+        sun_seen.len()
+    );
+}
+
+fn argmax(v: &[f32]) -> usize {
     // The library's own rule: the first of equal maxima.
     let mut best = 0;
-    for i in 1..10 {
-        if v[i] > v[best] {
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
             best = i;
         }
     }
@@ -447,10 +809,10 @@ fn compare(log: &str, d: &Digits, sine: &Sine) {
                 }
                 seen[i] = true;
                 let host = &d.logits[i];
-                if c.parse() != Ok(argmax(host)) {
+                if c.parse() != Ok(argmax(host.as_slice())) {
                     errors.push(format!(
                         "digit {i}: device class {c}, host {}",
-                        argmax(host)
+                        argmax(host.as_slice())
                     ));
                 }
                 for (k, w) in logits.iter().enumerate() {

@@ -9,11 +9,17 @@
 //! `microbit`, 256 KiB of flash and 16 KiB of RAM, `memory-m0.x`), where
 //! `f32` arithmetic goes through compiler-builtins' soft-float routines.
 //!
-//! * [`generated`]: the digits classifier and the sine model, trained on the
-//!   host and written as Rust `static`s by
-//!   `cargo run --release --example export_embedded` (in the repository root),
-//!   with their test data and the host's outputs. Nothing is parsed at run
-//!   time: the weights are constants in flash.
+//! * [`generated`]: the digits classifier, the sine model, the BasicMotions
+//!   classifier and the sunspots GRU, trained on the host and written as
+//!   Rust `static`s by `cargo run --release --example export_embedded` (in
+//!   the repository root), with their test data and the host's outputs.
+//!   Nothing is parsed at run time: the weights are constants in flash.
+//! * [`motion_logits`] and [`sunspot_step`]: the sequence models, a
+//!   convolutional classifier over a whole window and a GRU streamed one
+//!   step at a time. They build for the Cortex-M0 but run on the Cortex-M4F
+//!   only: a BasicMotions inference takes some 41 KB of stack (every
+//!   layer's 100-step output stays on it until the end of the forward pass),
+//!   more than the microbit's 16 KiB of RAM.
 //! * [`train_xor`]: XOR trained on the device with the library's `Trainer`.
 //! * [`stack_high_water`]: how much stack the program has used.
 //! * [`exit`]: the semihosting exit status QEMU turns into its own; a panic,
@@ -28,10 +34,15 @@ use nalgebra::SVector;
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::optim::Sgd;
 use staticnet::prelude::*;
+use staticnet::stream::Stream;
 use staticnet::train::{Control, TrainError, Trainer};
 
 /// Models and data written by the host (`examples/export_embedded.rs`).
 pub mod generated {
+    /// The BasicMotions classifier (6 channels × 100 steps → 3 convolutions
+    /// → global average pooling → 4 activities), its 40 test windows and the
+    /// host's outputs.
+    pub mod basicmotions;
     /// The digits classifier 64 → 32 (ReLU) → 10, its test digits and the
     /// host's outputs.
     pub mod digits;
@@ -43,9 +54,12 @@ pub mod generated {
     pub mod odd_int8;
     /// The sine model 1 → 16 → 16 → 1 (ReLU) and the host's outputs.
     pub mod sine;
+    /// The sunspots GRU in two parts (what streams, and the head that reads
+    /// its state), the yearly series and the host's predictions.
+    pub mod sunspots;
 }
 
-use generated::{digits, digits_int8, sine};
+use generated::{basicmotions, digits, digits_int8, sine, sunspots};
 
 /// The largest difference allowed between a device output and the host's
 /// (f32 arithmetic may differ between x86 and Cortex-M in its last bits).
@@ -193,6 +207,112 @@ pub fn sine_agrees() -> bool {
         .iter()
         .zip(&sine::HOST_YS)
         .all(|(&x, &y)| (sine(x) - y).abs() <= TOLERANCE)
+}
+
+/// BasicMotions: a window's channels (3-D accelerometer, 3-D gyroscope).
+pub const MOTION_CHANNELS: usize = 6;
+/// BasicMotions: a window's steps (10 s at 10 Hz).
+pub const MOTION_STEPS: usize = 100;
+/// One BasicMotions window, raw sensor units, step by step.
+pub type MotionWindow = Seq<f32, MOTION_CHANNELS, MOTION_STEPS>;
+
+/// BasicMotions test windows, their labels and the host's outputs for them.
+pub struct TestWindows<const N: usize> {
+    /// Their rows in the test set (`data/basicmotions_test.csv`), 0..40.
+    pub rows: [u8; N],
+    /// The windows.
+    pub windows: [MotionWindow; N],
+    /// The true activities (0 standing, 1 running, 2 walking, 3 badminton).
+    pub labels: [u8; N],
+    /// The classes the host predicts with the same weights.
+    pub host_classes: [u8; N],
+    /// The host's four logits for each window.
+    pub host_logits: [[f32; 4]; N],
+}
+
+/// The BasicMotions classifier's four logits for a window, read in place
+/// from flash. Not inlined, so that its size in the firmware is the
+/// library's inference code for this network.
+#[inline(never)]
+pub fn motion_logits(window: &MotionWindow) -> SVector<f32, 4> {
+    basicmotions::NET.predict(window)
+}
+
+/// Over a set of test windows: how many get the host's class with every
+/// logit within [`TOLERANCE`] of the host's, the largest logit difference,
+/// and how many classes are right.
+pub fn motions_agree<const N: usize>(set: &TestWindows<N>) -> (usize, f32, usize) {
+    let (mut equal, mut worst, mut correct) = (0, 0.0f32, 0);
+    for i in 0..N {
+        let logits = motion_logits(&set.windows[i]);
+        let class = argmax(logits.as_slice());
+        let diff = largest_difference(logits.as_slice(), &set.host_logits[i]);
+        worst = if diff > worst || diff.is_nan() {
+            diff
+        } else {
+            worst
+        };
+        equal += usize::from(class == usize::from(set.host_classes[i]) && diff <= TOLERANCE);
+        correct += usize::from(class == usize::from(set.labels[i]));
+    }
+    (equal, worst, correct)
+}
+
+/// Whether the first test windows (`generated::basicmotions::FIRST`, one of
+/// each activity) get the host's class and logits.
+pub fn first_motions_agree() -> bool {
+    motions_agree(&basicmotions::FIRST).0 == basicmotions::FIRST.windows.len()
+}
+
+/// The largest absolute difference between two equally long slices (NaN if
+/// any difference is NaN).
+pub fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0f32, |worst, (x, y)| {
+        let d = (x - y).abs();
+        if d > worst || d.is_nan() { d } else { worst }
+    })
+}
+
+/// What the sunspots stream remembers between years: the GRU's hidden
+/// state (the input scaling remembers nothing).
+pub type SunspotState = <SunspotStream as Stream<SVector<f32, 1>>>::State;
+/// The part of the sunspots model that streams: the input scaling and the
+/// GRU of 8 units.
+pub type SunspotStream = (Rescale<1>, Gru<1, 8>);
+
+/// One year into the sunspots stream: the GRU's new hidden state, from the
+/// year's sunspot number and the state, which it updates. Reads the weights
+/// in place from flash; not inlined, so that its size is the library's
+/// streaming code.
+#[inline(never)]
+pub fn sunspot_step(state: &mut SunspotState, sunspots: f32) -> SVector<f32, 8> {
+    sunspots::STREAM.step(state, &SVector::from([sunspots]))
+}
+
+/// The prediction (a sunspot number) from the GRU's hidden state: the
+/// linear layer and the output scaling.
+#[inline(never)]
+pub fn sunspot_head(h: &SVector<f32, 8>) -> f32 {
+    sunspots::HEAD.predict(h)[0]
+}
+
+/// The prediction for year `sunspots::FIRST_YEAR + k`: a fresh stream fed
+/// the `WINDOW` years before it, one at a time (the whole window's forward
+/// pass, as the model was trained).
+pub fn sunspot_prediction(k: usize) -> f32 {
+    let mut state = sunspots::STREAM.start();
+    let mut h = SVector::zeros();
+    for &year in &sunspots::SERIES[k..k + sunspots::WINDOW] {
+        h = sunspot_step(&mut state, year);
+    }
+    sunspot_head(&h)
+}
+
+/// Whether every streamed sunspot prediction is within [`TOLERANCE`] of the
+/// host's.
+pub fn sunspots_agree() -> bool {
+    (0..sunspots::HOST_PREDICTIONS.len())
+        .all(|k| (sunspot_prediction(k) - sunspots::HOST_PREDICTIONS[k]).abs() <= TOLERANCE)
 }
 
 /// The XOR network: 2 inputs, 8 tanh units, one output logit.
