@@ -1,0 +1,169 @@
+//! The closing table: criterion's samples of this run, read back from its
+//! output directory as in benches/models/summary.rs (whose `print` is
+//! written for that bench's cases, so its few helpers are repeated here):
+//! per model the median ns per step and its spread, the baseline's median
+//! and the ratio, GFLOP/s, % of the measured peak, and RTNeural's figure
+//! from the issue brought to this machine's peak with the target beside it;
+//! then the same from the fastest sample of each benchmark (the peak's
+//! too), which on a shared machine is the least disturbed by other
+//! processes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The FMA peak of the core RTNeural's figures were measured on (GFLOP/s).
+const RTNEURAL_PEAK: f64 = 100.0;
+/// The target: at most this fraction of RTNeural's time at equal peak.
+const TARGET: f64 = 0.8;
+
+/// Criterion's output directory, found the way criterion finds it.
+fn criterion_dir() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return Some(PathBuf::from(home));
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(Path::new(&target).join("criterion"));
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .map(|a| a.join("criterion"))
+        .find(|d| d.is_dir())
+}
+
+/// The numbers of the JSON array that follows `"key":` in `text`.
+fn array(text: &str, key: &str) -> Vec<f64> {
+    let Some(start) = text.find(&format!("\"{key}\":[")) else {
+        return Vec::new();
+    };
+    let rest = &text[start + key.len() + 4..];
+    let end = rest.find(']').unwrap_or(rest.len());
+    rest[..end]
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// Time per iteration in ns of one benchmark of this run, over its
+/// samples: the fastest, the first quartile, the median, the third
+/// quartile.
+#[derive(Clone, Copy)]
+struct Stats {
+    min: f64,
+    q1: f64,
+    median: f64,
+    q3: f64,
+}
+
+fn stats(dir: &Path, group: &str, id: &str) -> Option<Stats> {
+    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
+    let (iters, times) = (array(&text, "iters"), array(&text, "times"));
+    let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
+    if per.is_empty() {
+        return None;
+    }
+    per.sort_by(f64::total_cmp);
+    let q = |f: f64| per[((per.len() - 1) as f64 * f).round() as usize];
+    Some(Stats {
+        min: per[0],
+        q1: q(0.25),
+        median: q(0.5),
+        q3: q(0.75),
+    })
+}
+
+/// Which time of a benchmark's samples a table shows.
+type Pick = fn(&Stats) -> f64;
+
+fn time(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}
+
+/// Prints the tables. `models`: (criterion group, description, flops per
+/// step, RTNeural's ns per step on its 100 GFLOP/s core).
+pub fn print(models: &[(&str, &str, u64, f64)]) {
+    let Some(dir) = criterion_dir() else {
+        println!("summary: criterion's output directory not found");
+        return;
+    };
+    let peak = stats(&dir, "peak", "fma");
+    let peak512 = stats(&dir, "peak", "fma512");
+    let gflops =
+        |s: Option<Stats>, flops: u64, pick: fn(&Stats) -> f64| s.map(|s| flops as f64 / pick(&s));
+    println!();
+    println!(
+        "ns per streaming step (one sample); × base: the baseline's time ÷ staticnet's (above 1: \
+         staticnet is faster); RTNeural: the issue's time × {RTNEURAL_PEAK:.0} / this peak (the \
+         same share of peak here), target {TARGET}× that"
+    );
+    // The medians, then the fastest samples: on a shared machine the
+    // fastest sample of each benchmark (peak included) is the one least
+    // slowed by other processes, the closest to a quiet core.
+    let views: [(&str, Pick); 2] = [("median", |s| s.median), ("fastest sample", |s| s.min)];
+    for (view, pick) in views {
+        let p = gflops(peak, super::peak::FLOPS, pick);
+        println!();
+        match p {
+            Some(p) => println!("{view}: peak (AVX2 FMA, one core) {p:.1} GFLOP/s"),
+            None => println!("{view}: peak not measured"),
+        }
+        if let (Some(p), Some(p512)) = (p, gflops(peak512, super::peak::FLOPS512, pick)) {
+            println!(
+                "{view}: AVX-512 FMA loop {p512:.1} GFLOP/s ({:.2}× the AVX2 peak; % peak is of \
+                 the AVX2 one)",
+                p512 / p
+            );
+        }
+        println!(
+            "{:<9} {:>6} {:>10} {:>17} {:>10} {:>7} {:>7} {:>6} {:>9} {:>9} {:>8}",
+            "model",
+            "flops",
+            "staticnet",
+            "(IQR)",
+            "baseline",
+            "× base",
+            "GFLOP/s",
+            "% peak",
+            "RTNeural",
+            "target",
+            "÷ target"
+        );
+        for &(model, _, flops, rtneural) in models {
+            let Some(st) = stats(&dir, model, "step-staticnet") else {
+                continue;
+            };
+            let m = pick(&st);
+            let base = stats(&dir, model, "step-baseline").map(|b| pick(&b));
+            let rate = flops as f64 / m;
+            let rt = p.map(|p| rtneural * RTNEURAL_PEAK / p);
+            let iqr = if view == "median" {
+                format!("{}–{}", time(st.q1), time(st.q3))
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<9} {:>6} {:>10} {:>17} {:>10} {:>7} {:>7.1} {:>6} {:>9} {:>9} {:>8}",
+                model,
+                flops,
+                time(m),
+                iqr,
+                base.map_or("—".into(), time),
+                base.map_or("—".into(), |b| format!("{:.1}×", b / m)),
+                rate,
+                p.map_or("—".into(), |p| format!("{:.0}%", 100.0 * rate / p)),
+                rt.map_or("—".into(), time),
+                rt.map_or("—".into(), |r| time(TARGET * r)),
+                rt.map_or("—".into(), |r| format!("{:.2}", m / (TARGET * r))),
+            );
+        }
+    }
+    println!();
+    for &(model, description, ..) in models {
+        println!("{model:<9} {description}");
+    }
+}
