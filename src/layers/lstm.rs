@@ -28,9 +28,11 @@ use crate::{Module, Params, Scalar, Train, kernels};
 /// h' = o ⊙ tanh(c')
 /// ```
 ///
-/// with `(h, c) = (h_{t−1}, c_{t−1})`, `(h', c') = (h_t, c_t)`, and the
-/// exact `σ` and `tanh` of [`Sigmoid`](crate::Sigmoid) and
-/// [`Tanh`](crate::Tanh).
+/// with `(h, c) = (h_{t−1}, c_{t−1})`, `(h', c') = (h_t, c_t)`, the exact
+/// `σ` of [`Sigmoid`](crate::Sigmoid), and in `f64` the exact `tanh` of
+/// [`Tanh`](crate::Tanh); in `f32` both `tanh`s are the crate's own
+/// branch-free one, within 1.05 ulp, as in [`Gru`](crate::Gru) (so that
+/// the cell's loops vectorise).
 ///
 /// It maps a batch of sequences [`Seq<T, I, L, B>`](Seq) to the sequence of
 /// its hidden states `h_t`, `Seq<T, H, L, B>` (PyTorch's `output`). A
@@ -174,10 +176,18 @@ impl<const I: usize, const H: usize, T: Scalar> Lstm<I, H, T> {
         tanh(&a[2], &mut gates[2]);
         sigmoid(&a[3], &mut gates[3]);
         let [i, f, g, o] = gates;
-        let c: [T; H] = core::array::from_fn(|k| f[k] * c[k] + i[k] * g[k]);
-        let mut tc = [T::ZERO; H];
-        tanh(&c, &mut tc);
-        (core::array::from_fn(|k| o[k] * tc[k]), c)
+        // Loops, not `array::from_fn`, which the compiler may leave as a
+        // call (compiled without the dispatched call's AVX2).
+        let mut c_new = [T::ZERO; H];
+        for k in 0..H {
+            c_new[k] = f[k] * c[k] + i[k] * g[k];
+        }
+        let mut h_new = [T::ZERO; H];
+        tanh(&c_new, &mut h_new);
+        for k in 0..H {
+            h_new[k] = o[k] * h_new[k];
+        }
+        (h_new, c_new)
     }
 
     /// The backward pass through time over a tape; `dx`, if asked for,

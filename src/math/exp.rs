@@ -14,6 +14,20 @@
 /// (2.7 against 8.7 ns an element in a loop here).
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
+    // Beyond these every result is 0 or +∞; NaN passes through.
+    let x = x.clamp(-104.0, 88.8);
+    let (n, r) = reduce(x);
+    let y = expm1_reduced(r) + 1.0;
+    // n ∈ [−150, 128]: split so that each factor is a normal power of two.
+    let (n1, n2) = (n >> 1, n - (n >> 1));
+    y * pow2(n1) * pow2(n2)
+}
+
+/// `(n, r)` with `x = n ln 2 + r`, `n` an integer, `|r| ≤ ln 2 / 2` (plus
+/// a rounding): the Cody–Waite reduction of [`exp_f32`], for `|x| ≤ 104`.
+/// (Also [`tanh_f32`](super::tanh::tanh_f32)'s.)
+#[inline(always)]
+pub(super) fn reduce(x: f32) -> (i32, f32) {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     // ln 2 = LN2_HI + LN2_LO, LN2_HI = 355/512 exactly (few bits, so that
     // n · LN2_HI is exact).
@@ -21,25 +35,32 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
-    // Beyond these every result is 0 or +∞; NaN passes through.
-    let x = x.clamp(-104.0, 88.8);
     let shifted = x * LOG2E + ROUND;
     let nf = shifted - ROUND;
     let r = (x - nf * LN2_HI) - nf * LN2_LO;
+    // n = nf, read off the low bits of `shifted` (whose exponent is that
+    // of ROUND): an integer subtraction that vectorises, where `nf as
+    // i32` saturates lane by lane in scalar code. For NaN, n is garbage
+    // and r is NaN, so the result is NaN all the same.
+    let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    (n, r)
+}
+
+/// `eʳ − 1 = r + r² P(r)` for `|r| ≤ ln 2 / 2`, `P` of degree 5: the
+/// polynomial of Cephes' `expf`.
+#[inline(always)]
+pub(super) fn expm1_reduced(r: f32) -> f32 {
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
         + 0.5;
-    let y = p * (r * r) + r + 1.0;
-    // n ∈ [−150, 128]: split so that each factor is a normal power of two.
-    // n = nf, read off the low bits of `shifted` (whose exponent is that
-    // of ROUND): an integer subtraction that vectorises, where `nf as
-    // i32` saturates lane by lane in scalar code. For NaN, n is garbage
-    // and y is NaN, so the result is NaN all the same.
-    let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
-    let (n1, n2) = (n >> 1, n - (n >> 1));
-    let pow2 = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
-    y * pow2(n1) * pow2(n2)
+    p * (r * r) + r
+}
+
+/// `2ᵏ` for `k ∈ [−126, 127]`, built from its bits.
+#[inline(always)]
+pub(super) fn pow2(k: i32) -> f32 {
+    f32::from_bits(((k + 127) as u32) << 23)
 }
 
 #[cfg(test)]
