@@ -206,7 +206,8 @@ fn sequence_losses_are_the_mean_over_steps_with_exact_gradients() {
     let target = Seq::<f64, 3, 4>::from_fn(|_, t, o| ((t * 3 + o) as f64).sin());
     let classes = [2usize, 0, 1, 1];
     let eps = 1e-6;
-    let check = |what: &str, l: &dyn Fn(&Seq<f64, 3, 4>) -> (f64, Seq<f64, 3, 4>)| {
+    type Y = Seq<f64, 3, 4>;
+    let check = |what: &str, l: &dyn Fn(&Y) -> (f64, Y)| {
         let (_, g) = l(&y);
         for k in 0..12 {
             let (mut a, mut b) = (y, y);
@@ -236,7 +237,6 @@ fn sequence_losses_are_the_mean_over_steps_with_exact_gradients() {
     assert!((MeanSquared.loss(&y, &target) - steps).abs() < 1e-15);
     // A class out of range names itself; a NaN names its element over the
     // whole sequence (step 2, output 1: element 7).
-    type Y = Seq<f64, 3, 4>;
     assert!(<Y as Prediction<CrossEntropy, [usize; 4]>>::check_target(&[0, 1, 3, 0]).is_err());
     let mut bad = target;
     bad.data[0][2][1] = f64::NAN;
