@@ -451,74 +451,75 @@ impl<const CI: usize, const CO: usize, const K: usize, P: Padding, T: Scalar, co
     }
 }
 
-impl<
-    const N: usize,
-    const CI: usize,
-    const CO: usize,
-    const K: usize,
-    P,
-    T,
-    const L: usize,
-    const B: usize,
-    const BIAS: bool,
-> Module<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
-where
-    T: Scalar,
-    P: Padding,
-    Self: TakesChannels<N, CI>,
-{
-    type Output = P::Output<T, CO, L, B>;
-    #[inline(always)]
-    fn forward(&self, x: &Seq<T, N, L, B>) -> Self::Output {
-        let mut y = <Self::Output as Tensor>::zeros();
-        self.forward_into(Self::channels(x), y.as_mut_slice());
-        y
-    }
+/// The [`Module`] and [`Train`] impls of a convolution over sequences, the
+/// same for both kinds: the forward pass writes its output through
+/// `forward_into`, the tape is the input (with the layer's channel count),
+/// and the backward pass is `backward_into`, with or without `∂L/∂x`.
+macro_rules! conv_impls {
+    ($ty:ty, in $c:ident, out $co:ident, [$($g:tt)*]) => {
+        impl<const N: usize, $($g)*, P, T, const L: usize, const B: usize, const BIAS: bool>
+            Module<Seq<T, N, L, B>> for $ty
+        where
+            T: Scalar,
+            P: Padding,
+            Self: TakesChannels<N, $c>,
+        {
+            type Output = P::Output<T, $co, L, B>;
+            #[inline(always)]
+            fn forward(&self, x: &Seq<T, N, L, B>) -> Self::Output {
+                let mut y = <Self::Output as Tensor>::zeros();
+                self.forward_into(Self::channels(x), y.as_mut_slice());
+                y
+            }
+        }
+
+        impl<const N: usize, $($g)*, P, T, const L: usize, const B: usize, const BIAS: bool>
+            Train<Seq<T, N, L, B>> for $ty
+        where
+            T: Scalar,
+            P: Padding,
+            Self: TakesChannels<N, $c>,
+        {
+            /// The input.
+            type Tape = Seq<T, $c, L, B>;
+            #[inline(always)]
+            fn forward_tape(
+                &self,
+                x: &Seq<T, N, L, B>,
+                _: &mut Mode<'_>,
+            ) -> (Self::Output, Self::Tape) {
+                (self.forward(x), *Self::channels(x))
+            }
+            #[inline(always)]
+            fn forward_tape_into(
+                &self,
+                x: &Seq<T, N, L, B>,
+                _: &mut Mode<'_>,
+                tape: &mut Self::Tape,
+            ) -> Self::Output {
+                *tape = *Self::channels(x);
+                self.forward(x)
+            }
+            #[inline(always)]
+            fn backward(
+                &self,
+                x: &Self::Tape,
+                dy: &Self::Output,
+                grad: &mut Self,
+            ) -> Seq<T, N, L, B> {
+                let mut dx = Seq::zeros();
+                self.backward_into(x, dy.as_slice(), grad, Some(&mut dx));
+                Self::channels_back(dx)
+            }
+            #[inline(always)]
+            fn backward_params(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) {
+                self.backward_into(x, dy.as_slice(), grad, None);
+            }
+        }
+    };
 }
 
-impl<
-    const N: usize,
-    const CI: usize,
-    const CO: usize,
-    const K: usize,
-    P,
-    T,
-    const L: usize,
-    const B: usize,
-    const BIAS: bool,
-> Train<Seq<T, N, L, B>> for Conv1d<CI, CO, K, P, T, BIAS>
-where
-    T: Scalar,
-    P: Padding,
-    Self: TakesChannels<N, CI>,
-{
-    /// The input.
-    type Tape = Seq<T, CI, L, B>;
-    #[inline(always)]
-    fn forward_tape(&self, x: &Seq<T, N, L, B>, _: &mut Mode<'_>) -> (Self::Output, Self::Tape) {
-        (self.forward(x), *Self::channels(x))
-    }
-    #[inline(always)]
-    fn forward_tape_into(
-        &self,
-        x: &Seq<T, N, L, B>,
-        _: &mut Mode<'_>,
-        tape: &mut Self::Tape,
-    ) -> Self::Output {
-        *tape = *Self::channels(x);
-        self.forward(x)
-    }
-    #[inline(always)]
-    fn backward(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> Seq<T, N, L, B> {
-        let mut dx = Seq::zeros();
-        self.backward_into(x, dy.as_slice(), grad, Some(&mut dx));
-        Self::channels_back(dx)
-    }
-    #[inline(always)]
-    fn backward_params(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) {
-        self.backward_into(x, dy.as_slice(), grad, None);
-    }
-}
+conv_impls!(Conv1d<CI, CO, K, P, T, BIAS>, in CI, out CO, [const CI: usize, const CO: usize, const K: usize]);
 
 /// The state of a streaming causal convolution: the last `K·D` inputs in a
 /// ring buffer (`(K − 1)·D + 1` are read; a type cannot say that length on
@@ -866,72 +867,7 @@ impl<const C: usize, const K: usize, P: Padding, T: Scalar, const BIAS: bool>
     }
 }
 
-impl<
-    const N: usize,
-    const C: usize,
-    const K: usize,
-    P,
-    T,
-    const L: usize,
-    const B: usize,
-    const BIAS: bool,
-> Module<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
-where
-    T: Scalar,
-    P: Padding,
-    Self: TakesChannels<N, C>,
-{
-    type Output = P::Output<T, C, L, B>;
-    #[inline(always)]
-    fn forward(&self, x: &Seq<T, N, L, B>) -> Self::Output {
-        let mut y = <Self::Output as Tensor>::zeros();
-        self.forward_into(Self::channels(x), y.as_mut_slice());
-        y
-    }
-}
-
-impl<
-    const N: usize,
-    const C: usize,
-    const K: usize,
-    P,
-    T,
-    const L: usize,
-    const B: usize,
-    const BIAS: bool,
-> Train<Seq<T, N, L, B>> for DepthwiseConv1d<C, K, P, T, BIAS>
-where
-    T: Scalar,
-    P: Padding,
-    Self: TakesChannels<N, C>,
-{
-    /// The input.
-    type Tape = Seq<T, C, L, B>;
-    #[inline(always)]
-    fn forward_tape(&self, x: &Seq<T, N, L, B>, _: &mut Mode<'_>) -> (Self::Output, Self::Tape) {
-        (self.forward(x), *Self::channels(x))
-    }
-    #[inline(always)]
-    fn forward_tape_into(
-        &self,
-        x: &Seq<T, N, L, B>,
-        _: &mut Mode<'_>,
-        tape: &mut Self::Tape,
-    ) -> Self::Output {
-        *tape = *Self::channels(x);
-        self.forward(x)
-    }
-    #[inline(always)]
-    fn backward(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) -> Seq<T, N, L, B> {
-        let mut dx = Seq::zeros();
-        self.backward_into(x, dy.as_slice(), grad, Some(&mut dx));
-        Self::channels_back(dx)
-    }
-    #[inline(always)]
-    fn backward_params(&self, x: &Self::Tape, dy: &Self::Output, grad: &mut Self) {
-        self.backward_into(x, dy.as_slice(), grad, None);
-    }
-}
+conv_impls!(DepthwiseConv1d<C, K, P, T, BIAS>, in C, out C, [const C: usize, const K: usize]);
 
 /// A causal depthwise convolution streams, as [`Conv1d`] does.
 impl<const N: usize, const C: usize, const K: usize, const D: usize, T, const BIAS: bool>
