@@ -750,16 +750,11 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
         G: Rng + ?Sized,
         F: FnMut(&EpochReport, &N) -> Control,
     {
-        self.check(net, loss)?;
-        check_data::<_, _, <N::Output as Batch<M>>::Column, L>(data)?;
         // One tape for the whole run, overwritten by every step's forward
         // pass (`forward_tape_into` writes it in place instead of returning
         // it).
         let mut tape = first_tape::<N, D::Input, M>(net);
-        let base = self.optimizer.learning_rate();
-        let result = self.train_epochs(net, loss, data, rng, &mut tape, on_epoch);
-        self.optimizer.set_learning_rate(base);
-        result
+        self.fit_with_tape(net, loss, data, rng, &mut tape, on_epoch)
     }
 
     /// [`fit`](Trainer::fit), with the training tape in memory the caller
