@@ -2,13 +2,16 @@
 //! matrix, mean loss, and the regression scores MSE, MAE and R².
 //!
 //! A data set's size is known only at run time, so these functions run the
-//! network over it in batches of [`EVAL_BATCH`] samples (a compile-time
+//! network over it in batches of [`EVAL_BATCH`] vectors (a compile-time
 //! size, on the stack; the last, shorter batch is padded and its padding
-//! ignored) and need no heap. The predictions are bit for bit those of
-//! [`Network::predict`](crate::Network::predict) one sample at a time.
+//! ignored), or one sequence at a time ([`Input::EVAL`]: a sequence model's
+//! intermediate values are large), and need no heap. The predictions are
+//! bit for bit those of [`Network::predict`](crate::Network::predict) one
+//! sample at a time.
 //!
-//! The bounds they need are bundled in [`Classifier`] and [`Regressor`], so
-//! that a function generic over the network names one trait:
+//! The bounds they need are bundled in [`Predicts`] (any input), and in
+//! [`Classifier`] and [`Regressor`] for vectors, so that a function generic
+//! over the network names one trait:
 //!
 //! ```
 //! use staticnet::metrics::{Classifier, accuracy};
@@ -29,8 +32,8 @@ use crate::network::class_of;
 use crate::tensor::Tensor;
 use crate::{Loss, Module, Scalar};
 
-/// How many samples the evaluation functions run through the network at
-/// once.
+/// How many vectors the evaluation functions run through the network at
+/// once (sequences: one, see [`Input::EVAL`]).
 pub const EVAL_BATCH: usize = 16;
 
 /// A target that names a class: a class index, or a one-hot (or probability)
@@ -56,8 +59,9 @@ impl<T: Scalar, const K: usize> Class for SVector<T, K> {
 /// A network that maps inputs `X` (a vector or a sequence, see
 /// [`Input`]) to `O` outputs, one sample at a time and in evaluation
 /// batches ([`Input::EVAL`] samples: [`EVAL_BATCH`] vectors, one sequence):
-/// the bound of this module's functions, for any kind of input. Implemented for every such network. [`Regressor`] and
-/// [`Classifier`] are the same for vector inputs, with the sizes spelled out.
+/// the bound of this module's functions, for any kind of input.
+/// Implemented for every such network. [`Regressor`] and [`Classifier`] are
+/// the same for vector inputs, with the sizes spelled out.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network from `{X}` to {O} outputs",
     label = "this network does not map `{X}` to {O} outputs",
@@ -165,8 +169,9 @@ impl core::fmt::Display for MetricError {
 #[cfg(feature = "std")]
 impl std::error::Error for MetricError {}
 
-/// Runs `net` over every input of `data` in batches of [`EVAL_BATCH`] and
-/// hands each sample's index and output to `f`, in order.
+/// Runs `net` over every input of `data` in evaluation batches
+/// ([`Input::EVAL`] samples) and hands each sample's index and output to
+/// `f`, in order.
 fn for_each_output<N, D, T, const O: usize>(
     net: &N,
     data: &D,
