@@ -5,34 +5,11 @@
 //! far mid inference is from its L2-bandwidth limit.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Criterion's output directory, found the way criterion finds it.
-fn criterion_dir() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return Some(PathBuf::from(home));
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(Path::new(&target).join("criterion"));
-    }
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .map(|a| a.join("criterion"))
-        .find(|d| d.is_dir())
-}
-
-/// The numbers of the JSON array that follows `"key":` in `text`.
-fn array(text: &str, key: &str) -> Vec<f64> {
-    let Some(start) = text.find(&format!("\"{key}\":[")) else {
-        return Vec::new();
-    };
-    let rest = &text[start + key.len() + 4..];
-    let end = rest.find(']').unwrap_or(rest.len());
-    rest[..end]
-        .split(',')
-        .filter_map(|v| v.trim().parse().ok())
-        .collect()
-}
+#[path = "../criterion_json.rs"]
+mod criterion_json;
+use criterion_json::{array, criterion_dir};
 
 /// Time per iteration in ns of one benchmark of this run: (median, first
 /// quartile, third quartile).

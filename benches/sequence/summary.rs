@@ -1,6 +1,6 @@
 //! The closing table: criterion's samples of this run, read back from its
-//! output directory as in benches/models/summary.rs (whose `print` is
-//! written for that bench's cases, so its few helpers are repeated here):
+//! output directory (benches/criterion_json.rs, shared with
+//! benches/models):
 //! per model the median ns per step and its spread, the baseline's median
 //! and the ratio, GFLOP/s, % of the measured peak, and RTNeural's figure
 //! from the issue brought to this machine's peak with the target beside it;
@@ -9,39 +9,16 @@
 //! processes.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The FMA peak of the core RTNeural's figures were measured on (GFLOP/s).
 const RTNEURAL_PEAK: f64 = 100.0;
 /// The target: at most this fraction of RTNeural's time at equal peak.
 const TARGET: f64 = 0.8;
 
-/// Criterion's output directory, found the way criterion finds it.
-fn criterion_dir() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return Some(PathBuf::from(home));
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(Path::new(&target).join("criterion"));
-    }
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .map(|a| a.join("criterion"))
-        .find(|d| d.is_dir())
-}
-
-/// The numbers of the JSON array that follows `"key":` in `text`.
-fn array(text: &str, key: &str) -> Vec<f64> {
-    let Some(start) = text.find(&format!("\"{key}\":[")) else {
-        return Vec::new();
-    };
-    let rest = &text[start + key.len() + 4..];
-    let end = rest.find(']').unwrap_or(rest.len());
-    rest[..end]
-        .split(',')
-        .filter_map(|v| v.trim().parse().ok())
-        .collect()
-}
+#[path = "../criterion_json.rs"]
+mod criterion_json;
+use criterion_json::{array, criterion_dir};
 
 /// Time per iteration in ns of one benchmark of this run, over its
 /// samples: the fastest, the first quartile, the median, the third
