@@ -27,7 +27,7 @@ use std::time::Instant;
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::data::{Standardize, load_csv_targets};
 use staticnet::io;
-use staticnet::metrics::{Regression, regression};
+use staticnet::metrics::regression;
 use staticnet::optim::Adam;
 use staticnet::prelude::*;
 use staticnet::train::{Control, Trainer};
@@ -140,22 +140,8 @@ fn main() {
         "the loaded model predicts as the trained one"
     );
 
-    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64;
-    let variance = values
-        .iter()
-        .map(|&v| (f64::from(v) - mean).powi(2))
-        .sum::<f64>()
-        / values.len() as f64;
-    let report = |name: &str, s: Regression| {
-        println!(
-            "{name}: mse {:8.2}  mae {:6.2}  r2 {:.3}  nmse {:.4}",
-            s.mse,
-            s.mae,
-            s.r2,
-            s.mse / variance
-        );
-        s.mse / variance
-    };
+    let report = common::PeriodReport::new(&values);
+    let report = |name: &str, s| report.print(name, s);
     report("train 1712–1920", regression(&loaded, &train));
     let nmse = report("test  1921–1955", regression(&loaded, &test_a));
     report("test  1956–1979", regression(&loaded, &test_b));

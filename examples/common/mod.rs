@@ -123,3 +123,33 @@ pub fn plot_dir(dir: &std::path::Path) {
 pub fn plot_failed(e: std::io::Error) -> ! {
     fail(&format!("writing a picture failed: {e}"))
 }
+
+/// The scores of a forecast over one period, with the normalised MSE of
+/// the literature: the MSE divided by the variance of the whole series.
+pub struct PeriodReport {
+    variance: f64,
+}
+
+impl PeriodReport {
+    /// The whole series' (population) variance.
+    pub fn new(values: &[f32]) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let variance = values
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        PeriodReport { variance }
+    }
+
+    /// Prints a period's MSE, MAE, R² and normalised MSE; returns the last.
+    pub fn print(&self, name: &str, s: staticnet::metrics::Regression) -> f64 {
+        let nmse = s.mse / self.variance;
+        println!(
+            "{name}: mse {:8.2}  mae {:6.2}  r2 {:.3}  nmse {:.4}",
+            s.mse, s.mae, s.r2, nmse
+        );
+        nmse
+    }
+}
