@@ -45,6 +45,8 @@
 //! the same bits on the same kind of CPU, not across CPUs with and without
 //! AVX2 + FMA.
 
+use core::ops::Range;
+
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
 use crate::Scalar;
@@ -92,12 +94,27 @@ pub trait Kernels<T> {
         dy: &[[T; O]; B],
         x: &[[T; I]; B],
     );
+    /// `acc += W x` over the gates `gates` of a recurrent cell's stacked
+    /// matrix, stored column by column (`w[i][g]` is gate `g`'s part of
+    /// column `i`, `acc[g]` its sums): for every element of those gates,
+    /// `acc + w[0]·x[0] + w[1]·x[1] + …`, the terms added in the order of
+    /// `i`, so that any range of gates gives the bits the whole call gives.
+    /// Panics if the range goes past `G`.
+    fn gates<const N: usize, const G: usize, const H: usize>(
+        w: &[[[T; H]; G]; N],
+        x: &[T; N],
+        acc: &mut [[T; H]; G],
+        gates: Range<usize>,
+    );
     /// `y[k] = f(x[k])` for every `k`: an element-wise activation. Panics
     /// if the lengths differ.
     fn map(x: &[T], y: &mut [T], f: impl Fn(T) -> T);
     /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
     /// and its derivative. Panics if the lengths differ.
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
+    /// `y[k] = f(x[k])` for one of a recurrent cell's activations (see
+    /// [`Cell`]). Panics if the lengths differ.
+    fn cell(f: Cell, x: &[T], y: &mut [T]);
     /// `y[k] = f(x[k])` for one of the fast rational activations
     /// (`crate::math::fast`), within their documented error bounds. Panics
     /// if the lengths differ.
@@ -106,6 +123,20 @@ pub trait Kernels<T> {
     /// activations, `y` bit for bit what [`fast`](Kernels::fast) gives.
     /// Panics if the lengths differ.
     fn fast2(f: Fast, x: &[T], y: &mut [T], d: &mut [T]);
+}
+
+/// Which activation of a recurrent cell (GRU, LSTM) a [`Kernels::cell`]
+/// call computes. The plain loops compute the crate's exact `σ` (bit for
+/// bit [`Sigmoid`](crate::Sigmoid)) and its branch-free `tanh`
+/// (`math::tanh_cell`); the AVX2 path the same formulas in vector code with
+/// fused multiply-adds, so its own rounding, within the bounds its test
+/// checks (x86.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// The logistic function `1/(1 + e^(−x))`.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
 }
 
 /// Which fast rational activation a [`Kernels::fast`] call computes.
@@ -124,6 +155,14 @@ pub enum Fast {
 #[inline(always)]
 pub(crate) fn fast<T: Scalar>(f: Fast, x: &[T], y: &mut [T]) {
     <T::Kernels as Kernels<T>>::fast(f, x, y)
+}
+
+/// `y[k] = f(x[k])` for one of a recurrent cell's activations: on x86-64
+/// CPUs with AVX2 and FMA vector code with fused multiply-adds, elsewhere
+/// the scalar functions (see [`Cell`]).
+#[inline(always)]
+pub(crate) fn cell<T: Scalar>(f: Cell, x: &[T], y: &mut [T]) {
+    <T::Kernels as Kernels<T>>::cell(f, x, y)
 }
 
 /// `(y[k], d[k]) = (f(x[k]), f'(x[k]))` for a fast rational activation, as
@@ -171,6 +210,20 @@ pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
 #[inline(always)]
 pub(crate) fn map2<T: Scalar>(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
     <T::Kernels as Kernels<T>>::map2(x, y, d, f)
+}
+
+/// `acc += W x` over the gates `gates` of a recurrent cell's stacked
+/// matrix (see [`Kernels::gates`]): on x86-64 CPUs with AVX2 and FMA each
+/// term is a fused multiply-add, elsewhere a multiply and an add; the
+/// terms of an element are added in the order of the columns either way.
+#[inline(always)]
+pub(crate) fn gates<T: Scalar, const N: usize, const G: usize, const H: usize>(
+    w: &[[[T; H]; G]; N],
+    x: &[T; N],
+    acc: &mut [[T; H]; G],
+    gates: Range<usize>,
+) {
+    <T::Kernels as Kernels<T>>::gates(w, x, acc, gates)
 }
 
 /// `W x + b`, for every column of `x`.
@@ -379,6 +432,73 @@ pub(crate) mod testing {
         );
     }
 
+    /// [`Kernels::gates`] at one shape: every element of every gate range
+    /// against the exact sum, and each range's bits against the whole
+    /// call's (the order of an element's terms does not depend on the
+    /// range or its blocking).
+    pub(crate) fn check_gates<K: Kernels<f32>, const N: usize, const G: usize, const H: usize>(
+        seed: u64,
+    ) {
+        let shape = format!("N {N}, G {G}, H {H}");
+        let mut r = Values(0x2545_f491_4f6c_dd1d ^ seed);
+        let w: [[[f32; H]; G]; N] = core::array::from_fn(|_| r.fill());
+        let [x]: [[f32; N]; 1] = r.fill();
+        let b: [[f32; H]; G] = r.fill();
+        let mut all = b;
+        K::gates(&w, &x, &mut all, 0..G);
+        for g in 0..G {
+            for h in 0..H {
+                let (mut exact, mut mag) = (f64::from(b[g][h]), f64::from(b[g][h].abs()));
+                for i in 0..N {
+                    let t = f64::from(w[i][g][h]) * f64::from(x[i]);
+                    exact += t;
+                    mag += t.abs();
+                }
+                close(
+                    || format!("gates {shape} [{g}, {h}]"),
+                    all[g][h],
+                    exact,
+                    mag,
+                    N,
+                );
+            }
+        }
+        for lo in 0..G {
+            for hi in lo..=G {
+                let mut part = b;
+                K::gates(&w, &x, &mut part, lo..hi);
+                for g in 0..G {
+                    let want = if (lo..hi).contains(&g) { all[g] } else { b[g] };
+                    assert_eq!(
+                        bits(&[part[g]]),
+                        bits(&[want]),
+                        "gates {shape}: gate {g} of the range {lo}..{hi}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`check_gates`] on the shapes of GRU and LSTM cells: every tail of
+    /// a vector of 8 (H = 1, 3, 5, 7, 9, 17), one block and several (up to
+    /// 4 × 64 sums), one column and many. (Under Miri the first six, which
+    /// take every branch.)
+    pub(crate) fn check_all_gates<K: Kernels<f32>>() {
+        check_gates::<K, 1, 3, 1>(1);
+        check_gates::<K, 3, 4, 5>(2);
+        check_gates::<K, 1, 3, 8>(3);
+        check_gates::<K, 8, 4, 7>(4);
+        check_gates::<K, 2, 3, 32>(5);
+        check_gates::<K, 5, 3, 9>(6);
+        if cfg!(miri) {
+            return;
+        }
+        check_gates::<K, 32, 4, 32>(7);
+        check_gates::<K, 17, 4, 17>(8);
+        check_gates::<K, 64, 4, 64>(9);
+        check_gates::<K, 3, 3, 100>(10);
+    }
+
     /// Every shape the tests cover: the odd sizes 1, 3, 7, 17, 33, 65, 130
     /// as heights and as widths (every tail of a vector of 8, tiles that do
     /// not divide, fewer inputs than chains), a few exact multiples, and
@@ -475,12 +595,39 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::check_all;
+    use super::testing::{check_all, check_all_gates};
     use super::{Kernels, Portable};
 
     #[test]
     fn portable_kernels_are_exact_to_rounding_on_odd_sizes() {
         check_all::<Portable>();
+    }
+
+    #[test]
+    fn portable_gates_are_exact_to_rounding_and_the_same_bits_in_any_range() {
+        check_all_gates::<Portable>();
+    }
+
+    /// The plain loops' cell activations are the crate's exact `σ`
+    /// ([`Sigmoid`](crate::Sigmoid), `Scalar::sigmoid`) and `tanh_cell`,
+    /// bit for bit, in both scalar types.
+    #[test]
+    fn portable_cell_activations_are_the_scalar_functions() {
+        use super::Cell;
+        use crate::{Scalar, math};
+        fn check<T: Scalar>() {
+            let x: [T; 23] = core::array::from_fn(|k| T::of_f64((k as f64 - 11.0) * 1.9));
+            let (mut s, mut t) = ([T::ZERO; 23], [T::ZERO; 23]);
+            Portable::cell(Cell::Sigmoid, &x, &mut s);
+            Portable::cell(Cell::Tanh, &x, &mut t);
+            for k in 0..23 {
+                let bits = |a: T| a.as_f64().to_bits();
+                assert_eq!(bits(s[k]), bits(x[k].sigmoid()), "σ({})", x[k]);
+                assert_eq!(bits(t[k]), bits(math::tanh_cell(x[k])), "tanh({})", x[k]);
+            }
+        }
+        check::<f32>();
+        check::<f64>();
     }
 
     /// `map` and `map2` (the dispatched `f32` ones and the plain `f64`

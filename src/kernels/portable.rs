@@ -6,12 +6,19 @@
 //! shapes: the batch columns never interact, so a batch gives bit for bit
 //! what its samples give one by one.
 
-use super::{Fast, Kernels};
+use core::ops::Range;
+
+use super::{Cell, Fast, Kernels};
 use crate::Scalar;
-use crate::math::fast;
+use crate::math::{self, fast};
 
 /// The plain loops.
 pub struct Portable;
+
+/// How many elements of a recurrent cell's sums [`Portable::gates`] keeps
+/// in a local array over all the columns: 96 `f32` are 12 AVX2 registers,
+/// which leaves room for `x_i` and the products among the 16.
+const GATE_BLOCK: usize = 96;
 
 impl<T: Scalar> Kernels<T> for Portable {
     /// `W x + b` for every column of `x`: `out[j] = b + Σ_i W[:, i] x[i, j]`,
@@ -75,6 +82,35 @@ impl<T: Scalar> Kernels<T> for Portable {
         }
     }
 
+    /// `acc += W x` over the gates in `gates`: the elements are taken
+    /// [`GATE_BLOCK`] at a time, each block through all the columns in a
+    /// local array (which stays in registers: an unrolled multiply and add
+    /// per element and column) instead of being loaded and stored once per
+    /// column; each element's terms in the order of `i`.
+    #[inline]
+    fn gates<const N: usize, const G: usize, const H: usize>(
+        w: &[[[T; H]; G]; N],
+        x: &[T; N],
+        acc: &mut [[T; H]; G],
+        gates: Range<usize>,
+    ) {
+        let (lo, hi) = (gates.start * H, gates.end * H);
+        let acc = &mut acc.as_flattened_mut()[lo..hi];
+        for (k, block) in acc.chunks_mut(GATE_BLOCK).enumerate() {
+            let from = lo + k * GATE_BLOCK;
+            let mut r = [T::ZERO; GATE_BLOCK];
+            let r = &mut r[..block.len()];
+            r.copy_from_slice(block);
+            for (column, &xi) in w.iter().zip(x) {
+                let wk = &column.as_flattened()[from..from + r.len()];
+                for (a, &wv) in r.iter_mut().zip(wk) {
+                    *a += wv * xi;
+                }
+            }
+            block.copy_from_slice(r);
+        }
+    }
+
     /// `y[k] = f(x[k])`. Out of place, so that every element is stored: in
     /// place, a function that often returns its argument (ReLU) compiles to
     /// masked stores, which are slow on some CPUs.
@@ -95,6 +131,24 @@ impl<T: Scalar> Kernels<T> for Portable {
         );
         for ((v, dv), &u) in y.iter_mut().zip(d).zip(x) {
             (*v, *dv) = f(u);
+        }
+    }
+
+    /// The exact logistic function, bit for bit the crate's
+    /// [`Sigmoid`](crate::Sigmoid) (`Scalar::sigmoid`), whose two branches
+    /// (`1/(1 + e^(−x))` for `x ≥ 0`, `e^x/(1 + e^x)` below) are both
+    /// `n/(1 + e^(−|x|))` with `n = 1` or `e^(−|x|)`: one select instead of
+    /// a branch, so the loop vectorises (`f32`'s `eˣ` is branch-free); and
+    /// `math::tanh_cell`.
+    #[inline]
+    fn cell(f: Cell, x: &[T], y: &mut [T]) {
+        match f {
+            Cell::Sigmoid => Self::map(x, y, |v| {
+                let e = math::exp(-v.abs());
+                let n = if v >= T::ZERO { T::ONE } else { e };
+                n / (T::ONE + e)
+            }),
+            Cell::Tanh => Self::map(x, y, math::tanh_cell),
         }
     }
 

@@ -21,7 +21,7 @@ use crate::module::Mode;
 use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo};
 use crate::sequence::Seq;
 use crate::stream::Stream;
-use crate::{Module, Params, Scalar, Train, kernels, math};
+use crate::{Module, Params, Scalar, Train, kernels};
 
 /// A sequence has the layer's channel count: `Gru<I, H>` takes `I`
 /// channels per step (a sequence with other channels names both sizes in
@@ -50,71 +50,8 @@ where
     .data[0][0]
 }
 
-/// How many elements of `b + W x` [`gates_times`] keeps in registers over
-/// all the columns: 96 `f32` are 12 AVX2 registers, which leaves room for
-/// `x_i` and the products among the 16.
-const BLOCK: usize = 96;
-
-/// `b + W x` for the stacked matrix `W` stored column by column
-/// (`w[i][g]` is gate `g`'s part of column `i`), every gate at once: each
-/// element is `b` plus the products in the order of `i`, so one gate alone
-/// ([`gate_times`]) gives the same bits.
-///
-/// The `G·H` outputs are taken [`BLOCK`] at a time, each block through all
-/// the columns (`acc += w[i][block] · x_i`, an 8-wide multiply and add per
-/// register inside a dispatched call), so that a block stays in registers
-/// instead of being loaded and stored once per column; the rest, fewer than
-/// `BLOCK`, last. The order of each element's sum does not change.
-#[inline(always)]
-pub(crate) fn gates_times<T: Scalar, const N: usize, const G: usize, const H: usize>(
-    w: &[[[T; H]; G]; N],
-    b: &[[T; H]; G],
-    x: &[T; N],
-) -> [[T; H]; G] {
-    let mut acc = *b;
-    let (blocks, rest) = acc.as_flattened_mut().as_chunks_mut::<BLOCK>();
-    let done = blocks.len() * BLOCK;
-    for (k, block) in blocks.iter_mut().enumerate() {
-        let mut r = *block;
-        for (column, &xi) in w.iter().zip(x) {
-            let wk = &column.as_flattened()[k * BLOCK..][..BLOCK];
-            for (a, &wv) in r.iter_mut().zip(wk) {
-                *a += wv * xi;
-            }
-        }
-        *block = r;
-    }
-    // The rest in a local array too, so that it stays in registers.
-    let mut r = [T::ZERO; BLOCK];
-    let r = &mut r[..rest.len()];
-    r.copy_from_slice(rest);
-    for (column, &xi) in w.iter().zip(x) {
-        for (a, &wv) in r.iter_mut().zip(&column.as_flattened()[done..]) {
-            *a += wv * xi;
-        }
-    }
-    rest.copy_from_slice(r);
-    acc
-}
-
-/// Gate `g`'s part of [`gates_times`], bit for bit.
-#[inline(always)]
-pub(crate) fn gate_times<T: Scalar, const N: usize, const G: usize, const H: usize>(
-    w: &[[[T; H]; G]; N],
-    b: &[[T; H]; G],
-    x: &[T; N],
-    g: usize,
-) -> [T; H] {
-    let mut acc = b[g];
-    for (column, &xi) in w.iter().zip(x) {
-        for (a, &wv) in acc.iter_mut().zip(&column[g]) {
-            *a += wv * xi;
-        }
-    }
-    acc
-}
-
-/// `dW += d xᵀ` for `W` stored as in [`gates_times`].
+/// `dW += d xᵀ` for `W` stored as in [`kernels::gates`] (`w[i][g]` is gate
+/// `g`'s part of column `i`).
 #[inline(always)]
 pub(crate) fn accumulate_outer<T: Scalar, const N: usize, const G: usize, const H: usize>(
     dw: &mut [[[T; H]; G]; N],
@@ -139,7 +76,7 @@ pub(crate) fn accumulate<T: Scalar, const G: usize, const H: usize>(
     }
 }
 
-/// `Wᵀ d` for `W` stored as in [`gates_times`]: one dot product per column,
+/// `Wᵀ d` for `W` stored as in [`kernels::gates`]: one dot product per column,
 /// summed in eight interleaved partial sums (a fixed order, which
 /// vectorises).
 #[inline(always)]
@@ -166,27 +103,18 @@ pub(crate) fn transpose_times<T: Scalar, const N: usize, const G: usize, const H
     })
 }
 
-/// The exact logistic function of every element, bit for bit the crate's
-/// [`Sigmoid`](crate::Sigmoid) (`Scalar::sigmoid`), whose two branches
-/// (`1/(1 + e^(−x))` for `x ≥ 0`, `e^x/(1 + e^x)` below) are both
-/// `n/(1 + e^(−|x|))` with `n = 1` or `e^(−|x|)`: one select instead of a
-/// branch, so the loop vectorises (`f32`'s `eˣ` is branch-free).
+/// The logistic function of every element as the cells compute it
+/// ([`kernels::Cell::Sigmoid`]).
 #[inline(always)]
 pub(crate) fn sigmoid<T: Scalar>(x: &[T], y: &mut [T]) {
-    kernels::map(x, y, |v| {
-        let e = math::exp(-v.abs());
-        let n = if v >= T::ZERO { T::ONE } else { e };
-        n / (T::ONE + e)
-    });
+    kernels::cell(kernels::Cell::Sigmoid, x, y);
 }
 
-/// `tanh` of every element as the cells compute it: in `f32` the crate's
-/// branch-free `tanh`, within 1.05 ulp (`math::tanh_cell`), so the loop
-/// vectorises (`libm::tanhf` branches and is called element by element);
-/// in `f64` the exact one of [`Tanh`](crate::Tanh).
+/// `tanh` of every element as the cells compute it
+/// ([`kernels::Cell::Tanh`]).
 #[inline(always)]
 pub(crate) fn tanh<T: Scalar>(x: &[T], y: &mut [T]) {
-    kernels::map(x, y, math::tanh_cell);
+    kernels::cell(kernels::Cell::Tanh, x, y);
 }
 
 /// A gated recurrent unit with `I` input channels and `H` hidden units,
@@ -200,15 +128,21 @@ pub(crate) fn tanh<T: Scalar>(x: &[T], y: &mut [T]) {
 /// h' = (1 − z) ⊙ n + z ⊙ h
 /// ```
 ///
-/// with `h = h_{t−1}`, `h' = h_t`, the exact `σ` of
-/// [`Sigmoid`](crate::Sigmoid), and in `f64` the exact `tanh` of
-/// [`Tanh`](crate::Tanh); in `f32` the cell's `tanh` is the crate's own
-/// branch-free one, within 1.05 ulp of the exact value for every input
-/// (measured over all of them; `libm::tanhf`, which [`Tanh`](crate::Tanh)
-/// uses, is within 2.19 ulp), so that the cell's loops vectorise: its
-/// results differ from a cell built on [`Tanh`](crate::Tanh) in the last
-/// bits. The gradients are those of the function computed (`tanh' = 1 − y²`
-/// from the computed `y`).
+/// with `h = h_{t−1}`, `h' = h_t`. In `f64`, `σ` and `tanh` are exactly
+/// those of [`Sigmoid`](crate::Sigmoid) and [`Tanh`](crate::Tanh). In
+/// `f32` the cell's `tanh` is the crate's own branch-free one, within 1.05
+/// ulp of the exact value for every input (measured over all of them;
+/// `libm::tanhf`, which [`Tanh`](crate::Tanh) uses, is within 2.19 ulp), so
+/// that the cell's loops vectorise; `σ` is [`Sigmoid`](crate::Sigmoid)'s
+/// formula. On x86-64 CPUs with AVX2 and FMA, the `f32` cell computes both
+/// in vector code with fused multiply-adds (`σ` within 2.5 ulp, `tanh`
+/// within 1.06, measured; [`Sigmoid`](crate::Sigmoid) itself reaches 2.4),
+/// and each element of the products `W x` as a chain of fused
+/// multiply-adds: so its results differ from the plain loops' in the last
+/// bits, as every kernel of the crate's does (see `crate::kernels`). The
+/// gradients are those of the function computed (`tanh' = 1 − y²` from the
+/// computed `y`). `r` and `z` are one sum each, `b_i + b_h + W_i x + W_h
+/// h`, as PyTorch's equations write them.
 ///
 /// It maps a batch of sequences [`Seq<T, I, L, B>`](Seq) to the sequence of
 /// its hidden states, `Seq<T, H, L, B>` (PyTorch's `output`; the last step
@@ -327,29 +261,46 @@ impl<const I: usize, const H: usize, T: Scalar> Gru<I, H, T> {
         }
     }
 
+    /// `W_hn h + b_hn`, the hidden state's part of the candidate gate `n`,
+    /// for the backward pass: bit for bit what the forward pass had (each
+    /// element's terms in the same order, whatever the range).
+    #[inline(always)]
+    fn hidden_n(&self, h: &[T; H]) -> [T; H] {
+        let mut gh = [[T::ZERO; H]; 3];
+        gh[2] = self.bias_hh[2];
+        kernels::gates(&self.weight_hh, h, &mut gh, 2..3);
+        gh[2]
+    }
+
     /// One step: `h_t` from `x_t` and `h_{t−1}`, writing `r, z, n` into
     /// `gates`. The whole-sequence forward pass, the training pass and the
     /// stream all run this, so they agree bit for bit.
     #[inline(always)]
     fn cell(&self, x: &[T; I], h: &[T; H], gates: &mut [[T; H]; 3]) -> [T; H] {
-        let gi = gates_times(&self.weight_ih, &self.bias_ih, x);
-        let gh = gates_times(&self.weight_hh, &self.bias_hh, h);
-        let mut a = [[T::ZERO; H]; 2];
-        for ((a, &u), &v) in a
+        // r and z: one sum each, b_i + b_h + W_i x + W_h h; n needs
+        // W_in x + b_in (in `gin`) and W_hn h + b_hn (in `a[2]`, the same
+        // bits as `hidden_n`) apart. W_h h in one call over all three gates,
+        // so that its sums are in flight together.
+        let mut a = self.bias_hh;
+        for (a, &b) in a[..2]
             .as_flattened_mut()
             .iter_mut()
-            .zip(gi[..2].as_flattened())
-            .zip(gh[..2].as_flattened())
+            .zip(self.bias_ih[..2].as_flattened())
         {
-            *a = u + v;
+            *a = b + *a;
         }
-        sigmoid(a.as_flattened(), gates[..2].as_flattened_mut());
+        let mut gin = [[T::ZERO; H]; 3];
+        gin[2] = self.bias_ih[2];
+        kernels::gates(&self.weight_ih, x, &mut a, 0..2);
+        kernels::gates(&self.weight_ih, x, &mut gin, 2..3);
+        kernels::gates(&self.weight_hh, h, &mut a, 0..3);
+        sigmoid(a[..2].as_flattened(), gates[..2].as_flattened_mut());
         let [r, z, n] = gates;
-        let mut a = [T::ZERO; H];
+        let mut an = [T::ZERO; H];
         for k in 0..H {
-            a[k] = gi[2][k] + r[k] * gh[2][k];
+            an[k] = gin[2][k] + r[k] * a[2][k];
         }
-        tanh(&a, n);
+        tanh(&an, n);
         // A loop, not `array::from_fn`, which the compiler may leave as a
         // call (compiled without the dispatched call's AVX2).
         let mut h_new = [T::ZERO; H];
@@ -378,7 +329,7 @@ impl<const I: usize, const H: usize, T: Scalar> Gru<I, H, T> {
                 };
                 let [r, z, n] = &tape.gates[b][t];
                 // W_hn h + b_hn, as the forward pass had it.
-                let ghn = gate_times(&self.weight_hh, &self.bias_hh, &h_prev, 2);
+                let ghn = self.hidden_n(&h_prev);
                 let (mut di, mut dh) = ([[T::ZERO; H]; 3], [[T::ZERO; H]; 3]);
                 let mut dh_prev = [T::ZERO; H];
                 for k in 0..H {

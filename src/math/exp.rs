@@ -23,18 +23,30 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     y * pow2(n1) * pow2(n2)
 }
 
+/// `log₂ e`, the reduction's first step.
+pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
+/// ln 2 = `LN2_HI + LN2_LO`, `LN2_HI` = 355/512 exactly (few bits, so that
+/// `n · LN2_HI` is exact).
+pub(crate) const LN2_HI: f32 = 0.693_359_4;
+/// The rest of ln 2 beyond [`LN2_HI`].
+pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
+/// Adding and subtracting 1.5 · 2²³ rounds to the nearest integer.
+pub(crate) const ROUND: f32 = 12_582_912.0;
+/// The coefficients of [`expm1_reduced`]'s `P`, from the highest degree
+/// down to the `r` term (the constant term is ½).
+pub(crate) const EXPM1_P: [f32; 5] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+];
+
 /// `(n, r)` with `x = n ln 2 + r`, `n` an integer, `|r| ≤ ln 2 / 2` (plus
 /// a rounding): the Cody–Waite reduction of [`exp_f32`], for `|x| ≤ 104`.
 /// (Also [`tanh_f32`](super::tanh::tanh_f32)'s.)
 #[inline(always)]
 pub(super) fn reduce(x: f32) -> (i32, f32) {
-    const LOG2E: f32 = core::f32::consts::LOG2_E;
-    // ln 2 = LN2_HI + LN2_LO, LN2_HI = 355/512 exactly (few bits, so that
-    // n · LN2_HI is exact).
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer.
-    const ROUND: f32 = 12_582_912.0;
     let shifted = x * LOG2E + ROUND;
     let nf = shifted - ROUND;
     let r = (x - nf * LN2_HI) - nf * LN2_LO;
@@ -50,10 +62,8 @@ pub(super) fn reduce(x: f32) -> (i32, f32) {
 /// polynomial of Cephes' `expf`.
 #[inline(always)]
 pub(super) fn expm1_reduced(r: f32) -> f32 {
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
+    let c = EXPM1_P;
+    let p = ((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + 0.5;
     p * (r * r) + r
 }
 

@@ -11,9 +11,9 @@
 
 use crate::Scalar;
 
-mod exp;
+pub(crate) mod exp;
 pub(crate) mod fast;
-mod tanh;
+pub(crate) mod tanh;
 
 use exp::exp_f32;
 use tanh::tanh_f32;
