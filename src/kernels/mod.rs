@@ -1,7 +1,8 @@
 //! The four products a dense layer spends its time in, over nalgebra's
 //! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous),
-//! the element-wise maps of the activations, and the fast rational
-//! activations ([`Fast`]): one interface, [`Kernels`], and its
+//! the element-wise maps of the activations, the fast rational activations
+//! ([`Fast`]), and a recurrent cell's gate products and activations
+//! ([`Kernels::gates`], [`Cell`]): one interface, [`Kernels`], and its
 //! implementations, entered once per call of a network through
 //! [`dispatch`]. Everything else in the crate calls
 //! the functions below, so a tuned kernel is one more implementation here
