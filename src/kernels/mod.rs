@@ -95,15 +95,19 @@ pub trait Kernels<T> {
         dy: &[[T; O]; B],
         x: &[[T; I]; B],
     );
-    /// `acc += W x` over the gates `gates` of a recurrent cell's stacked
-    /// matrix, stored column by column (`w[i][g]` is gate `g`'s part of
-    /// column `i`, `acc[g]` its sums): for every element of those gates,
-    /// `acc + w[0]·x[0] + w[1]·x[1] + …`, the terms added in the order of
-    /// `i`, so that any range of gates gives the bits the whole call gives.
-    /// Panics if the range goes past `G`.
-    fn gates<const N: usize, const G: usize, const H: usize>(
+    /// `acc += W x + V y` over the gates `gates` of a recurrent cell's
+    /// stacked matrices, stored column by column (`w[i][g]` is gate `g`'s
+    /// part of column `i`, `acc[g]` its sums): for every element of those
+    /// gates, `acc + w[0]·x[0] + w[1]·x[1] + … + v[0]·y[0] + …`, the terms
+    /// added in that order, so that any range of gates gives the bits the
+    /// whole call gives, and one call the bits of two (`W x`, then `V y`).
+    /// `M = 0` (an empty `V`) is `acc += W x`. Panics if the range goes
+    /// past `G`.
+    fn gates<const N: usize, const M: usize, const G: usize, const H: usize>(
         w: &[[[T; H]; G]; N],
         x: &[T; N],
+        v: &[[[T; H]; G]; M],
+        y: &[T; M],
         acc: &mut [[T; H]; G],
         gates: Range<usize>,
     );
@@ -224,7 +228,21 @@ pub(crate) fn gates<T: Scalar, const N: usize, const G: usize, const H: usize>(
     acc: &mut [[T; H]; G],
     gates: Range<usize>,
 ) {
-    <T::Kernels as Kernels<T>>::gates(w, x, acc, gates)
+    <T::Kernels as Kernels<T>>::gates::<N, 0, G, H>(w, x, &[], &[], acc, gates)
+}
+
+/// `acc += W x + V y` over the gates `gates` (see [`Kernels::gates`]): the
+/// bits of [`gates`] for `W x`, then for `V y`, in one pass over the sums.
+#[inline(always)]
+pub(crate) fn gates2<T: Scalar, const N: usize, const M: usize, const G: usize, const H: usize>(
+    w: &[[[T; H]; G]; N],
+    x: &[T; N],
+    v: &[[[T; H]; G]; M],
+    y: &[T; M],
+    acc: &mut [[T; H]; G],
+    gates: Range<usize>,
+) {
+    <T::Kernels as Kernels<T>>::gates(w, x, v, y, acc, gates)
 }
 
 /// `W x + b`, for every column of `x`.
@@ -446,7 +464,7 @@ pub(crate) mod testing {
         let [x]: [[f32; N]; 1] = r.fill();
         let b: [[f32; H]; G] = r.fill();
         let mut all = b;
-        K::gates(&w, &x, &mut all, 0..G);
+        K::gates::<N, 0, G, H>(&w, &x, &[], &[], &mut all, 0..G);
         for g in 0..G {
             for h in 0..H {
                 let (mut exact, mut mag) = (f64::from(b[g][h]), f64::from(b[g][h].abs()));
@@ -464,10 +482,22 @@ pub(crate) mod testing {
                 );
             }
         }
+        // W x + V y in one call is W x, then V y.
+        let v: [[[f32; H]; G]; 3] = core::array::from_fn(|_| r.fill());
+        let [y]: [[f32; 3]; 1] = r.fill();
+        let mut one = b;
+        K::gates(&w, &x, &v, &y, &mut one, 0..G);
+        let mut two = all;
+        K::gates::<3, 0, G, H>(&v, &y, &[], &[], &mut two, 0..G);
+        assert_eq!(
+            bits(&one),
+            bits(&two),
+            "gates {shape}: W x + V y in one call"
+        );
         for lo in 0..G {
             for hi in lo..=G {
                 let mut part = b;
-                K::gates(&w, &x, &mut part, lo..hi);
+                K::gates::<N, 0, G, H>(&w, &x, &[], &[], &mut part, lo..hi);
                 for g in 0..G {
                     let want = if (lo..hi).contains(&g) { all[g] } else { b[g] };
                     assert_eq!(

@@ -82,15 +82,18 @@ impl<T: Scalar> Kernels<T> for Portable {
         }
     }
 
-    /// `acc += W x` over the gates in `gates`: the elements are taken
-    /// [`GATE_BLOCK`] at a time, each block through all the columns in a
-    /// local array (which stays in registers: an unrolled multiply and add
-    /// per element and column) instead of being loaded and stored once per
-    /// column; each element's terms in the order of `i`.
+    /// `acc += W x + V y` over the gates in `gates`: the elements are
+    /// taken [`GATE_BLOCK`] at a time, each block through all the columns
+    /// of `W`, then of `V`, in a local array (which stays in registers: an
+    /// unrolled multiply and add per element and column) instead of being
+    /// loaded and stored once per column; each element's terms in the order
+    /// of the columns.
     #[inline]
-    fn gates<const N: usize, const G: usize, const H: usize>(
+    fn gates<const N: usize, const M: usize, const G: usize, const H: usize>(
         w: &[[[T; H]; G]; N],
         x: &[T; N],
+        v: &[[[T; H]; G]; M],
+        y: &[T; M],
         acc: &mut [[T; H]; G],
         gates: Range<usize>,
     ) {
@@ -101,7 +104,8 @@ impl<T: Scalar> Kernels<T> for Portable {
             let mut r = [T::ZERO; GATE_BLOCK];
             let r = &mut r[..block.len()];
             r.copy_from_slice(block);
-            for (column, &xi) in w.iter().zip(x) {
+            let columns = w.iter().zip(x).chain(v.iter().zip(y));
+            for (column, &xi) in columns {
                 let wk = &column.as_flattened()[from..from + r.len()];
                 for (a, &wv) in r.iter_mut().zip(wk) {
                     *a += wv * xi;

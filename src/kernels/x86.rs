@@ -240,20 +240,22 @@ impl Kernels<f32> for Avx2 {
         Portable::accumulate_outer(dw, db, dy, x)
     }
 
-    /// `acc += W x` over a recurrent cell's gates, one fused multiply-add
-    /// per term (see [`simd_gates`]).
+    /// `acc += W x + V y` over a recurrent cell's gates, one fused
+    /// multiply-add per term (see [`simd_gates`]).
     #[inline(always)]
-    fn gates<const N: usize, const G: usize, const H: usize>(
+    fn gates<const N: usize, const M: usize, const G: usize, const H: usize>(
         w: &[[[f32; H]; G]; N],
         x: &[f32; N],
+        v: &[[[f32; H]; G]; M],
+        y: &[f32; M],
         acc: &mut [[f32; H]; G],
         gates: Range<usize>,
     ) {
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_gates(w, x, acc, gates) };
+            return unsafe { simd_gates(w, x, v, y, acc, gates) };
         }
-        Portable::gates(w, x, acc, gates)
+        Portable::gates(w, x, v, y, acc, gates)
     }
 
     /// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
@@ -621,19 +623,23 @@ fn affine_tile<
 /// broadcast `x_i` and room for the loads among the 16.
 const GATE_VECTORS: usize = 12;
 
-/// `acc += W x` over the gates `gates`, `acc = fma(w[i], x[i], acc)` for
-/// each column `i` in turn: the gates' sums are contiguous, so their whole
-/// vectors go in blocks of at most [`GATE_VECTORS`] (split evenly, so that
-/// no block is left with too few sums to hide the FMA latency), each block
-/// held in registers through all the columns; the last `len mod 8` sums
-/// one by one with the same fused operation. Each element's terms are
-/// added in the order of `i` whatever the blocking, so any range of gates
-/// gives the bits the whole call gives.
+/// `acc += W x + V y` over the gates `gates`, `acc = fma(w[i], x[i], acc)`
+/// for each column `i` of `W` in turn, then the same for `V`: the gates'
+/// sums are contiguous, so their whole vectors go in blocks of at most
+/// [`GATE_VECTORS`] (split evenly, so that no block is left with too few
+/// sums to hide the FMA latency), each block held in registers through all
+/// the columns of both matrices; the last `len mod 8` sums one by one with
+/// the same fused operation. Each element's terms are added in the order
+/// of the columns whatever the blocking, so any range of gates gives the
+/// bits the whole call gives, and one call the bits of two (`W x`, then
+/// `V y`).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn simd_gates<const N: usize, const G: usize, const H: usize>(
+fn simd_gates<const N: usize, const M: usize, const G: usize, const H: usize>(
     w: &[[[f32; H]; G]; N],
     x: &[f32; N],
+    v: &[[[f32; H]; G]; M],
+    y: &[f32; M],
     acc: &mut [[f32; H]; G],
     gates: Range<usize>,
 ) {
@@ -643,48 +649,55 @@ fn simd_gates<const N: usize, const G: usize, const H: usize>(
     );
     let run = gates.start * H..gates.end * H;
     let flat = acc.as_flattened_mut();
-    let v = run.len() / 8;
-    let blocks = v.div_ceil(GATE_VECTORS);
+    let vectors = run.len() / 8;
+    let blocks = vectors.div_ceil(GATE_VECTORS);
     let mut done = 0;
     for b in 0..blocks {
-        let r = (v - done).div_ceil(blocks - b);
+        let r = (vectors - done).div_ceil(blocks - b);
         let from = run.start + 8 * done;
+        let acc = &mut flat[from..];
         match r {
-            1 => gates_block::<N, G, H, 1>(w, x, flat, from),
-            2 => gates_block::<N, G, H, 2>(w, x, flat, from),
-            3 => gates_block::<N, G, H, 3>(w, x, flat, from),
-            4 => gates_block::<N, G, H, 4>(w, x, flat, from),
-            5 => gates_block::<N, G, H, 5>(w, x, flat, from),
-            6 => gates_block::<N, G, H, 6>(w, x, flat, from),
-            7 => gates_block::<N, G, H, 7>(w, x, flat, from),
-            8 => gates_block::<N, G, H, 8>(w, x, flat, from),
-            9 => gates_block::<N, G, H, 9>(w, x, flat, from),
-            10 => gates_block::<N, G, H, 10>(w, x, flat, from),
-            11 => gates_block::<N, G, H, 11>(w, x, flat, from),
-            _ => gates_block::<N, G, H, GATE_VECTORS>(w, x, flat, from),
+            1 => gates_block::<N, M, G, H, 1>(w, x, v, y, acc, from),
+            2 => gates_block::<N, M, G, H, 2>(w, x, v, y, acc, from),
+            3 => gates_block::<N, M, G, H, 3>(w, x, v, y, acc, from),
+            4 => gates_block::<N, M, G, H, 4>(w, x, v, y, acc, from),
+            5 => gates_block::<N, M, G, H, 5>(w, x, v, y, acc, from),
+            6 => gates_block::<N, M, G, H, 6>(w, x, v, y, acc, from),
+            7 => gates_block::<N, M, G, H, 7>(w, x, v, y, acc, from),
+            8 => gates_block::<N, M, G, H, 8>(w, x, v, y, acc, from),
+            9 => gates_block::<N, M, G, H, 9>(w, x, v, y, acc, from),
+            10 => gates_block::<N, M, G, H, 10>(w, x, v, y, acc, from),
+            11 => gates_block::<N, M, G, H, 11>(w, x, v, y, acc, from),
+            _ => gates_block::<N, M, G, H, GATE_VECTORS>(w, x, v, y, acc, from),
         }
         done += r;
     }
-    for e in run.start + 8 * v..run.end {
+    for e in run.start + 8 * vectors..run.end {
         let mut a = _mm_set_ss(flat[e]);
         for (column, &xi) in w.iter().zip(x) {
             a = _mm_fmadd_ss(_mm_set_ss(column.as_flattened()[e]), _mm_set_ss(xi), a);
+        }
+        for (column, &yj) in v.iter().zip(y) {
+            a = _mm_fmadd_ss(_mm_set_ss(column.as_flattened()[e]), _mm_set_ss(yj), a);
         }
         flat[e] = _mm_cvtss_f32(a);
     }
 }
 
-/// `R` consecutive vectors of [`simd_gates`] from element `from` of the
-/// flattened sums, in registers through all the columns.
+/// `R` consecutive vectors of [`simd_gates`], element `from` of the
+/// flattened sums on (`acc` starts there), in registers through all the
+/// columns of `W`, then of `V`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn gates_block<const N: usize, const G: usize, const H: usize, const R: usize>(
+fn gates_block<const N: usize, const M: usize, const G: usize, const H: usize, const R: usize>(
     w: &[[[f32; H]; G]; N],
     x: &[f32; N],
+    v: &[[[f32; H]; G]; M],
+    y: &[f32; M],
     acc: &mut [f32],
     from: usize,
 ) {
-    let acc = &mut acc[from..from + 8 * R];
+    let acc = &mut acc[..8 * R];
     let mut a = [_mm256_setzero_ps(); R];
     for (r, a) in a.iter_mut().enumerate() {
         *a = load(at(acc, 8 * r));
@@ -694,6 +707,13 @@ fn gates_block<const N: usize, const G: usize, const H: usize, const R: usize>(
         let xv = _mm256_set1_ps(xi);
         for (r, a) in a.iter_mut().enumerate() {
             *a = _mm256_fmadd_ps(load(at(column, 8 * r)), xv, *a);
+        }
+    }
+    for (column, &yj) in v.iter().zip(y) {
+        let column = &column.as_flattened()[from..from + 8 * R];
+        let yv = _mm256_set1_ps(yj);
+        for (r, a) in a.iter_mut().enumerate() {
+            *a = _mm256_fmadd_ps(load(at(column, 8 * r)), yv, *a);
         }
     }
     for (r, &a) in a.iter().enumerate() {

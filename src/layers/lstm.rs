@@ -162,17 +162,19 @@ impl<const I: usize, const H: usize, T: Scalar> Lstm<I, H, T> {
         c: &[T; H],
         gates: &mut [[T; H]; 4],
     ) -> ([T; H], [T; H]) {
-        // One sum per gate and unit: b_i + b_h + W_i x + W_h h.
-        let mut a = self.bias_ih;
-        for (a, &b) in a
+        // One sum per gate and unit, b_i + b_h + W_i x + W_h h, in one pass
+        // (the biases added in a loop, which a copy of `bias_ih` followed
+        // by an add is not: the copy is a call to `memcpy`).
+        let mut a = [[T::ZERO; H]; 4];
+        for ((a, &u), &v) in a
             .as_flattened_mut()
             .iter_mut()
+            .zip(self.bias_ih.as_flattened())
             .zip(self.bias_hh.as_flattened())
         {
-            *a += b;
+            *a = u + v;
         }
-        kernels::gates(&self.weight_ih, x, &mut a, 0..4);
-        kernels::gates(&self.weight_hh, h, &mut a, 0..4);
+        kernels::gates2(&self.weight_ih, x, &self.weight_hh, h, &mut a, 0..4);
         sigmoid(a[..2].as_flattened(), gates[..2].as_flattened_mut());
         tanh(&a[2], &mut gates[2]);
         sigmoid(&a[3], &mut gates[3]);
