@@ -67,6 +67,11 @@
 //!   x[i, j]`, the samples fused in order of `j` onto the loaded `dW`, so
 //!   that a batch gives bit for bit what the samples give one call at a
 //!   time; 12 sums in registers (2 vectors by 6 columns, or 3 by 4).
+//! * [`gates`](simd_gates): a recurrent cell's `acc += W x + V y` over a
+//!   range of gates, each element a chain of fused multiply-adds in column
+//!   order, up to 12 vectors of sums in registers through all the columns.
+//! * [`cell`](simd_cell): the cells' `σ` and `tanh`, the scalar formulas
+//!   with fused multiply-adds and Estrin polynomials.
 //!
 //! Stack: besides their outputs (as the plain loops), the kernels keep
 //! registers only, except that one copy of `W` (at most 64 KiB).
