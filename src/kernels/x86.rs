@@ -32,7 +32,9 @@
 //! writing exactly the `&[i8; 16]`, `&[i32; 8]` or `[i32; 8]` given; and the
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
-//! after [`available`] said the CPU has both features. Everything else is
+//! after [`available`] said the CPU has both features, and into the
+//! recurrent kernels' variants that also enable `avx512f` and `avx512vl`,
+//! made only after [`available_vl`] said it has all four. Everything else is
 //! safe code: the arithmetic intrinsics are safe to call inside functions
 //! that enable their feature, and every index is bounds-checked.
 //!
@@ -158,8 +160,9 @@ pub(crate) fn available() -> bool {
     false
 }
 
-/// Whether the gate kernel may use AVX-512VL's 32 registers (still with
-/// 8-lane arithmetic): the SIMD kernels may run ([`available`]) and the
+/// Whether the recurrent cells' kernels (gates and activations) may use
+/// AVX-512VL's 32 registers (still with 8-lane arithmetic): the SIMD
+/// kernels may run ([`available`]) and the
 /// target enables AVX-512F and AVX-512VL, or (with `std`) this CPU has them,
 /// asked once.
 #[inline(always)]
@@ -685,7 +688,7 @@ fn affine_tile<
 }
 
 // ---------------------------------------------------------------------------
-// gates: a recurrent cell's acc += W x.
+// gates: a recurrent cell's acc += W x + V y.
 
 /// Writes the gate kernel ([`simd_gates`] and its blocks) for one set of
 /// target features, with at most `$max` vectors of sums in registers (`$r`:
