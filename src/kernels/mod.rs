@@ -335,6 +335,18 @@ pub(crate) mod testing {
         );
     }
 
+    /// The exact sum `b + Σ uᵢvᵢ` in `f64` and the sum of its terms'
+    /// magnitudes, for [`close`].
+    fn exact_sum(b: f32, terms: impl Iterator<Item = (f32, f32)>) -> (f64, f64) {
+        let (mut exact, mut mag) = (f64::from(b), f64::from(b.abs()));
+        for (u, v) in terms {
+            let t = f64::from(u) * f64::from(v);
+            exact += t;
+            mag += t.abs();
+        }
+        (exact, mag)
+    }
+
     fn bits<const N: usize, const M: usize>(a: &[[f32; N]; M]) -> std::vec::Vec<u32> {
         a.iter().flatten().map(|v| v.to_bits()).collect()
     }
@@ -354,12 +366,7 @@ pub(crate) mod testing {
         let y = K::affine(&w, &b, &x);
         for j in 0..B {
             for o in 0..O {
-                let (mut exact, mut mag) = (f64::from(b[o]), f64::from(b[o].abs()));
-                for i in 0..I {
-                    let t = f64::from(w[i][o]) * f64::from(x[j][i]);
-                    exact += t;
-                    mag += t.abs();
-                }
+                let (exact, mag) = exact_sum(b[o], (0..I).map(|i| (w[i][o], x[j][i])));
                 close(
                     || format!("affine {shape} [{o}, {j}]"),
                     y[j][o],
@@ -380,12 +387,7 @@ pub(crate) mod testing {
         let dx = K::transpose_times(&w, &dy);
         for j in 0..B {
             for i in 0..I {
-                let (mut exact, mut mag) = (0.0, 0.0);
-                for o in 0..O {
-                    let t = f64::from(w[i][o]) * f64::from(dy[j][o]);
-                    exact += t;
-                    mag += t.abs();
-                }
+                let (exact, mag) = exact_sum(0.0, (0..O).map(|o| (w[i][o], dy[j][o])));
                 close(
                     || format!("transpose_times {shape} [{i}, {j}]"),
                     dx[j][i],
@@ -407,11 +409,7 @@ pub(crate) mod testing {
         let (mut dw, mut db) = (dw0, db0);
         K::accumulate_outer(&mut dw, &mut db, &dy, &x);
         for o in 0..O {
-            let (mut exact, mut mag) = (f64::from(db0[o]), f64::from(db0[o].abs()));
-            for dyj in &dy {
-                exact += f64::from(dyj[o]);
-                mag += f64::from(dyj[o].abs());
-            }
+            let (exact, mag) = exact_sum(db0[o], dy.iter().map(|dyj| (dyj[o], 1.0)));
             close(
                 || format!("accumulate_outer db {shape} [{o}]"),
                 db[o],
@@ -420,12 +418,7 @@ pub(crate) mod testing {
                 B,
             );
             for i in 0..I {
-                let (mut exact, mut mag) = (f64::from(dw0[i][o]), f64::from(dw0[i][o].abs()));
-                for j in 0..B {
-                    let t = f64::from(dy[j][o]) * f64::from(x[j][i]);
-                    exact += t;
-                    mag += t.abs();
-                }
+                let (exact, mag) = exact_sum(dw0[i][o], (0..B).map(|j| (dy[j][o], x[j][i])));
                 close(
                     || format!("accumulate_outer dW {shape} [{o}, {i}]"),
                     dw[i][o],
@@ -467,12 +460,7 @@ pub(crate) mod testing {
         K::gates::<N, 0, G, H>(&w, &x, &[], &[], &mut all, 0..G);
         for g in 0..G {
             for h in 0..H {
-                let (mut exact, mut mag) = (f64::from(b[g][h]), f64::from(b[g][h].abs()));
-                for i in 0..N {
-                    let t = f64::from(w[i][g][h]) * f64::from(x[i]);
-                    exact += t;
-                    mag += t.abs();
-                }
+                let (exact, mag) = exact_sum(b[g][h], (0..N).map(|i| (w[i][g][h], x[i])));
                 close(
                     || format!("gates {shape} [{g}, {h}]"),
                     all[g][h],

@@ -129,22 +129,57 @@ pub(crate) fn available() -> bool {
 ))]
 #[inline(always)]
 pub(crate) fn available() -> bool {
-    use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0: not asked yet; 1: no; 2: yes.
-    static CPU: AtomicU8 = AtomicU8::new(0);
+    static CPU: Asked = Asked::new();
+    CPU.get(|| std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
+}
 
-    #[cold]
-    #[inline(never)]
-    fn ask() -> bool {
-        let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
-        CPU.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-        yes
+/// An answer about the CPU, asked once and kept: 0 not asked yet, 1 no, 2
+/// yes. Reading it is one relaxed load and a branch that always goes the
+/// same way. (Where the target already answers both questions, unused.)
+#[cfg(all(
+    feature = "std",
+    any(
+        all(
+            not(staticnet_no_simd),
+            not(all(target_feature = "avx2", target_feature = "fma"))
+        ),
+        not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+    )
+))]
+struct Asked(core::sync::atomic::AtomicU8);
+
+#[cfg(all(
+    feature = "std",
+    any(
+        all(
+            not(staticnet_no_simd),
+            not(all(target_feature = "avx2", target_feature = "fma"))
+        ),
+        not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+    )
+))]
+impl Asked {
+    /// Not asked yet.
+    const fn new() -> Self {
+        Self(core::sync::atomic::AtomicU8::new(0))
     }
 
-    match CPU.load(Ordering::Relaxed) {
-        2 => true,
-        1 => false,
-        _ => ask(),
+    /// The answer, from `ask` the first time.
+    #[inline(always)]
+    fn get(&self, ask: fn() -> bool) -> bool {
+        use core::sync::atomic::Ordering;
+        #[cold]
+        #[inline(never)]
+        fn first(cell: &Asked, ask: fn() -> bool) -> bool {
+            let yes = ask();
+            cell.0.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+        match self.0.load(Ordering::Relaxed) {
+            2 => true,
+            1 => false,
+            _ => first(self, ask),
+        }
     }
 }
 
@@ -176,25 +211,12 @@ pub(crate) fn available_vl() -> bool {
         feature = "std"
     ))]
     {
-        use core::sync::atomic::{AtomicU8, Ordering};
-        /// 0: not asked yet; 1: no; 2: yes.
-        static CPU: AtomicU8 = AtomicU8::new(0);
-
-        #[cold]
-        #[inline(never)]
-        fn ask() -> bool {
-            let yes = available()
+        static CPU: Asked = Asked::new();
+        CPU.get(|| {
+            available()
                 && std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512vl");
-            CPU.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
-        }
-
-        match CPU.load(Ordering::Relaxed) {
-            2 => true,
-            1 => false,
-            _ => ask(),
-        }
+                && std::is_x86_feature_detected!("avx512vl")
+        })
     }
     #[cfg(all(
         not(all(target_feature = "avx512f", target_feature = "avx512vl")),
@@ -1137,30 +1159,29 @@ fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
 // A recurrent cell's activations: the formulas of `crate::math::exp` and
 // `crate::math::tanh` with fused multiply-adds.
 
-/// [`Kernels::cell`] in vector code: the scalar functions' formulas (the
-/// same reduction, polynomials, selects and clamps) with each multiply and
-/// add that can be fused so, which rounds once where the scalar code
-/// rounds twice: a few more correct bits, not the same ones.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn simd_cell(f: Cell, x: &[f32], y: &mut [f32]) {
-    match f {
-        Cell::Sigmoid => lanes(x, y, |v| sigmoid_v(v)),
-        Cell::Tanh => lanes(x, y, |v| tanh_v(v)),
-    }
+/// Writes [`Kernels::cell`]'s vector code for one set of target features.
+macro_rules! cell_kernel {
+    ($name:ident, $features:literal) => {
+        /// [`Kernels::cell`] in vector code: the scalar functions' formulas
+        /// (the same reduction, polynomials, selects and clamps) with each
+        /// multiply and add that can be fused so, which rounds once where
+        /// the scalar code rounds twice: a few more correct bits, not the
+        /// same ones.
+        #[target_feature(enable = $features)]
+        #[inline]
+        fn $name(f: Cell, x: &[f32], y: &mut [f32]) {
+            match f {
+                Cell::Sigmoid => lanes(x, y, |v| sigmoid_v(v)),
+                Cell::Tanh => lanes(x, y, |v| tanh_v(v)),
+            }
+        }
+    };
 }
 
-/// [`simd_cell`] with AVX-512VL's 32 registers (the same 8-lane
-/// arithmetic, so the same bits): the constants of the formulas stay in
-/// registers.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-#[inline]
-fn simd_cell_vl(f: Cell, x: &[f32], y: &mut [f32]) {
-    match f {
-        Cell::Sigmoid => lanes(x, y, |v| sigmoid_v(v)),
-        Cell::Tanh => lanes(x, y, |v| tanh_v(v)),
-    }
-}
+cell_kernel!(simd_cell, "avx2,fma");
+// The same 8-lane arithmetic (so the same bits) with AVX-512VL's 32
+// registers: the formulas' constants stay in registers.
+cell_kernel!(simd_cell_vl, "avx2,fma,avx512f,avx512vl");
 
 /// `(n, r)` with `x = n ln 2 + r`, `n` an integer (in the lanes of an
 /// integer vector), `|r| ≤ ln 2 / 2`: `crate::math::exp`'s reduction.
