@@ -713,28 +713,13 @@ fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
                 .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
         };
         match words.as_slice() {
-            ["motion", i, "class", c, "logits", logits @ ..] => {
-                let i: usize = i.parse().unwrap_or(usize::MAX);
-                if i >= motion_seen.len() || logits.len() != 4 {
-                    fail(&format!("malformed line {line:?}"));
-                }
-                motion_seen[i] = true;
-                let host = &m.logits[i];
-                let class = argmax(host.as_slice());
-                if c.parse() != Ok(class) {
-                    errors.push(format!("motion {i}: device class {c}, host {class}"));
-                }
-                for (k, w) in logits.iter().enumerate() {
-                    let diff = (num(w) - host[k]).abs();
-                    worst_logit = worst_logit.max(diff);
-                    if diff.is_nan() || diff > TOLERANCE {
-                        errors.push(format!(
-                            "motion {i} logit {k}: device {w}, host {:e}",
-                            host[k]
-                        ));
-                    }
-                }
-            }
+            ["motion", i, "class", c, "logits", logits @ ..] => classified(
+                ("motion", line),
+                (i, c, logits),
+                &m.logits,
+                &mut motion_seen,
+                (&mut worst_logit, &mut errors),
+            ),
             ["sunspot", year, "prediction", y, ..] => {
                 let k = year
                     .parse::<i32>()
@@ -743,14 +728,12 @@ fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
                     .filter(|&k| k < sun_seen.len())
                     .unwrap_or_else(|| fail(&format!("malformed line {line:?}")));
                 sun_seen[k] = true;
-                let diff = (num(y) - sun.predictions[k]).abs();
-                worst_sun = worst_sun.max(diff);
-                if diff.is_nan() || diff > TOLERANCE {
-                    errors.push(format!(
-                        "sunspot {year}: device {y}, host {:e}",
-                        sun.predictions[k]
-                    ));
-                }
+                agree(
+                    (num(y), y),
+                    sun.predictions[k],
+                    (&mut worst_sun, &mut errors),
+                    || format!("sunspot {year}"),
+                );
             }
             _ => {}
         }
@@ -762,13 +745,7 @@ fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
             "{missing} sequence-model outputs missing from the device log"
         ));
     }
-    if !errors.is_empty() {
-        for e in errors.iter().take(20) {
-            eprintln!("{e}");
-        }
-        eprintln!("device and host disagree ({} differences)", errors.len());
-        exit(1);
-    }
+    exit_on(&errors);
     println!(
         "device = host: {} BasicMotions classes equal and their logits within {TOLERANCE:e} \
          (largest difference {worst_logit:e}); {} streamed sunspot predictions within \
@@ -776,6 +753,61 @@ fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
         motion_seen.len(),
         sun_seen.len()
     );
+}
+
+/// One printed value against the host's: the largest difference so far in
+/// `worst`, an error named by `what` beyond [`TOLERANCE`] (or for NaN).
+fn agree(
+    (device, text): (f32, &str),
+    host: f32,
+    (worst, errors): (&mut f32, &mut Vec<String>),
+    what: impl FnOnce() -> String,
+) {
+    let diff = (device - host).abs();
+    *worst = worst.max(diff);
+    if diff.is_nan() || diff > TOLERANCE {
+        errors.push(format!("{}: device {text}, host {host:e}", what()));
+    }
+}
+
+/// A classifier's printed line, `KIND i class c logits l…`, against the
+/// host's logits: the class must be the host's argmax, every logit agree.
+fn classified<const K: usize>(
+    (kind, line): (&str, &str),
+    (i, c, logits): (&str, &str, &[&str]),
+    host: &[SVector<f32, K>],
+    seen: &mut [bool],
+    (worst, errors): (&mut f32, &mut Vec<String>),
+) {
+    let i: usize = i.parse().unwrap_or(usize::MAX);
+    if i >= seen.len() || logits.len() != K {
+        fail(&format!("malformed line {line:?}"));
+    }
+    seen[i] = true;
+    let host = &host[i];
+    let class = argmax(host.as_slice());
+    if c.parse() != Ok(class) {
+        errors.push(format!("{kind} {i}: device class {c}, host {class}"));
+    }
+    for (k, w) in logits.iter().enumerate() {
+        let device = w
+            .parse()
+            .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")));
+        agree((device, w), host[k], (&mut *worst, &mut *errors), || {
+            format!("{kind} {i} logit {k}")
+        });
+    }
+}
+
+/// Prints the first 20 disagreements and exits with failure, if any.
+fn exit_on(errors: &[String]) {
+    if !errors.is_empty() {
+        for e in errors.iter().take(20) {
+            eprintln!("{e}");
+        }
+        eprintln!("device and host disagree ({} differences)", errors.len());
+        exit(1);
+    }
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -802,41 +834,22 @@ fn compare(log: &str, d: &Digits, sine: &Sine) {
                 .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
         };
         match words.as_slice() {
-            ["digit", i, "class", c, "logits", logits @ ..] => {
-                let i: usize = i.parse().unwrap_or(usize::MAX);
-                if i >= seen.len() || logits.len() != 10 {
-                    fail(&format!("malformed line {line:?}"));
-                }
-                seen[i] = true;
-                let host = &d.logits[i];
-                if c.parse() != Ok(argmax(host.as_slice())) {
-                    errors.push(format!(
-                        "digit {i}: device class {c}, host {}",
-                        argmax(host.as_slice())
-                    ));
-                }
-                for (k, w) in logits.iter().enumerate() {
-                    let diff = (num(w) - host[k]).abs();
-                    worst = worst.max(diff);
-                    if diff.is_nan() || diff > TOLERANCE {
-                        errors.push(format!(
-                            "digit {i} logit {k}: device {w}, host {:e}",
-                            host[k]
-                        ));
-                    }
-                }
-            }
+            ["digit", i, "class", c, "logits", logits @ ..] => classified(
+                ("digit", line),
+                (i, c, logits),
+                &d.logits,
+                &mut seen,
+                (&mut worst, &mut errors),
+            ),
             ["sine", i, "x", _, "y", y] => {
                 let i: usize = i.parse().unwrap_or(usize::MAX);
                 if i >= SINE_POINTS {
                     fail(&format!("malformed line {line:?}"));
                 }
                 sine_seen[i] = true;
-                let diff = (num(y) - sine.ys[i]).abs();
-                worst = worst.max(diff);
-                if diff.is_nan() || diff > TOLERANCE {
-                    errors.push(format!("sine {i}: device {y}, host {:e}", sine.ys[i]));
-                }
+                agree((num(y), y), sine.ys[i], (&mut worst, &mut errors), || {
+                    format!("sine {i}")
+                });
             }
             ["xor", a, b, "logit", z, ..] => xor.push((num(a), num(b), num(z))),
             _ => {}
@@ -877,13 +890,7 @@ fn compare(log: &str, d: &Digits, sine: &Sine) {
         ));
     }
 
-    if !errors.is_empty() {
-        for e in errors.iter().take(20) {
-            eprintln!("{e}");
-        }
-        eprintln!("device and host disagree ({} differences)", errors.len());
-        exit(1);
-    }
+    exit_on(&errors);
     println!(
         "device = host: {} digit classes equal, {} logits and {SINE_POINTS} sine outputs \
          within {TOLERANCE:e} (largest difference {worst:e})",
