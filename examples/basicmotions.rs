@@ -23,32 +23,17 @@ mod common;
 use std::time::Instant;
 
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
-use staticnet::data::Standardize;
 use staticnet::prelude::*;
-use staticnet::{Conv1d, GlobalAvgPool};
 
-const CHANNELS: usize = 6;
-const STEPS: usize = 100;
-
-type Net = (
-    Standardize<CHANNELS>,
-    Conv1d<CHANNELS, 16, 7>,
-    Relu,
-    Conv1d<16, 16, 5>,
-    Relu,
-    Conv1d<16, 16, 3>,
-    Relu,
-    GlobalAvgPool,
-    Dense<16, 4>,
-);
+use common::signals::{MOTION_CHANNELS, MOTION_STEPS, MotionNet};
 
 fn main() {
     let start = Instant::now();
     let args = common::args();
-    let (train, test) = common::signals::load::<CHANNELS, STEPS>("basicmotions");
+    let (train, test) = common::signals::load::<MOTION_CHANNELS, MOTION_STEPS>("basicmotions");
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
-    let mut net = Net::random(Init::PyTorch, &mut rng);
+    let mut net = MotionNet::random(Init::PyTorch, &mut rng);
     net.0 = Standardize::fit_sequences(&train).unwrap_or_else(|e| common::fail(&e.to_string()));
 
     let (net, curve) =

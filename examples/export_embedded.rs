@@ -60,27 +60,14 @@ use staticnet::sampling::Sampling;
 use staticnet::schedule::Cosine;
 use staticnet::stream::Stream;
 use staticnet::train::{Control, Trainer};
-use staticnet::{Conv1d, GlobalAvgPool, Gru, LastStep};
+use staticnet::{Gru, LastStep};
 
 type DigitsNet = (Dense<64, 32>, Relu, Dense<32, 10>);
 type SineNet = (Dense<1, 16>, Relu, Dense<16, 16>, Relu, Dense<16, 1>);
 type XorNet = (Dense<2, 8>, Tanh, Dense<8, 1>);
 
-/// BasicMotions: channels and steps of a window.
-const MOTION_CHANNELS: usize = 6;
-const MOTION_STEPS: usize = 100;
-/// The network of `examples/basicmotions.rs`.
-type MotionNet = (
-    Standardize<MOTION_CHANNELS>,
-    Conv1d<MOTION_CHANNELS, 16, 7>,
-    Relu,
-    Conv1d<16, 16, 5>,
-    Relu,
-    Conv1d<16, 16, 3>,
-    Relu,
-    GlobalAvgPool,
-    Dense<16, 4>,
-);
+use common::signals::{MOTION_CHANNELS, MOTION_STEPS, MotionNet};
+
 /// The test windows the silent firmware build runs: one of each activity
 /// (the test set holds ten of each, in order).
 const MOTION_FIRST: [usize; 4] = [0, 10, 20, 30];

@@ -5,13 +5,37 @@
 use std::time::Instant;
 
 use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
-use staticnet::data::{SeqRows, load_sequences};
+use staticnet::data::{SeqRows, Standardize, load_sequences};
 use staticnet::metrics::{Predicts, accuracy};
 use staticnet::optim::Adam;
 use staticnet::prelude::*;
 use staticnet::train::{Control, Trainer};
+use staticnet::{Conv1d, GlobalAvgPool};
 
 use super::plot::EpochRow;
+
+/// BasicMotions: channels (accelerometer and gyroscope, x y z) and steps
+/// of a window.
+pub const MOTION_CHANNELS: usize = 6;
+/// BasicMotions: steps of a window.
+pub const MOTION_STEPS: usize = 100;
+
+/// The BasicMotions classifier (`examples/basicmotions.rs`, and the
+/// firmware's model from `examples/export_embedded.rs`): per-channel
+/// scaling, three convolutions of 16 filters (kernels 7, 5, 3, same
+/// padding, ReLU), global average pooling, a linear layer to the 4
+/// activities.
+pub type MotionNet = (
+    Standardize<MOTION_CHANNELS>,
+    Conv1d<MOTION_CHANNELS, 16, 7>,
+    Relu,
+    Conv1d<16, 16, 5>,
+    Relu,
+    Conv1d<16, 16, 3>,
+    Relu,
+    GlobalAvgPool,
+    Dense<16, 4>,
+);
 
 /// Loads `data/<name>_train.csv` and `data/<name>_test.csv`.
 pub fn load<const C: usize, const L: usize>(
