@@ -1,6 +1,7 @@
 //! Reading criterion's samples back from its output directory, shared by
 //! the benches' closing tables (`#[path]`-included by each).
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Criterion's output directory, found the way criterion finds it.
@@ -28,4 +29,23 @@ pub fn array(text: &str, key: &str) -> Vec<f64> {
         .split(',')
         .filter_map(|v| v.trim().parse().ok())
         .collect()
+}
+
+/// The times per iteration in ns of one benchmark of the last run
+/// (`<dir>/<group>/<id>/new/sample.json`), sorted; `None` if it did not
+/// run.
+pub fn times(dir: &Path, group: &str, id: &str) -> Option<Vec<f64>> {
+    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
+    let (iters, times) = (array(&text, "iters"), array(&text, "times"));
+    let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
+    if per.is_empty() {
+        return None;
+    }
+    per.sort_by(f64::total_cmp);
+    Some(per)
+}
+
+/// The `f`-quantile of sorted times (the nearest sample).
+pub fn quantile(sorted: &[f64], f: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * f).round() as usize]
 }

@@ -432,17 +432,6 @@ fn mid(c: &mut Criterion) {
     g.finish();
 }
 
-fn peak(c: &mut Criterion) {
-    let mut g = c.benchmark_group("peak");
-    if let Some(kernel) = peak::fma_kernel() {
-        bench(&mut g, "fma", peak::FLOPS, kernel);
-    }
-    if let Some(kernel) = peak::fma512_kernel() {
-        bench(&mut g, "fma512", peak::FLOPS512, kernel);
-    }
-    g.finish();
-}
-
 /// Read bandwidth of a buffer the size of the mid model's weights (in L2)
 /// and of 16 KiB (in L1), as bytes (criterion's `B/s`).
 fn bandwidth(c: &mut Criterion) {
@@ -463,7 +452,7 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    peak(&mut c);
+    peak::group(&mut c);
     bandwidth(&mut c);
     tiny(&mut c);
     digits(&mut c);

@@ -6,6 +6,23 @@
 //! two 512-bit FMA units it is nearly twice the AVX2 peak, and kernels that
 //! used AVX-512 would be measured against it.
 
+use criterion::{Criterion, Throughput};
+
+/// The `peak` group: `fma`, and `fma512` where the CPU has AVX-512, each
+/// with its flops as criterion's elements.
+pub fn group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("peak");
+    if let Some(mut kernel) = fma_kernel() {
+        g.throughput(Throughput::Elements(FLOPS));
+        g.bench_function("fma", |b| b.iter(|| std::hint::black_box(kernel())));
+    }
+    if let Some(mut kernel) = fma512_kernel() {
+        g.throughput(Throughput::Elements(FLOPS512));
+        g.bench_function("fma512", |b| b.iter(|| std::hint::black_box(kernel())));
+    }
+    g.finish();
+}
+
 /// Vector FMAs per call: `ROUNDS` rounds over `ACC` independent accumulators.
 const ROUNDS: u64 = 1000;
 const ACC: u64 = 12;

@@ -4,25 +4,17 @@
 //! `× tuned`: the tuned one's), then the measured read bandwidths and how
 //! far mid inference is from its L2-bandwidth limit.
 
-use std::fs;
 use std::path::Path;
 
 #[path = "../criterion_json.rs"]
 mod criterion_json;
-use criterion_json::{array, criterion_dir};
+use criterion_json::{criterion_dir, quantile, times};
 
 /// Time per iteration in ns of one benchmark of this run: (median, first
 /// quartile, third quartile).
 fn quartiles(dir: &Path, group: &str, id: &str) -> Option<(f64, f64, f64)> {
-    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
-    let (iters, times) = (array(&text, "iters"), array(&text, "times"));
-    let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
-    if per.is_empty() {
-        return None;
-    }
-    per.sort_by(f64::total_cmp);
-    let q = |f: f64| per[((per.len() - 1) as f64 * f).round() as usize];
-    Some((q(0.5), q(0.25), q(0.75)))
+    let t = times(dir, group, id)?;
+    Some((quantile(&t, 0.5), quantile(&t, 0.25), quantile(&t, 0.75)))
 }
 
 fn time(ns: f64) -> String {

@@ -235,24 +235,13 @@ fn stream<N, B, const I: usize, const O: usize>(
     g.finish();
 }
 
-fn peak(c: &mut Criterion) {
-    let mut g = c.benchmark_group("peak");
-    if let Some(kernel) = peak::fma_kernel() {
-        bench(&mut g, "fma", peak::FLOPS, kernel);
-    }
-    if let Some(kernel) = peak::fma512_kernel() {
-        bench(&mut g, "fma512", peak::FLOPS512, kernel);
-    }
-    g.finish();
-}
-
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
     let [gru, lstm, lstm8, conv] = models();
-    peak(&mut c);
+    peak::group(&mut c);
     {
         let net = aligned(GruNet::random(Init::PyTorch, &mut rng(1)));
         let mut base = aligned(baseline::Gru::from(&net.0));

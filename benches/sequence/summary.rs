@@ -8,7 +8,6 @@
 //! too), which on a shared machine is the least disturbed by other
 //! processes.
 
-use std::fs;
 use std::path::Path;
 
 /// The FMA peak of the core RTNeural's figures were measured on (GFLOP/s).
@@ -18,7 +17,7 @@ const TARGET: f64 = 0.8;
 
 #[path = "../criterion_json.rs"]
 mod criterion_json;
-use criterion_json::{array, criterion_dir};
+use criterion_json::{criterion_dir, quantile, times};
 
 /// Time per iteration in ns of one benchmark of this run, over its
 /// samples: the fastest, the first quartile, the median, the third
@@ -32,19 +31,12 @@ struct Stats {
 }
 
 fn stats(dir: &Path, group: &str, id: &str) -> Option<Stats> {
-    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
-    let (iters, times) = (array(&text, "iters"), array(&text, "times"));
-    let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
-    if per.is_empty() {
-        return None;
-    }
-    per.sort_by(f64::total_cmp);
-    let q = |f: f64| per[((per.len() - 1) as f64 * f).round() as usize];
+    let t = times(dir, group, id)?;
     Some(Stats {
-        min: per[0],
-        q1: q(0.25),
-        median: q(0.5),
-        q3: q(0.75),
+        min: t[0],
+        q1: quantile(&t, 0.25),
+        median: quantile(&t, 0.5),
+        q3: quantile(&t, 0.75),
     })
 }
 
