@@ -1689,6 +1689,7 @@ mod tests {
 mod simd_tests {
     use super::*;
     use crate::kernels::testing::{check_all, check_all_gates};
+    use crate::math::ulps;
 
     #[test]
     fn simd_kernels_are_exact_to_rounding_on_odd_sizes() {
@@ -1771,19 +1772,6 @@ mod simd_tests {
             }
             assert_eq!(one, two, "{f:?}");
         }
-    }
-
-    /// The error of `got` against `exact` in units of the last place of
-    /// `exact` rounded to `f32` (of the smallest subnormal below the
-    /// normal range).
-    fn ulps(got: f32, exact: f64) -> f64 {
-        let r = (exact as f32).abs();
-        let ulp = if r < f32::MIN_POSITIVE {
-            f64::from(f32::from_bits(1))
-        } else {
-            f64::from(f32::from_bits(r.to_bits() + 1) - r)
-        };
-        (f64::from(got) - exact).abs() / ulp
     }
 
     /// The vector cell activations against `f64` references over a sweep

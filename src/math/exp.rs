@@ -76,19 +76,7 @@ pub(super) fn pow2(k: i32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::exp_f32;
-
-    /// The error of `a` against the reference `b`, in units of the last
-    /// place of `b` rounded to `f32` (for results below the normal range,
-    /// in units of the smallest subnormal).
-    fn ulps(a: f32, b: f64) -> f64 {
-        let r = (b as f32).abs();
-        let ulp = if r < f32::MIN_POSITIVE {
-            f32::from_bits(1) as f64
-        } else {
-            (f32::from_bits(r.to_bits() + 1) - r) as f64
-        };
-        (a as f64 - b).abs() / ulp
-    }
+    use crate::math::ulps;
 
     #[test]
     fn exp_f32_is_within_one_ulp() {

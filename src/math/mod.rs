@@ -126,3 +126,17 @@ pub(crate) fn tanh<T: Scalar>(x: T) -> T {
 pub(crate) fn tanh_cell<T: Scalar>(x: T) -> T {
     <T as Functions>::tanh_cell(x)
 }
+
+/// The error of `got` against the reference `exact`, in units of the last
+/// place of `exact` rounded to `f32` (below the normal range, of the
+/// smallest subnormal): what the functions' error tests measure.
+#[cfg(test)]
+pub(crate) fn ulps(got: f32, exact: f64) -> f64 {
+    let r = (exact as f32).abs();
+    let ulp = if r < f32::MIN_POSITIVE {
+        f64::from(f32::from_bits(1))
+    } else {
+        f64::from(f32::from_bits(r.to_bits() + 1) - r)
+    };
+    (f64::from(got) - exact).abs() / ulp
+}

@@ -66,19 +66,7 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::{CLAMP, SMALL, tanh_f32};
-
-    /// The error of `a` against the exact `b`, in units of the last place
-    /// of `b` rounded to `f32` (below the normal range, of the smallest
-    /// subnormal).
-    fn ulps(a: f32, b: f64) -> f64 {
-        let r = (b as f32).abs();
-        let ulp = if r < f32::MIN_POSITIVE {
-            f32::from_bits(1) as f64
-        } else {
-            (f32::from_bits(r.to_bits() + 1) - r) as f64
-        };
-        (a as f64 - b).abs() / ulp
-    }
+    use crate::math::ulps;
 
     /// Checks `tanh_f32(x)` and `tanh_f32(−x)` against `libm::tanh` in
     /// `f64`: within 1.05 ulp and 6.3·10⁻⁸, odd bit for bit, within ±1.
