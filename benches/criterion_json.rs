@@ -49,3 +49,14 @@ pub fn times(dir: &Path, group: &str, id: &str) -> Option<Vec<f64>> {
 pub fn quantile(sorted: &[f64], f: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * f).round() as usize]
 }
+
+/// A time in ns, as the tables print it: ns, µs or ms.
+pub fn time(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}

@@ -8,23 +8,13 @@ use std::path::Path;
 
 #[path = "../criterion_json.rs"]
 mod criterion_json;
-use criterion_json::{criterion_dir, quantile, times};
+use criterion_json::{criterion_dir, quantile, time, times};
 
 /// Time per iteration in ns of one benchmark of this run: (median, first
 /// quartile, third quartile).
 fn quartiles(dir: &Path, group: &str, id: &str) -> Option<(f64, f64, f64)> {
     let t = times(dir, group, id)?;
     Some((quantile(&t, 0.5), quantile(&t, 0.25), quantile(&t, 0.75)))
-}
-
-fn time(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.1} ns")
-    } else if ns < 1e6 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{:.2} ms", ns / 1e6)
-    }
 }
 
 /// Prints the table. `models`: (name, forward flops per sample, training

@@ -17,7 +17,7 @@ const TARGET: f64 = 0.8;
 
 #[path = "../criterion_json.rs"]
 mod criterion_json;
-use criterion_json::{criterion_dir, quantile, times};
+use criterion_json::{criterion_dir, quantile, time, times};
 
 /// Time per iteration in ns of one benchmark of this run, over its
 /// samples: the fastest, the first quartile, the median, the third
@@ -42,16 +42,6 @@ fn stats(dir: &Path, group: &str, id: &str) -> Option<Stats> {
 
 /// Which time of a benchmark's samples a table shows.
 type Pick = fn(&Stats) -> f64;
-
-fn time(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.1} ns")
-    } else if ns < 1e6 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{:.2} ms", ns / 1e6)
-    }
-}
 
 /// Prints the tables. `models`: (criterion group, description, flops per
 /// step, RTNeural's ns per step on its 100 GFLOP/s core).
