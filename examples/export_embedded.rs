@@ -695,10 +695,7 @@ fn compare_sequences(log: &str, m: &Motions, sun: &Sunspots) {
     let (mut worst_logit, mut worst_sun, mut errors) = (0.0f32, 0.0f32, Vec::new());
     for line in log.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |w: &str| -> f32 {
-            w.parse()
-                .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
-        };
+        let num = |w: &str| number(w, line);
         match words.as_slice() {
             ["motion", i, "class", c, "logits", logits @ ..] => classified(
                 ("motion", line),
@@ -777,13 +774,20 @@ fn classified<const K: usize>(
         errors.push(format!("{kind} {i}: device class {c}, host {class}"));
     }
     for (k, w) in logits.iter().enumerate() {
-        let device = w
-            .parse()
-            .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")));
-        agree((device, w), host[k], (&mut *worst, &mut *errors), || {
-            format!("{kind} {i} logit {k}")
-        });
+        agree(
+            (number(w, line), w),
+            host[k],
+            (&mut *worst, &mut *errors),
+            || format!("{kind} {i} logit {k}"),
+        );
     }
+}
+
+/// The number `w` of a device log's `line`; fails (naming both) if it is
+/// not one.
+fn number(w: &str, line: &str) -> f32 {
+    w.parse()
+        .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
 }
 
 /// Prints the first 20 disagreements and exits with failure, if any.
@@ -816,10 +820,7 @@ fn compare(log: &str, d: &Digits, sine: &Sine) {
     let mut xor = Vec::new();
     for line in log.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let num = |w: &str| -> f32 {
-            w.parse()
-                .unwrap_or_else(|_| fail(&format!("not a number {w:?} in {line:?}")))
-        };
+        let num = |w: &str| number(w, line);
         match words.as_slice() {
             ["digit", i, "class", c, "logits", logits @ ..] => classified(
                 ("digit", line),
