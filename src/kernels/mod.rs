@@ -1,8 +1,9 @@
 //! The four products a dense layer spends its time in, over nalgebra's
 //! column-major storage (`m.data.0` is `[[T; R]; C]`, columns contiguous),
 //! the element-wise maps of the activations, the fast rational activations
-//! ([`Fast`]), and a recurrent cell's gate products and activations
-//! ([`Kernels::gates`], [`Cell`]): one interface, [`Kernels`], and its
+//! ([`Fast`]), a recurrent cell's gate products and activations
+//! ([`Kernels::gates`], [`Cell`]), and whole LSTM and GRU steps built from
+//! those ([`Kernels::lstm`], [`Kernels::gru`]): one interface, [`Kernels`], and its
 //! implementations, entered once per call of a network through
 //! [`dispatch`]. Everything else in the crate calls
 //! the functions below, so a tuned kernel is one more implementation here
@@ -111,6 +112,40 @@ pub trait Kernels<T> {
         acc: &mut [[T; H]; G],
         gates: Range<usize>,
     );
+    /// One step of a long short-term memory (`layers::lstm`), `w = (W_i,
+    /// W_h)` and `b = (b_i, b_h)` stored by gate (`i, f, g, o`) as
+    /// [`gates`](Kernels::gates) takes them: each gate's sum `(b_i + b_h) +
+    /// W_i x + W_h h` in the order [`gates`](Kernels::gates) adds the
+    /// terms, its activation (`σ, σ, tanh, σ`, as [`cell`](Kernels::cell)
+    /// computes them) written to `gates` if given, and `state = (h, c)`
+    /// replaced by `(o tanh(c'), c')`, `c' = f c + i g` (two products, then
+    /// their sum): the bits of [`lstm_by_parts`], which is what the plain
+    /// loops run.
+    fn lstm<const N: usize, const H: usize>(
+        w: CellWeights<'_, T, N, 4, H>,
+        b: CellBiases<'_, T, 4, H>,
+        x: &[T; N],
+        state: (&mut [T; H], &mut [T; H]),
+        gates: Option<&mut [[T; H]; 4]>,
+    );
+    /// One step of a gated recurrent unit (`layers::gru`), `w = (W_i, W_h)`
+    /// and `b = (b_i, b_h)` stored by gate (`r, z, n`) as
+    /// [`gates`](Kernels::gates) takes them. `r` and `z` are each one sum,
+    /// `(b_i + b_h) + W_i x + W_h h`; `n` has two, `b_in + W_in x` and
+    /// `b_hn + W_hn h`; all in the order [`gates`](Kernels::gates) adds the
+    /// terms. Then `r = σ(·)`, `z = σ(·)` and `n = tanh(b_in + W_in x +
+    /// r (b_hn + W_hn h))` (a product, then the sum; `σ` and `tanh` as
+    /// [`cell`](Kernels::cell) computes them) are written to `gates` if
+    /// given, and `h` is replaced by `(1 − z) n + z h` (a difference, two
+    /// products, their sum): the bits of [`gru_by_parts`], which is what
+    /// the plain loops run.
+    fn gru<const N: usize, const H: usize>(
+        w: CellWeights<'_, T, N, 3, H>,
+        b: CellBiases<'_, T, 3, H>,
+        x: &[T; N],
+        h: &mut [T; H],
+        gates: Option<&mut [[T; H]; 3]>,
+    );
     /// `y[k] = f(x[k])` for every `k`: an element-wise activation. Panics
     /// if the lengths differ.
     fn map(x: &[T], y: &mut [T], f: impl Fn(T) -> T);
@@ -152,6 +187,15 @@ pub enum Fast {
     /// `½ + ½ R(x/2)`, [`FastSigmoid`](crate::FastSigmoid).
     Sigmoid,
 }
+
+/// A recurrent cell's weights `(W_i, W_h)` for `N` inputs, `G` gates and
+/// `H` units, stored column by column as [`Kernels::gates`] takes them:
+/// `w.0[i][g]` is gate `g`'s part of column `i` of `W_i`.
+pub type CellWeights<'a, T, const N: usize, const G: usize, const H: usize> =
+    (&'a [[[T; H]; G]; N], &'a [[[T; H]; G]; H]);
+
+/// A recurrent cell's biases `(b_i, b_h)`, gate by gate.
+pub type CellBiases<'a, T, const G: usize, const H: usize> = (&'a [[T; H]; G], &'a [[T; H]; G]);
 
 /// `y[k] = f(x[k])` for a fast rational activation: on x86-64 CPUs with
 /// AVX2 and FMA, vector code with fused multiply-adds (its own rounding,
@@ -231,18 +275,125 @@ pub(crate) fn gates<T: Scalar, const N: usize, const G: usize, const H: usize>(
     <T::Kernels as Kernels<T>>::gates::<N, 0, G, H>(w, x, &[], &[], acc, gates)
 }
 
-/// `acc += W x + V y` over the gates `gates` (see [`Kernels::gates`]): the
-/// bits of [`gates`] for `W x`, then for `V y`, in one pass over the sums.
+/// One step of a long short-term memory (see [`Kernels::lstm`]).
 #[inline(always)]
-pub(crate) fn gates2<T: Scalar, const N: usize, const M: usize, const G: usize, const H: usize>(
-    w: &[[[T; H]; G]; N],
+pub(crate) fn lstm<T: Scalar, const N: usize, const H: usize>(
+    w: CellWeights<'_, T, N, 4, H>,
+    b: CellBiases<'_, T, 4, H>,
     x: &[T; N],
-    v: &[[[T; H]; G]; M],
-    y: &[T; M],
-    acc: &mut [[T; H]; G],
-    gates: Range<usize>,
+    state: (&mut [T; H], &mut [T; H]),
+    gates: Option<&mut [[T; H]; 4]>,
 ) {
-    <T::Kernels as Kernels<T>>::gates(w, x, v, y, acc, gates)
+    <T::Kernels as Kernels<T>>::lstm(w, b, x, state, gates)
+}
+
+/// [`Kernels::lstm`] from the kernels `K`'s parts: the biases' sums, one
+/// [`gates`](Kernels::gates) call for all four gates, a
+/// [`cell`](Kernels::cell) call per activation and the new state element
+/// by element.
+#[inline(always)]
+pub(crate) fn lstm_by_parts<T: Scalar, K: Kernels<T>, const N: usize, const H: usize>(
+    w: CellWeights<'_, T, N, 4, H>,
+    b: CellBiases<'_, T, 4, H>,
+    x: &[T; N],
+    (h, c): (&mut [T; H], &mut [T; H]),
+    gates: Option<&mut [[T; H]; 4]>,
+) {
+    // The biases added in a loop (a copy of `b_i` followed by an add is a
+    // call to `memcpy`).
+    let mut a = [[T::ZERO; H]; 4];
+    for ((a, &u), &v) in a
+        .as_flattened_mut()
+        .iter_mut()
+        .zip(b.0.as_flattened())
+        .zip(b.1.as_flattened())
+    {
+        *a = u + v;
+    }
+    K::gates(w.0, x, w.1, h, &mut a, 0..4);
+    let mut own = [[T::ZERO; H]; 4];
+    let act = match gates {
+        Some(gates) => gates,
+        None => &mut own,
+    };
+    K::cell(
+        Cell::Sigmoid,
+        a[..2].as_flattened(),
+        act[..2].as_flattened_mut(),
+    );
+    K::cell(Cell::Tanh, &a[2], &mut act[2]);
+    K::cell(Cell::Sigmoid, &a[3], &mut act[3]);
+    let [i, f, g, o] = act;
+    // Loops, not `array::from_fn`, which the compiler may leave as a call
+    // (compiled without a dispatched call's AVX2).
+    for k in 0..H {
+        c[k] = f[k] * c[k] + i[k] * g[k];
+    }
+    K::cell(Cell::Tanh, c, h);
+    for k in 0..H {
+        h[k] *= o[k];
+    }
+}
+
+/// One step of a gated recurrent unit (see [`Kernels::gru`]).
+#[inline(always)]
+pub(crate) fn gru<T: Scalar, const N: usize, const H: usize>(
+    w: CellWeights<'_, T, N, 3, H>,
+    b: CellBiases<'_, T, 3, H>,
+    x: &[T; N],
+    h: &mut [T; H],
+    gates: Option<&mut [[T; H]; 3]>,
+) {
+    <T::Kernels as Kernels<T>>::gru(w, b, x, h, gates)
+}
+
+/// [`Kernels::gru`] from the kernels `K`'s parts: the biases' sums, three
+/// [`gates`](Kernels::gates) calls (`W_i x` for `r, z` and for `n` apart,
+/// then `W_h h` for all three gates, so that its sums are in flight
+/// together), a [`cell`](Kernels::cell) call per activation and the new
+/// state element by element.
+#[inline(always)]
+pub(crate) fn gru_by_parts<T: Scalar, K: Kernels<T>, const N: usize, const H: usize>(
+    w: CellWeights<'_, T, N, 3, H>,
+    b: CellBiases<'_, T, 3, H>,
+    x: &[T; N],
+    h: &mut [T; H],
+    gates: Option<&mut [[T; H]; 3]>,
+) {
+    let mut a = *b.1;
+    for (a, &u) in a[..2]
+        .as_flattened_mut()
+        .iter_mut()
+        .zip(b.0[..2].as_flattened())
+    {
+        *a = u + *a;
+    }
+    let mut gin = [[T::ZERO; H]; 3];
+    gin[2] = b.0[2];
+    K::gates(w.0, x, &[], &[], &mut a, 0..2);
+    K::gates(w.0, x, &[], &[], &mut gin, 2..3);
+    K::gates(w.1, h, &[], &[], &mut a, 0..3);
+    let mut own = [[T::ZERO; H]; 3];
+    let act = match gates {
+        Some(gates) => gates,
+        None => &mut own,
+    };
+    K::cell(
+        Cell::Sigmoid,
+        a[..2].as_flattened(),
+        act[..2].as_flattened_mut(),
+    );
+    let [r, z, n] = act;
+    let mut an = [T::ZERO; H];
+    for k in 0..H {
+        an[k] = gin[2][k] + r[k] * a[2][k];
+    }
+    K::cell(Cell::Tanh, &an, n);
+    // A loop, not `array::from_fn`, which the compiler may leave as a call
+    // (compiled without a dispatched call's AVX2).
+    for k in 0..H {
+        h[k] = (T::ONE - z[k]) * n[k] + z[k] * h[k];
+    }
 }
 
 /// `W x + b`, for every column of `x`.

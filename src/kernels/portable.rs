@@ -8,7 +8,7 @@
 
 use core::ops::Range;
 
-use super::{Cell, Fast, Kernels};
+use super::{Cell, CellBiases, CellWeights, Fast, Kernels, gru_by_parts, lstm_by_parts};
 use crate::Scalar;
 use crate::math::{self, fast};
 
@@ -113,6 +113,30 @@ impl<T: Scalar> Kernels<T> for Portable {
             }
             block.copy_from_slice(r);
         }
+    }
+
+    /// One LSTM step: [`lstm_by_parts`] over these loops.
+    #[inline]
+    fn lstm<const N: usize, const H: usize>(
+        w: CellWeights<'_, T, N, 4, H>,
+        b: CellBiases<'_, T, 4, H>,
+        x: &[T; N],
+        state: (&mut [T; H], &mut [T; H]),
+        gates: Option<&mut [[T; H]; 4]>,
+    ) {
+        lstm_by_parts::<T, Self, N, H>(w, b, x, state, gates)
+    }
+
+    /// One GRU step: [`gru_by_parts`] over these loops.
+    #[inline]
+    fn gru<const N: usize, const H: usize>(
+        w: CellWeights<'_, T, N, 3, H>,
+        b: CellBiases<'_, T, 3, H>,
+        x: &[T; N],
+        h: &mut [T; H],
+        gates: Option<&mut [[T; H]; 3]>,
+    ) {
+        gru_by_parts::<T, Self, N, H>(w, b, x, h, gates)
     }
 
     /// `y[k] = f(x[k])`. Out of place, so that every element is stored: in

@@ -103,13 +103,6 @@ pub(crate) fn transpose_times<T: Scalar, const N: usize, const G: usize, const H
     })
 }
 
-/// The logistic function of every element as the cells compute it
-/// ([`kernels::Cell::Sigmoid`]).
-#[inline(always)]
-pub(crate) fn sigmoid<T: Scalar>(x: &[T], y: &mut [T]) {
-    kernels::cell(kernels::Cell::Sigmoid, x, y);
-}
-
 /// `tanh` of every element as the cells compute it
 /// ([`kernels::Cell::Tanh`]).
 #[inline(always)]
@@ -135,11 +128,14 @@ pub(crate) fn tanh<T: Scalar>(x: &[T], y: &mut [T]) {
 /// `libm::tanhf`, which [`Tanh`](crate::Tanh) uses, is within 2.19 ulp), so
 /// that the cell's loops vectorise; `σ` is [`Sigmoid`](crate::Sigmoid)'s
 /// formula. On x86-64 CPUs with AVX2 and FMA, the `f32` cell computes both
-/// in vector code with fused multiply-adds (`σ` within 2.5 ulp, `tanh`
-/// within 1.06, measured; [`Sigmoid`](crate::Sigmoid) itself reaches 2.4),
-/// and each element of the products `W x` as a chain of fused
-/// multiply-adds: so its results differ from the plain loops' in the last
-/// bits, as every kernel of the crate's does (see `crate::kernels`). The
+/// in vector code with fused multiply-adds (`σ` within 2.5 ulp, `tanh`, by
+/// one formula instead of two, within 2.5 too, measured;
+/// [`Sigmoid`](crate::Sigmoid) itself reaches 2.4), and each element of the
+/// products `W x` as a chain of fused multiply-adds: so its results differ
+/// from the plain loops' in the last bits, as every kernel of the crate's
+/// does (see `crate::kernels`); a step of up to 48 units (24 with AVX2's 16
+/// registers alone), in whole vectors of 8, is one vector kernel that keeps
+/// every sum in registers from the biases to the new state. The
 /// gradients are those of the function computed (`tanh' = 1 − y²` from the
 /// computed `y`). `r` and `z` are one sum each, `b_i + b_h + W_i x + W_h
 /// h`, as PyTorch's equations write them.
@@ -272,42 +268,19 @@ impl<const I: usize, const H: usize, T: Scalar> Gru<I, H, T> {
         gh[2]
     }
 
-    /// One step: `h_t` from `x_t` and `h_{t−1}`, writing `r, z, n` into
-    /// `gates`. The whole-sequence forward pass, the training pass and the
-    /// stream all run this, so they agree bit for bit.
+    /// One step: `h` from `h_{t−1}` to `h_t` for the input `x_t`, writing
+    /// `r, z, n` into `gates` if given. The whole-sequence forward pass, the
+    /// training pass and the stream all run this, so they agree bit for
+    /// bit.
     #[inline(always)]
-    fn cell(&self, x: &[T; I], h: &[T; H], gates: &mut [[T; H]; 3]) -> [T; H] {
-        // r and z: one sum each, b_i + b_h + W_i x + W_h h; n needs
-        // W_in x + b_in (in `gin`) and W_hn h + b_hn (in `a[2]`, the same
-        // bits as `hidden_n`) apart. W_h h in one call over all three gates,
-        // so that its sums are in flight together.
-        let mut a = self.bias_hh;
-        for (a, &b) in a[..2]
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(self.bias_ih[..2].as_flattened())
-        {
-            *a = b + *a;
-        }
-        let mut gin = [[T::ZERO; H]; 3];
-        gin[2] = self.bias_ih[2];
-        kernels::gates(&self.weight_ih, x, &mut a, 0..2);
-        kernels::gates(&self.weight_ih, x, &mut gin, 2..3);
-        kernels::gates(&self.weight_hh, h, &mut a, 0..3);
-        sigmoid(a[..2].as_flattened(), gates[..2].as_flattened_mut());
-        let [r, z, n] = gates;
-        let mut an = [T::ZERO; H];
-        for k in 0..H {
-            an[k] = gin[2][k] + r[k] * a[2][k];
-        }
-        tanh(&an, n);
-        // A loop, not `array::from_fn`, which the compiler may leave as a
-        // call (compiled without the dispatched call's AVX2).
-        let mut h_new = [T::ZERO; H];
-        for k in 0..H {
-            h_new[k] = (T::ONE - z[k]) * n[k] + z[k] * h[k];
-        }
-        h_new
+    fn cell(&self, x: &[T; I], h: &mut [T; H], gates: Option<&mut [[T; H]; 3]>) {
+        kernels::gru(
+            (&self.weight_ih, &self.weight_hh),
+            (&self.bias_ih, &self.bias_hh),
+            x,
+            h,
+            gates,
+        );
     }
 
     /// The backward pass through time over a tape; `dx`, if asked for,
@@ -444,11 +417,10 @@ where
             || {
                 let x = &<Self as TakesChannels<C, I>>::channels(x).data;
                 let mut y = Seq::<T, H, L, B>::zeros();
-                let mut gates = [[T::ZERO; H]; 3];
                 for (yb, xb) in y.data.iter_mut().zip(x) {
                     let mut h = [T::ZERO; H];
                     for (yt, xt) in yb.iter_mut().zip(xb) {
-                        h = self.cell(xt, &h, &mut gates);
+                        self.cell(xt, &mut h, None);
                         *yt = h;
                     }
                 }
@@ -487,7 +459,7 @@ where
                 for b in 0..B {
                     let mut h = [T::ZERO; H];
                     for t in 0..L {
-                        h = self.cell(&tape.x[b][t], &h, &mut tape.gates[b][t]);
+                        self.cell(&tape.x[b][t], &mut h, Some(&mut tape.gates[b][t]));
                         tape.h[b][t] = h;
                         y.data[b][t] = h;
                     }
@@ -542,13 +514,7 @@ where
         kernels::dispatch(
             #[inline(always)]
             || {
-                let mut gates = [[T::ZERO; H]; 3];
-                let h = self.cell(
-                    &step_input::<Self, T, C, I>(x),
-                    &state.data.0[0],
-                    &mut gates,
-                );
-                state.data.0[0] = h;
+                self.cell(&step_input::<Self, T, C, I>(x), &mut state.data.0[0], None);
                 *state
             },
         )

@@ -7,7 +7,7 @@ use nalgebra::SVector;
 
 use super::conv1d::TakesChannels;
 use super::gru::{
-    accumulate, accumulate_outer, sigmoid, step_input, tanh, transpose_times,
+    accumulate, accumulate_outer, step_input, tanh, transpose_times,
 };
 use crate::module::Mode;
 use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo};
@@ -31,9 +31,11 @@ use crate::{Module, Params, Scalar, Train, kernels};
 /// with `(h, c) = (h_{t−1}, c_{t−1})`, `(h', c') = (h_t, c_t)`, `σ` and
 /// `tanh` as in [`Gru`](crate::Gru) (in `f64` exactly those of
 /// [`Sigmoid`](crate::Sigmoid) and [`Tanh`](crate::Tanh); in `f32` the
-/// crate's vectorising ones, within 2.5 and 1.06 ulp, in vector code with
-/// fused multiply-adds where the CPU has AVX2 and FMA), each gate one sum
-/// `b_i + b_h + W_i x + W_h h`.
+/// crate's vectorising ones; where the CPU has AVX2 and FMA, in vector code
+/// with fused multiply-adds, both within 2.5 ulp), each gate one sum `b_i +
+/// b_h + W_i x + W_h h`. There a step of up to 48 units (24 with AVX2's 16
+/// registers alone), in whole vectors of 8, is one vector kernel that
+/// keeps the gates' sums in registers from the biases to the new state.
 ///
 /// It maps a batch of sequences [`Seq<T, I, L, B>`](Seq) to the sequence of
 /// its hidden states `h_t`, `Seq<T, H, L, B>` (PyTorch's `output`). A
@@ -150,47 +152,24 @@ impl<const I: usize, const H: usize, T: Scalar> Lstm<I, H, T> {
         }
     }
 
-    /// One step: `(h_t, c_t)` from `x_t` and `(h_{t−1}, c_{t−1})`, writing
-    /// `i, f, g, o` into `gates`. The whole-sequence forward pass, the
-    /// training pass and the stream all run this, so they agree bit for
-    /// bit.
+    /// One step: `(h, c)` from `(h_{t−1}, c_{t−1})` to `(h_t, c_t)` for
+    /// the input `x_t`, writing `i, f, g, o` into `gates` if given. The
+    /// whole-sequence forward pass, the training pass and the stream all
+    /// run this, so they agree bit for bit.
     #[inline(always)]
     fn cell(
         &self,
         x: &[T; I],
-        h: &[T; H],
-        c: &[T; H],
-        gates: &mut [[T; H]; 4],
-    ) -> ([T; H], [T; H]) {
-        // One sum per gate and unit, b_i + b_h + W_i x + W_h h, in one pass
-        // (the biases added in a loop, which a copy of `bias_ih` followed
-        // by an add is not: the copy is a call to `memcpy`).
-        let mut a = [[T::ZERO; H]; 4];
-        for ((a, &u), &v) in a
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(self.bias_ih.as_flattened())
-            .zip(self.bias_hh.as_flattened())
-        {
-            *a = u + v;
-        }
-        kernels::gates2(&self.weight_ih, x, &self.weight_hh, h, &mut a, 0..4);
-        sigmoid(a[..2].as_flattened(), gates[..2].as_flattened_mut());
-        tanh(&a[2], &mut gates[2]);
-        sigmoid(&a[3], &mut gates[3]);
-        let [i, f, g, o] = gates;
-        // Loops, not `array::from_fn`, which the compiler may leave as a
-        // call (compiled without the dispatched call's AVX2).
-        let mut c_new = [T::ZERO; H];
-        for k in 0..H {
-            c_new[k] = f[k] * c[k] + i[k] * g[k];
-        }
-        let mut h_new = [T::ZERO; H];
-        tanh(&c_new, &mut h_new);
-        for k in 0..H {
-            h_new[k] = o[k] * h_new[k];
-        }
-        (h_new, c_new)
+        state: (&mut [T; H], &mut [T; H]),
+        gates: Option<&mut [[T; H]; 4]>,
+    ) {
+        kernels::lstm(
+            (&self.weight_ih, &self.weight_hh),
+            (&self.bias_ih, &self.bias_hh),
+            x,
+            state,
+            gates,
+        );
     }
 
     /// The backward pass through time over a tape; `dx`, if asked for,
@@ -343,11 +322,10 @@ where
             || {
                 let x = &<Self as TakesChannels<C, I>>::channels(x).data;
                 let mut y = Seq::<T, H, L, B>::zeros();
-                let mut gates = [[T::ZERO; H]; 4];
                 for (yb, xb) in y.data.iter_mut().zip(x) {
                     let (mut h, mut c) = ([T::ZERO; H], [T::ZERO; H]);
                     for (yt, xt) in yb.iter_mut().zip(xb) {
-                        (h, c) = self.cell(xt, &h, &c, &mut gates);
+                        self.cell(xt, (&mut h, &mut c), None);
                         *yt = h;
                     }
                 }
@@ -386,7 +364,7 @@ where
                 for b in 0..B {
                     let (mut h, mut c) = ([T::ZERO; H], [T::ZERO; H]);
                     for t in 0..L {
-                        (h, c) = self.cell(&tape.x[b][t], &h, &c, &mut tape.gates[b][t]);
+                        self.cell(&tape.x[b][t], (&mut h, &mut c), Some(&mut tape.gates[b][t]));
                         tape.c[b][t] = c;
                         y.data[b][t] = h;
                     }
@@ -441,11 +419,9 @@ where
         kernels::dispatch(
             #[inline(always)]
             || {
-                let mut gates = [[T::ZERO; H]; 4];
                 let x = &step_input::<Self, T, C, I>(x);
-                let (h, c) = self.cell(x, &state.0.data.0[0], &state.1.data.0[0], &mut gates);
-                state.0.data.0[0] = h;
-                state.1.data.0[0] = c;
+                let [h, c] = [&mut state.0, &mut state.1].map(|v| &mut v.data.0[0]);
+                self.cell(x, (h, c), None);
                 state.0
             },
         )

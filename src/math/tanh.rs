@@ -4,12 +4,12 @@
 use super::exp::{expm1_reduced, pow2, reduce};
 
 /// Below this `|x|`, the odd polynomial; from it on, `1 − 2/(e^{2|x|} + 1)`.
-pub(crate) const SMALL: f32 = 0.875;
+const SMALL: f32 = 0.875;
 
 /// `a + a³ P(a²)` for `a ∈ [0, 0.875]`: `P` of degree 6 fitted by Remez to
 /// the relative error of `tanh` there (at most 7.4·10⁻¹⁰ in exact
 /// arithmetic, 0.02 ulp), from the constant term up.
-pub(crate) const P: [f32; 7] = [
+const P: [f32; 7] = [
     -3.333_332_5e-1,
     1.333_306_6e-1,
     -5.393_717e-2,
