@@ -28,8 +28,8 @@
 //! allowed `unsafe`; here for three things: the
 //! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
 //! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and for
-//! int8 [`load16_i8`], [`load8_i32`] and [`i32_lanes`], each reading or
-//! writing exactly the `&[i8; 16]`, `&[i32; 8]` or `[i32; 8]` given; and the
+//! int8 [`load16_i8`] and [`load8_i32`], each reading exactly the `&[i8;
+//! 16]` or `&[i32; 8]` given; and the
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features, and into the
@@ -1237,46 +1237,66 @@ cell_kernel!(simd_cell, "avx2,fma");
 // registers: the formulas' constants stay in registers.
 cell_kernel!(simd_cell_vl, "avx2,fma,avx512f,avx512vl");
 
-/// Writes the LSTM step kernel ([`simd_lstm`]) for one set of target
-/// features, with its register blocks for up to `$max` vectors per gate.
-macro_rules! lstm_kernel {
-    ($name:ident, $block:ident, $features:literal, [$($r:literal)*]) => {
-        /// [`Kernels::lstm`] for `H` a multiple of 8 whose four gates' sums
-        /// all fit in registers: `H / 8` vectors per gate, see [`lstm_block`].
+/// Writes a recurrent step kernel ([`simd_lstm`], [`simd_gru`]) for one
+/// set of target features: `$G` gates, the state `$State`, and a register
+/// block per number of vectors per gate (`$r`), each running `$inner`.
+macro_rules! step_kernel {
+    ($name:ident, $block:ident, $inner:ident, $G:literal, $State:ty, $features:literal, [$($r:literal)*]) => {
+        /// [`Kernels::lstm`] or [`Kernels::gru`] for `H` a multiple of 8
+        /// whose sums all fit in registers: `H / 8` vectors per gate, see
+        /// [`lstm_block`] and [`gru_block`].
         #[target_feature(enable = $features)]
         #[inline]
         fn $name<const N: usize, const H: usize>(
-            w: CellWeights<'_, f32, N, 4, H>,
-            b: CellBiases<'_, f32, 4, H>,
+            w: CellWeights<'_, f32, N, $G, H>,
+            b: CellBiases<'_, f32, $G, H>,
             x: &[f32; N],
-            state: (&mut [f32; H], &mut [f32; H]),
-            gates: Option<&mut [[f32; H]; 4]>,
+            state: $State,
+            gates: Option<&mut [[f32; H]; $G]>,
         ) {
             match H / 8 {
                 $($r => $block::<N, H, $r>(w, b, x, state, gates),)*
-                _ => unreachable!("LSTM kernel: {H} units are not whole vectors that fit in registers"),
+                _ => unreachable!("{H} units are not whole vectors that fit in registers"),
             }
         }
 
-        /// [`lstm_block`] compiled for these target features.
+        /// The step's register block compiled for these target features.
         #[target_feature(enable = $features)]
         #[inline]
         fn $block<const N: usize, const H: usize, const R: usize>(
-            w: CellWeights<'_, f32, N, 4, H>,
-            b: CellBiases<'_, f32, 4, H>,
+            w: CellWeights<'_, f32, N, $G, H>,
+            b: CellBiases<'_, f32, $G, H>,
             x: &[f32; N],
-            state: (&mut [f32; H], &mut [f32; H]),
-            gates: Option<&mut [[f32; H]; 4]>,
+            state: $State,
+            gates: Option<&mut [[f32; H]; $G]>,
         ) {
-            lstm_block::<N, H, R>(w, b, x, state, gates)
+            $inner::<N, H, R>(w, b, x, state, gates)
         }
     };
 }
 
-lstm_kernel!(simd_lstm, lstm_block_avx2, "avx2,fma", [1 2 3]);
 // AVX-512VL's 32 registers hold the sums of up to 48 units (24 vectors),
-// with the same 8-lane arithmetic, so the same bits.
-lstm_kernel!(simd_lstm_vl, lstm_block_vl, "avx2,fma,avx512f,avx512vl", [1 2 3 4 5 6]);
+// AVX2's 16 those of 24, with the same 8-lane arithmetic, so the same bits.
+step_kernel!(simd_lstm, lstm_block_avx2, lstm_block, 4, (&mut [f32; H], &mut [f32; H]), "avx2,fma", [1 2 3]);
+step_kernel!(
+    simd_lstm_vl,
+    lstm_block_vl,
+    lstm_block,
+    4,
+    (&mut [f32; H], &mut [f32; H]),
+    "avx2,fma,avx512f,avx512vl",
+    [1 2 3 4 5 6]
+);
+step_kernel!(simd_gru, gru_block_avx2, gru_block, 3, &mut [f32; H], "avx2,fma", [1 2 3]);
+step_kernel!(
+    simd_gru_vl,
+    gru_block_vl,
+    gru_block,
+    3,
+    &mut [f32; H],
+    "avx2,fma,avx512f,avx512vl",
+    [1 2 3 4 5 6]
+);
 
 /// One LSTM step with `R = H / 8` vectors per gate, the `4R` sums in
 /// registers from the biases to the activations: each sum starts as `b_i +
@@ -1331,45 +1351,6 @@ fn lstm_block<const N: usize, const H: usize, const R: usize>(
         store(at_mut(h, k), _mm256_mul_ps(o, tanh_v(c_new)));
     }
 }
-
-/// Writes the GRU step kernel ([`simd_gru`]) for one set of target
-/// features, with its register blocks for up to `$max` vectors per gate.
-macro_rules! gru_kernel {
-    ($name:ident, $block:ident, $features:literal, [$($r:literal)*]) => {
-        /// [`Kernels::gru`] for `H` a multiple of 8 whose sums all fit in
-        /// registers: `H / 8` vectors per gate, see [`gru_block`].
-        #[target_feature(enable = $features)]
-        #[inline]
-        fn $name<const N: usize, const H: usize>(
-            w: CellWeights<'_, f32, N, 3, H>,
-            b: CellBiases<'_, f32, 3, H>,
-            x: &[f32; N],
-            h: &mut [f32; H],
-            gates: Option<&mut [[f32; H]; 3]>,
-        ) {
-            match H / 8 {
-                $($r => $block::<N, H, $r>(w, b, x, h, gates),)*
-                _ => unreachable!("GRU kernel: {H} units are not whole vectors that fit in registers"),
-            }
-        }
-
-        /// [`gru_block`] compiled for these target features.
-        #[target_feature(enable = $features)]
-        #[inline]
-        fn $block<const N: usize, const H: usize, const R: usize>(
-            w: CellWeights<'_, f32, N, 3, H>,
-            b: CellBiases<'_, f32, 3, H>,
-            x: &[f32; N],
-            h: &mut [f32; H],
-            gates: Option<&mut [[f32; H]; 3]>,
-        ) {
-            gru_block::<N, H, R>(w, b, x, h, gates)
-        }
-    };
-}
-
-gru_kernel!(simd_gru, gru_block_avx2, "avx2,fma", [1 2 3]);
-gru_kernel!(simd_gru_vl, gru_block_vl, "avx2,fma,avx512f,avx512vl", [1 2 3 4 5 6]);
 
 /// One GRU step with `R = H / 8` vectors per gate, its `4R` sums in
 /// registers from the biases to the activations: `r` and `z` from `b_i +
