@@ -87,9 +87,10 @@
 //! arithmetic, so the same bits (tested), with 32 registers instead of 16,
 //! so that the gate kernel holds up to 24 vectors of sums (an LSTM of 32
 //! units in one block), the step kernels take up to 48 units, and the
-//! activations keep their constants in registers. Measured on an Intel core with AVX-512: LSTM 1→32 streaming
-//! 207 → 188 ns. (Compiling whole dispatched calls so was slower: the
-//! compiler then moves and clears memory with 512-bit registers.)
+//! activations keep their constants in registers. Measured on an Intel
+//! core with AVX-512: LSTM 1→32 streaming 207 → 188 ns. (Compiling whole
+//! dispatched calls so was slower: the compiler then moves and clears
+//! memory with 512-bit registers.)
 //!
 //! Stack: besides their outputs (as the plain loops), the kernels keep
 //! registers only, except that one copy of `W` (at most 64 KiB).
@@ -1277,7 +1278,15 @@ macro_rules! step_kernel {
 
 // AVX-512VL's 32 registers hold the sums of up to 48 units (24 vectors),
 // AVX2's 16 those of 24, with the same 8-lane arithmetic, so the same bits.
-step_kernel!(simd_lstm, lstm_block_avx2, lstm_block, 4, (&mut [f32; H], &mut [f32; H]), "avx2,fma", [1 2 3]);
+step_kernel!(
+    simd_lstm,
+    lstm_block_avx2,
+    lstm_block,
+    4,
+    (&mut [f32; H], &mut [f32; H]),
+    "avx2,fma",
+    [1 2 3]
+);
 step_kernel!(
     simd_lstm_vl,
     lstm_block_vl,
@@ -1287,7 +1296,15 @@ step_kernel!(
     "avx2,fma,avx512f,avx512vl",
     [1 2 3 4 5 6]
 );
-step_kernel!(simd_gru, gru_block_avx2, gru_block, 3, &mut [f32; H], "avx2,fma", [1 2 3]);
+step_kernel!(
+    simd_gru,
+    gru_block_avx2,
+    gru_block,
+    3,
+    &mut [f32; H],
+    "avx2,fma",
+    [1 2 3]
+);
 step_kernel!(
     simd_gru_vl,
     gru_block_vl,
