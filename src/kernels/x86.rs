@@ -366,16 +366,16 @@ impl Kernels<f32> for Avx2 {
         state: (&mut [f32; H], &mut [f32; H]),
         gates: Option<&mut [[f32; H]; 4]>,
     ) {
-        if H.is_multiple_of(8) && H <= 48 && available_vl() {
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            return unsafe { simd_lstm_vl(w, b, x, state, gates) };
+        match step_path(H) {
+            // SAFETY: `step_path` chose this kernel only after
+            // `available_vl` said this CPU has AVX2, FMA, AVX-512F and
+            // AVX-512VL.
+            StepPath::Vl => unsafe { simd_lstm_vl(w, b, x, state, gates) },
+            // SAFETY: `step_path` chose this kernel only after `available`
+            // said this CPU has AVX2 and FMA.
+            StepPath::Avx2 => unsafe { simd_lstm(w, b, x, state, gates) },
+            StepPath::Parts => lstm_by_parts::<f32, Self, N, H>(w, b, x, state, gates),
         }
-        if H.is_multiple_of(8) && H <= 24 && available() {
-            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_lstm(w, b, x, state, gates) };
-        }
-        lstm_by_parts::<f32, Self, N, H>(w, b, x, state, gates)
     }
 
     /// One GRU step: where its four sets of sums (`r`, `z` and the two
@@ -389,16 +389,16 @@ impl Kernels<f32> for Avx2 {
         h: &mut [f32; H],
         gates: Option<&mut [[f32; H]; 3]>,
     ) {
-        if H.is_multiple_of(8) && H <= 48 && available_vl() {
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            return unsafe { simd_gru_vl(w, b, x, h, gates) };
+        match step_path(H) {
+            // SAFETY: `step_path` chose this kernel only after
+            // `available_vl` said this CPU has AVX2, FMA, AVX-512F and
+            // AVX-512VL.
+            StepPath::Vl => unsafe { simd_gru_vl(w, b, x, h, gates) },
+            // SAFETY: `step_path` chose this kernel only after `available`
+            // said this CPU has AVX2 and FMA.
+            StepPath::Avx2 => unsafe { simd_gru(w, b, x, h, gates) },
+            StepPath::Parts => gru_by_parts::<f32, Self, N, H>(w, b, x, h, gates),
         }
-        if H.is_multiple_of(8) && H <= 24 && available() {
-            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_gru(w, b, x, h, gates) };
-        }
-        gru_by_parts::<f32, Self, N, H>(w, b, x, h, gates)
     }
 
     /// `y[k] = f(x[k])`, the loop compiled for AVX2 where the CPU has it.
@@ -1238,6 +1238,37 @@ cell_kernel!(simd_cell, "avx2,fma");
 // registers: the formulas' constants stay in registers.
 cell_kernel!(simd_cell_vl, "avx2,fma,avx512f,avx512vl");
 
+/// The most units a one-kernel recurrent step takes with AVX-512VL's 32
+/// registers (24 vectors of sums), and with AVX2's 16 (12 vectors).
+const STEP_UNITS_VL: usize = 48;
+/// See [`STEP_UNITS_VL`].
+const STEP_UNITS_AVX2: usize = 24;
+
+/// Which code runs a recurrent step of `H` units ([`Kernels::lstm`],
+/// [`Kernels::gru`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepPath {
+    /// The one-kernel step compiled with AVX-512VL.
+    Vl,
+    /// The one-kernel step compiled with AVX2 and FMA.
+    Avx2,
+    /// The gate and cell kernels one after another.
+    Parts,
+}
+
+/// The step kernel for `h` units on this CPU: one kernel where `h` is whole
+/// vectors of 8 whose sums fit in the registers there are, else the parts.
+#[inline(always)]
+fn step_path(h: usize) -> StepPath {
+    if h.is_multiple_of(8) && h <= STEP_UNITS_VL && available_vl() {
+        StepPath::Vl
+    } else if h.is_multiple_of(8) && h <= STEP_UNITS_AVX2 && available() {
+        StepPath::Avx2
+    } else {
+        StepPath::Parts
+    }
+}
+
 /// Writes a recurrent step kernel ([`simd_lstm`], [`simd_gru`]) for one
 /// set of target features: `$G` gates, the state `$State`, and a register
 /// block per number of vectors per gate (`$r`), each running `$inner`.
@@ -2061,10 +2092,10 @@ mod simd_tests {
             );
             let want = [bits(&h), bits(&c), bits(gates.as_flattened())];
             let mut variants = std::vec!["Avx2::lstm"];
-            if H.is_multiple_of(8) && H <= 24 {
+            if H.is_multiple_of(8) && H <= STEP_UNITS_AVX2 {
                 variants.push("simd_lstm");
             }
-            if H.is_multiple_of(8) && H <= 48 && available_vl() {
+            if H.is_multiple_of(8) && H <= STEP_UNITS_VL && available_vl() {
                 variants.push("simd_lstm_vl");
             }
             for name in variants {
@@ -2103,10 +2134,10 @@ mod simd_tests {
             );
             let want = [bits(&h), bits(gates.as_flattened())];
             let mut variants = std::vec!["Avx2::gru"];
-            if H.is_multiple_of(8) && H <= 24 {
+            if H.is_multiple_of(8) && H <= STEP_UNITS_AVX2 {
                 variants.push("simd_gru");
             }
-            if H.is_multiple_of(8) && H <= 48 && available_vl() {
+            if H.is_multiple_of(8) && H <= STEP_UNITS_VL && available_vl() {
                 variants.push("simd_gru_vl");
             }
             for name in variants {
