@@ -55,9 +55,11 @@
 //!   terms of one output are split over `S` interleaved chains (input `i`
 //!   goes to chain `i mod S`, chain 0 starts from the bias) that are summed
 //!   as a balanced tree, `S` chosen from `O` and `I` only so that one sample
-//!   has enough independent sums in flight to hide the FMA latency. `O = 1`
-//!   is a dot product over the contiguous row; other `O < 8` run the plain
-//!   loops.
+//!   has enough independent sums in flight to hide the FMA latency. A
+//!   tile of one column loads its inputs 8 at a time and broadcasts each
+//!   from the register with shuffles, which leaves the load ports to the
+//!   weights. `O = 1` is a dot product over the contiguous row; other
+//!   `O < 8` run the plain loops.
 //! * [`transpose_times`](simd_transpose_times): `out[i, j] = ⟨W[:, i],
 //!   dy[:, j]⟩`, one vector sum per output over windows of 8 rows, then the
 //!   lanes summed as `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
@@ -727,6 +729,39 @@ fn affine_tile<
         }
     }
     let mut i = 0;
+    if C == 1 {
+        // One column: its inputs 8 at a time in one load, each broadcast
+        // from that register (two shuffles' worth) instead of loaded again:
+        // a one-sample pass is bound by loads (R weight vectors and a
+        // broadcast per input, for R multiply-adds). The same terms reach
+        // the same chains in the same order as below (input k to chain
+        // k mod S; S divides 8).
+        let xj = &x[j0];
+        while i + 8 <= I {
+            let xs = load(at(xj, i));
+            let halves = [
+                _mm256_permute2f128_ps::<0x00>(xs, xs),
+                _mm256_permute2f128_ps::<0x11>(xs, xs),
+            ];
+            for (h, &half) in halves.iter().enumerate() {
+                let lanes = [
+                    _mm256_permute_ps::<0x00>(half),
+                    _mm256_permute_ps::<0x55>(half),
+                    _mm256_permute_ps::<0xAA>(half),
+                    _mm256_permute_ps::<0xFF>(half),
+                ];
+                for (e, &xv) in lanes.iter().enumerate() {
+                    let k = 4 * h + e;
+                    let wi = &w[i + k];
+                    for r in 0..R {
+                        acc[k % S][0][r] =
+                            _mm256_fmadd_ps(load(at(wi, rows[r])), xv, acc[k % S][0][r]);
+                    }
+                }
+            }
+            i += 8;
+        }
+    }
     while i + S <= I {
         for s in 0..S {
             let wi = &w[i + s];
