@@ -432,7 +432,7 @@ pub struct Softplus;
 impl<T: Scalar> Activation<T> for Softplus {
     #[inline]
     fn value(&self, x: T) -> T {
-        x.max(T::zero()) + math::ln_1p(math::exp(-x.abs()))
+        x.max(T::zero()) + math::ln_1p_unit(math::exp(-x.abs()))
     }
     #[inline]
     fn value_and_derivative(&self, x: T) -> (T, T) {

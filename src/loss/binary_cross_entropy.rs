@@ -25,7 +25,7 @@ elementwise_loss!(
         // σ(y) = 1 / (1 + e) for y ≥ 0 and e / (1 + e) otherwise, exactly
         // as `Scalar::sigmoid` computes it.
         let e = math::exp(-y.abs());
-        let v = y.max(T::zero()) - y * t + math::ln_1p(e);
+        let v = y.max(T::zero()) - y * t + math::ln_1p_unit(e);
         let s = if y >= T::zero() {
             T::one() / (T::one() + e)
         } else {

@@ -1,5 +1,6 @@
-//! The transcendental functions the crate uses: `f32`'s `eˣ` our own
-//! ([`exp`](mod@exp)), everything else from the `libm` crate, and the fast
+//! The transcendental functions the crate uses: `f32`'s `eˣ`
+//! ([`exp`](mod@exp)), `tanh x` ([`tanh`](mod@tanh)) and `ln(1 + x)` on
+//! `[0, 1]` ([`log1p`]) our own, everything else from the `libm` crate, and the fast
 //! rational `tanh` of [`FastTanh`](crate::FastTanh) and
 //! [`FastSigmoid`](crate::FastSigmoid) ([`fast`]). Each sits beside its
 //! error test.
@@ -13,12 +14,14 @@ use crate::Scalar;
 
 pub(crate) mod exp;
 pub(crate) mod fast;
+pub(crate) mod log1p;
 pub(crate) mod tanh;
 
 use exp::exp_f32;
+use log1p::ln_1p_unit_f32;
 use tanh::tanh_f32;
 
-/// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)`, `tanh x` for one scalar type: a
+/// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)` on `[0, 1]`, `tanh x` for one scalar type: a
 /// supertrait of the sealed side of [`Scalar`], so users can neither name
 /// nor call it. Call the functions below instead.
 pub trait Functions: Sized {
@@ -28,8 +31,10 @@ pub trait Functions: Sized {
     fn exp_m1(x: Self) -> Self;
     /// `ln x`.
     fn ln(x: Self) -> Self;
-    /// `ln(1 + x)`.
-    fn ln_1p(x: Self) -> Self;
+    /// `ln(1 + x)` for `x ∈ [0, 1]`: for `f32` [`ln_1p_unit_f32`]
+    /// (branch-free, so that a batch's loop over it vectorises; within 1
+    /// ulp there), for `f64` `libm`'s `log1p`.
+    fn ln_1p_unit(x: Self) -> Self;
     /// `tanh x`: for `f32` [`tanh_f32`] (branch-free, so that a layer's
     /// loop over it vectorises; within 1.05 ulp, where `libm`'s `tanhf`
     /// reaches 2.19), for `f64` `libm`'s.
@@ -52,9 +57,9 @@ impl Functions for f32 {
     fn ln(x: f32) -> f32 {
         libm::logf(x)
     }
-    #[inline]
-    fn ln_1p(x: f32) -> f32 {
-        libm::log1pf(x)
+    #[inline(always)]
+    fn ln_1p_unit(x: f32) -> f32 {
+        ln_1p_unit_f32(x)
     }
     #[inline(always)]
     fn tanh(x: f32) -> f32 {
@@ -80,7 +85,7 @@ impl Functions for f64 {
         libm::log(x)
     }
     #[inline]
-    fn ln_1p(x: f64) -> f64 {
+    fn ln_1p_unit(x: f64) -> f64 {
         libm::log1p(x)
     }
     #[inline]
@@ -108,10 +113,11 @@ pub(crate) fn exp_m1<T: Scalar>(x: T) -> T {
 pub(crate) fn ln<T: Scalar>(x: T) -> T {
     <T as Functions>::ln(x)
 }
-/// `ln(1 + x)`, accurate near 0.
-#[inline]
-pub(crate) fn ln_1p<T: Scalar>(x: T) -> T {
-    <T as Functions>::ln_1p(x)
+/// `ln(1 + x)` for `x ∈ [0, 1]` (the tail `ln(1 + e^(−|y|))` of the
+/// softplus and the binary cross-entropy), accurate near 0.
+#[inline(always)]
+pub(crate) fn ln_1p_unit<T: Scalar>(x: T) -> T {
+    <T as Functions>::ln_1p_unit(x)
 }
 /// `tanh x`.
 #[inline]
