@@ -200,6 +200,34 @@ fn batch_losses_give_the_bits_of_their_samples() {
         &[299, 0, 150],
         3,
     );
+    // The element-wise losses go in blocks of 256 values: one output over
+    // more samples than a block holds (a full block and a short one, and a
+    // partial batch ending inside the first), and samples longer than a
+    // block (sample by sample).
+    let one = SMatrix::<f32, 1, 300>::from_fn(|_, _| uniform(&mut r, -30.0, 30.0) as f32);
+    let t1: [SVector<f32, 1>; 300] =
+        core::array::from_fn(|_| SVector::from([uniform(&mut r, 0.0, 1.0) as f32]));
+    for n in [300, 255] {
+        loss_bits(
+            "binary cross-entropy, one output",
+            BinaryCrossEntropy,
+            &one,
+            &t1,
+            n,
+        );
+        loss_bits("mean squared, one output", MeanSquared, &one, &t1, n);
+        loss_bits("huber, one output", Huber::new(2.0), &one, &t1, n);
+    }
+    let tw: [SVector<f32, 300>; 3] =
+        core::array::from_fn(|_| SVector::from_fn(|_, _| uniform(&mut r, 0.0, 1.0) as f32));
+    loss_bits(
+        "binary cross-entropy, 300 outputs",
+        BinaryCrossEntropy,
+        &wide,
+        &tw,
+        3,
+    );
+    loss_bits("mean squared, 300 outputs", MeanSquared, &wide, &tw, 2);
 }
 
 #[test]
