@@ -33,9 +33,9 @@ pub(crate) fn ln_1p_unit_f32(x: f32) -> f32 {
 /// `R(z) = z (Lg1 + z² Lg3) + z² (Lg2 + z² Lg4)`: FreeBSD `logf`'s
 /// coefficients (`0xaaaaaa.0p-24`, `0xccce13.0p-25`, `0x91e9ee.0p-25`,
 /// `0xf89e26.0p-26`).
-const LG: [f32; 4] = [0.666_666_63, 0.400_009_72, 0.284_987_87, 0.242_790_79];
+const LG: [f32; 4] = [0.666_666_6, 0.400_009_72, 0.284_987_87, 0.242_790_79];
 /// ln 2 = `LN2_HI + LN2_LO`, `LN2_HI` with its low 12 bits zero.
-const LN2_HI: f32 = 6.931_381_2e-1;
+const LN2_HI: f32 = 6.931_381e-1;
 /// The rest of ln 2 beyond [`LN2_HI`].
 const LN2_LO: f32 = 9.058_001e-6;
 
