@@ -11,8 +11,8 @@
 /// no correction term is needed. Then `ln(1 + f)` as in FreeBSD's `logf`:
 /// `s = f/(2 + f)`, `ln(1 + f) = f − (f²/2 − s (f²/2 + R(s²)))` with its
 /// polynomial `R` (coefficients `Lg1`–`Lg4`, made for `|s| ≤ 0.1716`; here
-/// `s ∈ [−0.143, 0.2]`, where its error is still below 2⁻³⁰), plus
-/// `k ln 2` in two parts. Only `f32` arithmetic and one select, so it gives
+/// `s ∈ [−0.143, 0.2]`, which the measurement above covers), plus `k ln 2`
+/// in two parts. Only `f32` arithmetic and one select, so it gives
 /// the same bits on every platform. Outside `[0, 1]` the result is not
 /// `ln(1 + x)`.
 #[inline(always)]

@@ -1,7 +1,7 @@
 //! The transcendental functions the crate uses: `f32`'s `eˣ`
 //! ([`exp`](mod@exp)), `tanh x` ([`tanh`](mod@tanh)) and `ln(1 + x)` on
-//! `[0, 1]` ([`log1p`]) our own, everything else from the `libm` crate, and the fast
-//! rational `tanh` of [`FastTanh`](crate::FastTanh) and
+//! `[0, 1]` ([`log1p`]) our own, everything else from the `libm` crate,
+//! and the fast rational `tanh` of [`FastTanh`](crate::FastTanh) and
 //! [`FastSigmoid`](crate::FastSigmoid) ([`fast`]). Each sits beside its
 //! error test.
 //!
@@ -21,9 +21,9 @@ use exp::exp_f32;
 use log1p::ln_1p_unit_f32;
 use tanh::tanh_f32;
 
-/// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)` on `[0, 1]`, `tanh x` for one scalar type: a
-/// supertrait of the sealed side of [`Scalar`], so users can neither name
-/// nor call it. Call the functions below instead.
+/// `eˣ`, `eˣ − 1`, `ln x`, `ln(1 + x)` on `[0, 1]`, `tanh x` for one
+/// scalar type: a supertrait of the sealed side of [`Scalar`], so users can
+/// neither name nor call it. Call the functions below instead.
 pub trait Functions: Sized {
     /// `eˣ`.
     fn exp(x: Self) -> Self;
