@@ -253,17 +253,22 @@ impl<T: Scalar, const I: usize, const O: usize> Params<T> for Dense<I, O, T> {
         mut write: [&mut Self; W],
         f: &mut impl FnMut(TensorInfo, [&[T]; R], [&mut [T]; W]),
     ) {
-        let weight = TensorInfo::trainable(
-            "weight",
-            Shape::new(&[O, I]),
-            Fill::Weight {
-                fan_in: I,
-                fan_out: O,
-            },
-        )
-        .with_layout(Layout::ColumnMajor);
+        // Built at compile time: every optimizer step and gradient reset
+        // walks these.
+        let weight = const {
+            TensorInfo::trainable(
+                "weight",
+                Shape::new(&[O, I]),
+                Fill::Weight {
+                    fan_in: I,
+                    fan_out: O,
+                },
+            )
+            .with_layout(Layout::ColumnMajor)
+        };
         tensor!(f, read, write, weight, weight);
-        let bias = TensorInfo::trainable("bias", Shape::new(&[O]), Fill::Bias { fan_in: I });
+        let bias =
+            const { TensorInfo::trainable("bias", Shape::new(&[O]), Fill::Bias { fan_in: I }) };
         tensor!(f, read, write, bias, bias);
     }
 
