@@ -123,6 +123,13 @@ fn gs_zero() -> Vec<f32> {
     vec![0.0; <(Dense<4, 7>, Tanh, Dense<7, 3>) as Params<f32>>::NUM_PARAMS]
 }
 
+/// A value's bits, every `NaN` as one: which `NaN` an addition of two
+/// passes on depends on the order of its operands, which the compiler may
+/// swap.
+fn bits(v: f32) -> u32 {
+    if v.is_nan() { u32::MAX } else { v.to_bits() }
+}
+
 /// `partial_batch_loss_and_grad` against the per-sample `loss_and_grad`,
 /// bit for bit: the sum of the first `n` losses times `1/n`, and each of
 /// their gradients times `1/n` (zero in the other columns).
@@ -152,16 +159,16 @@ fn loss_bits<L, Tg, const P: usize, const N: usize>(
         sum += l;
         for (k, (&a, &b)) in col.iter().zip(g.iter()).enumerate() {
             assert_eq!(
-                a.to_bits(),
-                (b * scale).to_bits(),
+                bits(a),
+                bits(b * scale),
                 "{what}: column {j}, row {k}: {a} vs {}",
                 b * scale
             );
         }
     }
     assert_eq!(
-        lb.to_bits(),
-        (sum * scale).to_bits(),
+        bits(lb),
+        bits(sum * scale),
         "{what}: loss {lb} vs {}",
         sum * scale
     );
@@ -169,17 +176,25 @@ fn loss_bits<L, Tg, const P: usize, const N: usize>(
 
 #[test]
 fn batch_losses_give_the_bits_of_their_samples() {
-    // 64 samples of 10 logits: the batched cross-entropy works in groups of
-    // 25 samples, so full groups, a short last group and a partial batch
-    // that ends inside a group are all covered; logits up to ±1e4 as well.
+    // 150 samples of 10 logits: the batched cross-entropy works in groups
+    // of 64 samples, so full groups, a short last group and partial
+    // batches that end inside a group or with one are all covered; logits
+    // up to ±1e4, a NaN, an infinity, signed zeros and ties as well.
     let mut r = rng(40);
-    let mut y = SMatrix::<f32, 10, 64>::from_fn(|_, _| uniform(&mut r, -8.0, 8.0) as f32);
+    let mut y = SMatrix::<f32, 10, 150>::from_fn(|_, _| uniform(&mut r, -8.0, 8.0) as f32);
     y[(3, 7)] = 1e4;
     y[(5, 30)] = -1e4;
-    let classes: [usize; 64] = core::array::from_fn(|j| (j * 7 + 3) % 10);
-    for n in [64, 50, 37, 25, 1, 0] {
+    y[(2, 70)] = f32::NAN;
+    y[(0, 71)] = f32::INFINITY;
+    y.column_mut(72).fill(0.0);
+    y[(4, 72)] = -0.0;
+    y.column_mut(73).fill(-0.0);
+    y[(9, 74)] = y[(1, 74)];
+    let classes: [usize; 150] = core::array::from_fn(|j| (j * 7 + 3) % 10);
+    for n in [150, 130, 128, 64, 37, 1, 0] {
         loss_bits("cross-entropy, classes", CrossEntropy, &y, &classes, n);
     }
+    let y = y.fixed_columns::<64>(0).into_owned();
     let probs: [SVector<f32, 10>; 64] = core::array::from_fn(|_| {
         let p = SVector::<f32, 10>::from_fn(|_, _| uniform(&mut r, 0.0, 1.0) as f32);
         p / p.sum()
@@ -191,7 +206,7 @@ fn batch_losses_give_the_bits_of_their_samples() {
     loss_bits("binary cross-entropy", BinaryCrossEntropy, &y, &t, 63);
     loss_bits("huber", Huber::new(0.5), &y, &t, 64);
 
-    // More classes than one group holds: sample by sample.
+    // Many classes.
     let wide = SMatrix::<f32, 300, 3>::from_fn(|_, _| uniform(&mut r, -3.0, 3.0) as f32);
     loss_bits(
         "cross-entropy, 300 classes",

@@ -149,6 +149,10 @@ pub trait Kernels<T> {
     /// `y[k] = f(x[k])` for every `k`: an element-wise activation. Panics
     /// if the lengths differ.
     fn map(x: &[T], y: &mut [T], f: impl Fn(T) -> T);
+    /// `y[k] = f(y[k])` for every `k`, in place (for a function that
+    /// changes every element, such as `eˣ`: see [`map`](Kernels::map) for
+    /// why an activation goes out of place).
+    fn map_in_place(y: &mut [T], f: impl Fn(T) -> T);
     /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
     /// and its derivative. Panics if the lengths differ.
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
@@ -253,6 +257,12 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
 #[inline(always)]
 pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
     <T::Kernels as Kernels<T>>::map(x, y, f)
+}
+
+/// `y[k] = f(y[k])` for every element, in place, as [`map`] computes it.
+#[inline(always)]
+pub(crate) fn map_in_place<T: Scalar>(y: &mut [T], f: impl Fn(T) -> T) {
+    <T::Kernels as Kernels<T>>::map_in_place(y, f)
 }
 
 /// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].
@@ -800,8 +810,8 @@ mod tests {
         check::<f64>();
     }
 
-    /// `map` and `map2` (the dispatched `f32` ones and the plain `f64`
-    /// ones) give every element `f` of itself, bit for bit, on every length
+    /// `map`, `map_in_place` and `map2` (the dispatched `f32` ones and the
+    /// plain `f64` ones) give every element `f` of itself, bit for bit, on every length
     /// up to past a few vectors: the vector loop and its scalar remainder
     /// compute the same thing.
     #[test]
@@ -817,6 +827,15 @@ mod tests {
             super::map(&x, &mut y, f);
             for (k, (&a, &v)) in y.iter().zip(&x).enumerate() {
                 assert_eq!(a.to_bits(), f(v).to_bits(), "map, length {n}, element {k}");
+            }
+            let mut z = x.clone();
+            super::map_in_place(&mut z, f);
+            for (k, (&a, &v)) in z.iter().zip(&x).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    f(v).to_bits(),
+                    "map_in_place, length {n}, element {k}"
+                );
             }
             let mut y = std::vec![f32::NAN; n];
             super::map2(&x, &mut y, &mut d, g);
@@ -837,6 +856,9 @@ mod tests {
                     "f64 map, length {n}, element {k}"
                 );
             }
+            let mut z = x.clone();
+            super::map_in_place(&mut z, |v| v * v - 1.0);
+            assert_eq!(z, y, "f64 map_in_place, length {n}");
         }
     }
 

@@ -150,6 +150,14 @@ impl<T: Scalar> Kernels<T> for Portable {
         }
     }
 
+    /// `y[k] = f(y[k])`.
+    #[inline]
+    fn map_in_place(y: &mut [T], f: impl Fn(T) -> T) {
+        for v in y.iter_mut() {
+            *v = f(*v);
+        }
+    }
+
     /// `(y[k], d[k]) = f(x[k])`.
     #[inline]
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {

@@ -413,6 +413,16 @@ impl Kernels<f32> for Avx2 {
         Portable::map(x, y, f)
     }
 
+    /// `y[k] = f(y[k])`, the loop compiled for AVX2 where the CPU has it.
+    #[inline(always)]
+    fn map_in_place(y: &mut [f32], f: impl Fn(f32) -> f32) {
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_map_in_place(y, f) };
+        }
+        Portable::map_in_place(y, f)
+    }
+
     /// `(y[k], d[k]) = f(x[k])`, the loop compiled for AVX2 where the CPU has
     /// it.
     #[inline(always)]
@@ -470,6 +480,14 @@ impl Kernels<f32> for Avx2 {
 #[inline]
 fn simd_map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     Portable::map(x, y, f)
+}
+
+/// [`Portable::map_in_place`] compiled with AVX2 and FMA enabled, as
+/// [`simd_map`].
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn simd_map_in_place(y: &mut [f32], f: impl Fn(f32) -> f32) {
+    Portable::map_in_place(y, f)
 }
 
 /// [`Portable::map2`] compiled with AVX2 and FMA enabled.

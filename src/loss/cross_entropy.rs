@@ -41,9 +41,13 @@ fn log_softmax_parts<T: Scalar, const P: usize>(y: &SVector<T, P>) -> (T, SVecto
 }
 
 /// The largest logit of one sample: the shift that keeps every
-/// exponential at most 1.
+/// exponential at most 1. `NaN`s are passed over, as `f32::max` would (a
+/// compare and a select, where `max`'s `NaN` rule costs three more
+/// instructions a logit).
+#[inline(always)]
 fn max_logit<T: Scalar>(y: &[T]) -> T {
-    y.iter().fold(T::min_value().unwrap(), |m, &v| m.max(v))
+    y.iter()
+        .fold(T::min_value().unwrap(), |m, &v| if v > m { v } else { m })
 }
 
 /// Divides one sample's exponentials by their sum, in place, and returns
@@ -92,11 +96,15 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
             Ok(())
         }
     }
-    /// The whole batch at once: the exponentials of up to 256 logits go
-    /// through one vectorised loop, where sample by sample each few would
-    /// pay for a call and a scalar remainder loop of their own (twice as
-    /// fast for 32 samples of 10 classes). Each value is computed exactly as
-    /// [`loss_and_grad`](Target::loss_and_grad) computes it.
+    /// The whole batch at once, in phases that each run over a group of
+    /// up to 64 samples: the maxima, the shifted logits, their
+    /// exponentials in one vectorised loop (in the gradient's storage), each
+    /// sample's sum, the logarithms of those sums, then the gradients and
+    /// the losses. Sample by sample, each phase waited for the one before it
+    /// (a chain of a few tens of cycles each); phase by phase, the samples'
+    /// work overlaps. Each value is computed exactly as
+    /// [`loss_and_grad`](Target::loss_and_grad) computes it, and the losses
+    /// are added in sample order.
     fn batch_loss_and_grad(
         loss: &CrossEntropy,
         y: &[T],
@@ -104,55 +112,62 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
         scale: T,
         grad: &mut [T],
     ) -> T {
-        if P == 0 || P > GROUP {
+        if P == 0 {
             return per_sample::<_, _, _, P>(loss, y, targets, scale, grad);
         }
         check_lengths(P, y, targets, grad);
-        let per_group = GROUP / P;
-        let mut shifted = [T::ZERO; GROUP];
-        let mut maxima = [T::ZERO; GROUP];
+        for &class in targets {
+            assert!(
+                class < P,
+                "class index {class} out of range for {P} classes"
+            );
+        }
+        let mut maxima = [T::ZERO; SAMPLES];
+        let mut totals = [T::ZERO; SAMPLES];
+        let mut logs = [T::ZERO; SAMPLES];
         let mut sum = T::ZERO;
         let groups = y
-            .chunks(per_group * P)
-            .zip(grad.chunks_mut(per_group * P))
-            .zip(targets.chunks(per_group));
+            .chunks(SAMPLES * P)
+            .zip(grad.chunks_mut(SAMPLES * P))
+            .zip(targets.chunks(SAMPLES));
         for ((yg, gg), tg) in groups {
-            let shifted = &mut shifted[..yg.len()];
-            for ((yj, sj), m) in yg
-                .chunks_exact(P)
-                .zip(shifted.chunks_exact_mut(P))
-                .zip(&mut maxima)
-            {
+            let n = tg.len();
+            for (yj, m) in yg.chunks_exact(P).zip(&mut maxima) {
                 *m = max_logit(yj);
-                for (s, &v) in sj.iter_mut().zip(yj) {
-                    *s = v - *m;
+            }
+            for ((yj, gj), &m) in yg.chunks_exact(P).zip(gg.chunks_exact_mut(P)).zip(&maxima) {
+                for (g, &v) in gj.iter_mut().zip(yj) {
+                    *g = v - m;
                 }
             }
-            kernels::map(shifted, gg, math::exp);
-            for (((yj, gj), &m), &class) in yg
-                .chunks_exact(P)
-                .zip(gg.chunks_exact_mut(P))
-                .zip(&maxima)
-                .zip(tg)
-            {
-                assert!(
-                    class < P,
-                    "class index {class} out of range for {P} classes"
-                );
-                let total = normalize(gj);
-                gj[class] -= T::one();
-                sum += m + math::ln(total) - yj[class];
+            kernels::map_in_place(gg, math::exp);
+            for (gj, total) in gg.chunks_exact(P).zip(&mut totals) {
+                *total = gj.iter().fold(T::zero(), |a, &v| a + v);
+            }
+            kernels::map(&totals[..n], &mut logs[..n], math::ln);
+            // `softmax − e_c`, times `scale`, with the target's element
+            // read first and written last: after a store to it, the wider
+            // loads of a second pass would have to wait for that store to
+            // reach the cache (it cannot be forwarded to them).
+            for ((gj, &total), &class) in gg.chunks_exact_mut(P).zip(&totals).zip(tg) {
+                let inv = T::one() / total;
+                let target = gj[class] * inv - T::one();
                 for g in gj.iter_mut() {
-                    *g *= scale;
+                    *g = *g * inv * scale;
                 }
+                gj[class] = target * scale;
+            }
+            for (((yj, &m), &log), &class) in yg.chunks_exact(P).zip(&maxima).zip(&logs).zip(tg) {
+                sum += m + log - yj[class];
             }
         }
         sum
     }
 }
 
-/// How many logits the batched cross-entropy exponentiates in one call.
-const GROUP: usize = 256;
+/// How many samples the batched cross-entropy takes through each phase at
+/// once.
+const SAMPLES: usize = 64;
 
 impl<T: Scalar, const P: usize, const N: usize, const B: usize> Target<CrossEntropy, T, P>
     for SMatrix<T, N, B>
