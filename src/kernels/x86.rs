@@ -1136,29 +1136,40 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
         }
         return out;
     }
-    // Blocks of 16 columns of W (16 KiB for a height of 256) stay in L1
-    // while the columns of dy go by, each pair of dy columns in L1 for the
-    // 4 tiles of the block.
-    let full = I / rows;
-    let count = full + usize::from(!I.is_multiple_of(rows));
+    match (rows, cols) {
+        (8, 1) => tt_blocks::<O, I, B, 8, 1>(w, dy, &mut out),
+        (4, 3) => tt_blocks::<O, I, B, 4, 3>(w, dy, &mut out),
+        (4, 2) => tt_blocks::<O, I, B, 4, 2>(w, dy, &mut out),
+        _ => tt_blocks::<O, I, B, 1, 1>(w, dy, &mut out),
+    }
+    out
+}
+
+/// Every tile of `R` outputs by `C` columns of `Wᵀ dy` (`R ≤ I`, `C ≤ B`)
+/// in blocks of 4 tiles: their columns of W (16 KiB for 4 by a height of
+/// 256) stay in L1 while the columns of dy go by, each tile's columns of
+/// dy in L1 for the 4 tiles of the block.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    out: &mut [[f32; I]; B],
+) {
+    let full = I / R;
+    let count = full + usize::from(!I.is_multiple_of(R));
     let mut t0 = 0;
     while t0 < count {
         let t1 = (t0 + 4).min(count);
-        for j0 in tiles(B, cols) {
+        for j0 in tiles(B, C) {
             for t in t0..t1 {
-                // The tiles of `tiles(I, rows)`, by index.
-                let i0 = if t < full { t * rows } else { I - rows };
-                match (rows, cols) {
-                    (8, 1) => tt_tile::<O, I, B, 8, 1>(w, dy, &mut out, i0, j0),
-                    (4, 3) => tt_tile::<O, I, B, 4, 3>(w, dy, &mut out, i0, j0),
-                    (4, 2) => tt_tile::<O, I, B, 4, 2>(w, dy, &mut out, i0, j0),
-                    _ => tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0),
-                }
+                // The tiles of `tiles(I, R)`, by index.
+                let i0 = if t < full { t * R } else { I - R };
+                tt_tile::<O, I, B, R, C>(w, dy, out, i0, j0);
             }
         }
         t0 = t1;
     }
-    out
 }
 
 /// [`transpose_times`](simd_transpose_times) of a batch compiled with
@@ -1171,34 +1182,13 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
 ) -> [[f32; I]; B] {
-    const { assert!(TILE_ROWS == 4) };
-    if O < 8 || (O <= 24 && O * I <= TRANSPOSED_MAX) || I < TILE_ROWS || B < 6 {
+    if O < 8 || (O <= 24 && O * I <= TRANSPOSED_MAX) || I < 4 || B < 6 {
         return simd_transpose_times(w, dy);
     }
     let mut out = [[0.0; I]; B];
-    // Blocks of columns of W as in `simd_transpose_times`.
-    let full = I / TILE_ROWS;
-    let count = full + usize::from(!I.is_multiple_of(TILE_ROWS));
-    let mut t0 = 0;
-    while t0 < count {
-        let t1 = (t0 + 4).min(count);
-        for j0 in tiles(B, 6) {
-            for t in t0..t1 {
-                let i0 = if t < full {
-                    t * TILE_ROWS
-                } else {
-                    I - TILE_ROWS
-                };
-                tt_tile::<O, I, B, TILE_ROWS, 6>(w, dy, &mut out, i0, j0);
-            }
-        }
-        t0 = t1;
-    }
+    tt_blocks::<O, I, B, 4, 6>(w, dy, &mut out);
     out
 }
-
-/// The outputs per tile of [`simd_transpose_times_vl`].
-const TILE_ROWS: usize = 4;
 
 /// The most elements of `W` that [`transpose_times`](simd_transpose_times) copies to the stack to
 /// transpose (64 KiB of `f32`); larger short matrices take the dot products.
