@@ -307,10 +307,14 @@ impl Kernels<f32> for Avx2 {
         b: &[f32; O],
         x: &[[f32; I]; B],
     ) -> [[f32; O]; B] {
-        if const { wide_pays(O, I, B) } && available_vl() {
+        if const { wide_affine_tile(O, I, B).is_some() } && available_vl() {
+            // The output from here (not returned from the call), so that
+            // it is built where the layer keeps it, not copied there.
+            let mut out = [[0.0; O]; B];
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
             // AVX-512F and AVX-512VL.
-            return unsafe { simd_affine_vl(w, b, x) };
+            unsafe { simd_affine_vl(w, b, x, &mut out) };
+            return out;
         }
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -325,10 +329,13 @@ impl Kernels<f32> for Avx2 {
         w: &[[f32; O]; I],
         dy: &[[f32; O]; B],
     ) -> [[f32; I]; B] {
-        if const { wide_pays(O, I, B) } && available_vl() {
+        if const { wide_transpose(O, I, B) } && available_vl() {
+            // The output from here, as in `affine`.
+            let mut out = [[0.0; I]; B];
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
             // AVX-512F and AVX-512VL.
-            return unsafe { simd_transpose_times_vl(w, dy) };
+            unsafe { simd_transpose_times_vl(w, dy, &mut out) };
+            return out;
         }
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -345,7 +352,7 @@ impl Kernels<f32> for Avx2 {
         dy: &[[f32; O]; B],
         x: &[[f32; I]; B],
     ) {
-        if const { wide_pays(O, I, B) } && available_vl() {
+        if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
             // AVX-512F and AVX-512VL.
             return unsafe { simd_accumulate_outer_vl(dw, db, dy, x) };
@@ -766,30 +773,43 @@ const fn wide_pays(o: usize, i: usize, b: usize) -> bool {
 /// The multiply-adds from which [`wide_pays`].
 const WIDE_WORK: usize = 10_000;
 
+/// The tile (vectors, columns) of [`simd_affine_vl`] for these shapes, with
+/// [`chains`]`(o, i)` sums per output, or `None` where it has none (then
+/// [`simd_affine`] runs): twice the sums of `simd_affine`'s tiles.
+const fn wide_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
+    let v = o.div_ceil(8);
+    if !wide_pays(o, i, b) || i == 0 {
+        return None;
+    }
+    match chains(o, i) {
+        1 if v >= 4 && b >= 6 => Some((4, 6)),
+        2 if v >= 4 && b >= 3 => Some((4, 3)),
+        2 | 4 if v >= 2 && b >= 3 => Some((2, 3)),
+        8 if b >= 3 => Some((1, 3)),
+        _ => None,
+    }
+}
+
 /// [`affine`](simd_affine) of a batch compiled with AVX-512F and
-/// AVX-512VL too: the same 8-lane arithmetic (so the same bits), with 32
-/// registers, so that the tiles hold twice the sums.
+/// AVX-512VL too, where [`wide_affine_tile`] gives a tile: the same 8-lane
+/// arithmetic (so the same bits), with 32 registers, so that the tiles
+/// hold twice the sums. Writes every element of `out`.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-) -> [[f32; O]; B] {
-    if O < 8 || I == 0 || B < 3 {
-        return simd_affine(w, b, x);
+    out: &mut [[f32; O]; B],
+) {
+    match const { (wide_affine_tile(O, I, B), chains(O, I)) } {
+        (Some((4, 6)), 1) => affine_tiles::<O, I, B, 4, 6, 1>(w, b, x, out),
+        (Some((4, 3)), 2) => affine_tiles::<O, I, B, 4, 3, 2>(w, b, x, out),
+        (Some((2, 3)), 2) => affine_tiles::<O, I, B, 2, 3, 2>(w, b, x, out),
+        (Some((2, 3)), 4) => affine_tiles::<O, I, B, 2, 3, 4>(w, b, x, out),
+        (Some((1, 3)), 8) => affine_tiles::<O, I, B, 1, 3, 8>(w, b, x, out),
+        _ => *out = simd_affine(w, b, x),
     }
-    let mut out = [[0.0; O]; B];
-    let v = O.div_ceil(8);
-    match const { chains(O, I) } {
-        1 if v >= 4 && B >= 6 => affine_tiles::<O, I, B, 4, 6, 1>(w, b, x, &mut out),
-        2 if v >= 4 => affine_tiles::<O, I, B, 4, 3, 2>(w, b, x, &mut out),
-        2 => affine_tiles::<O, I, B, 2, 3, 2>(w, b, x, &mut out),
-        4 if v >= 2 => affine_tiles::<O, I, B, 2, 3, 4>(w, b, x, &mut out),
-        8 => affine_tiles::<O, I, B, 1, 3, 8>(w, b, x, &mut out),
-        _ => return simd_affine(w, b, x),
-    }
-    out
 }
 
 /// Every tile of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ B`).
@@ -1172,22 +1192,30 @@ fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, con
     }
 }
 
+/// Whether [`simd_transpose_times_vl`] takes these shapes: a batch of at
+/// least 6 columns ([`wide_pays`]) that [`simd_transpose_times`] would
+/// take as dot products in tiles of 4 outputs.
+const fn wide_transpose(o: usize, i: usize, b: usize) -> bool {
+    wide_pays(o, i, b) && b >= 6 && i >= 4 && (o > 24 || o * i > TRANSPOSED_MAX)
+}
+
 /// [`transpose_times`](simd_transpose_times) of a batch compiled with
-/// AVX-512F and AVX-512VL too: where it takes dot products, tiles of 4
+/// AVX-512F and AVX-512VL too, where [`wide_transpose`]: tiles of 4
 /// outputs by 6 columns (24 sums, 10 loads per 24 FMAs) instead of 4 by 3;
-/// the same sums in the same order, so the same bits.
+/// the same sums in the same order, so the same bits. Writes every element
+/// of `out`.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
-) -> [[f32; I]; B] {
-    if O < 8 || (O <= 24 && O * I <= TRANSPOSED_MAX) || I < 4 || B < 6 {
-        return simd_transpose_times(w, dy);
+    out: &mut [[f32; I]; B],
+) {
+    if const { wide_transpose(O, I, B) } {
+        tt_blocks::<O, I, B, 4, 6>(w, dy, out);
+    } else {
+        *out = simd_transpose_times(w, dy);
     }
-    let mut out = [[0.0; I]; B];
-    tt_blocks::<O, I, B, 4, 6>(w, dy, &mut out);
-    out
 }
 
 /// The most elements of `W` that [`transpose_times`](simd_transpose_times) copies to the stack to
@@ -1344,10 +1372,28 @@ fn accumulate_bias<const O: usize, const B: usize>(
     fresh
 }
 
+/// The tile (vectors, columns) of [`simd_accumulate_outer_vl`] for these
+/// shapes, or `None` where it has none (then [`simd_accumulate_outer`]
+/// runs): 24 sums where that kernel's tiles hold 12.
+const fn wide_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
+    let v = o.div_ceil(8);
+    if !wide_pays(o, i, b) {
+        None
+    } else if v.is_multiple_of(4) && i >= 6 {
+        Some((4, 6))
+    } else if v.is_multiple_of(2) && i >= 12 {
+        Some((2, 12))
+    } else if v >= 3 && !v.is_multiple_of(2) && i >= 8 {
+        Some((3, 8))
+    } else {
+        None
+    }
+}
+
 /// [`accumulate_outer`](simd_accumulate_outer) of a batch compiled with
-/// AVX-512F and AVX-512VL too: the same 8-lane arithmetic in the same
-/// order (so the same bits), with 32 registers, so that a tile holds 24
-/// sums instead of 12.
+/// AVX-512F and AVX-512VL too, where [`wide_outer_tile`] gives a tile: the
+/// same 8-lane arithmetic in the same order (so the same bits), with 32
+/// registers, so that a tile holds 24 sums instead of 12.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
@@ -1356,12 +1402,10 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
-    let v = O.div_ceil(8);
-    match v {
-        _ if O < 8 => simd_accumulate_outer(dw, db, dy, x),
-        _ if v.is_multiple_of(4) && I >= 6 => ao_tiles::<O, I, B, 4, 6>(dw, db, dy, x),
-        _ if v.is_multiple_of(2) && I >= 12 => ao_tiles::<O, I, B, 2, 12>(dw, db, dy, x),
-        _ if v >= 3 && !v.is_multiple_of(2) && I >= 8 => ao_tiles::<O, I, B, 3, 8>(dw, db, dy, x),
+    match const { wide_outer_tile(O, I, B) } {
+        Some((4, 6)) => ao_tiles::<O, I, B, 4, 6>(dw, db, dy, x),
+        Some((2, 12)) => ao_tiles::<O, I, B, 2, 12>(dw, db, dy, x),
+        Some((3, 8)) => ao_tiles::<O, I, B, 3, 8>(dw, db, dy, x),
         _ => simd_accumulate_outer(dw, db, dy, x),
     }
 }
