@@ -693,20 +693,34 @@ fn simd_affine<const O: usize, const I: usize, const B: usize>(
     b: &[f32; O],
     x: &[[f32; I]; B],
 ) -> [[f32; O]; B] {
-    if O == 1 {
-        return affine_row(w, b, x);
-    }
-    if O < 8 || I == 0 {
-        return Portable::affine(w, b, x);
-    }
+    // One output value, returned from one place, so that the compiler
+    // builds it where the caller wants it instead of copying it there.
     let mut out = [[0.0; O]; B];
-    match const { chains(O, I) } {
-        1 => affine_chains::<O, I, B, 1>(w, b, x, &mut out),
-        2 => affine_chains::<O, I, B, 2>(w, b, x, &mut out),
-        4 => affine_chains::<O, I, B, 4>(w, b, x, &mut out),
-        _ => affine_chains::<O, I, B, 8>(w, b, x, &mut out),
-    }
+    affine_into(w, b, x, &mut out);
     out
+}
+
+/// [`affine`](simd_affine) into `out` (every element written).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn affine_into<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[f32; O]; B],
+) {
+    if O == 1 {
+        *out = affine_row(w, b, x);
+    } else if O < 8 || I == 0 {
+        *out = Portable::affine(w, b, x);
+    } else {
+        match const { chains(O, I) } {
+            1 => affine_chains::<O, I, B, 1>(w, b, x, out),
+            2 => affine_chains::<O, I, B, 2>(w, b, x, out),
+            4 => affine_chains::<O, I, B, 4>(w, b, x, out),
+            _ => affine_chains::<O, I, B, 8>(w, b, x, out),
+        }
+    }
 }
 
 /// [`affine`](simd_affine) with `S` chains per output, over register tiles.
