@@ -822,7 +822,7 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
         (Some((2, 3)), 2) => affine_tiles::<O, I, B, 2, 3, 2>(w, b, x, out),
         (Some((2, 3)), 4) => affine_tiles::<O, I, B, 2, 3, 4>(w, b, x, out),
         (Some((1, 3)), 8) => affine_tiles::<O, I, B, 1, 3, 8>(w, b, x, out),
-        _ => *out = simd_affine(w, b, x),
+        _ => affine_into(w, b, x, out),
     }
 }
 
@@ -1135,8 +1135,24 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
 ) -> [[f32; I]; B] {
+    // One value returned from one place, as in `simd_affine`.
+    let mut out = [[0.0; I]; B];
+    transpose_times_into(w, dy, &mut out);
+    out
+}
+
+/// [`transpose_times`](simd_transpose_times) into `out` (every element
+/// written).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    out: &mut [[f32; I]; B],
+) {
     if O < 8 {
-        return Portable::transpose_times(w, dy);
+        *out = Portable::transpose_times(w, dy);
+        return;
     }
     if O <= 24 && O * I <= TRANSPOSED_MAX {
         // Up to 3 windows per dot product: summing the lanes would cost more
@@ -1149,9 +1165,9 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
                 row[i] = v;
             }
         }
-        return simd_affine(&wt, &[0.0; I], dy);
+        affine_into(&wt, &[0.0; I], dy, out);
+        return;
     }
-    let mut out = [[0.0; I]; B];
     // One sample: 8 outputs of one column, their lanes summed together. A
     // batch: 4 outputs by 3 columns (12 sums in flight: the FMA latency
     // times two units, with room to spare; 7 loads per 12 FMAs).
@@ -1165,18 +1181,17 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     if I < rows || B < cols {
         for i0 in 0..I {
             for j0 in 0..B {
-                tt_tile::<O, I, B, 1, 1>(w, dy, &mut out, i0, j0);
+                tt_tile::<O, I, B, 1, 1>(w, dy, out, i0, j0);
             }
         }
-        return out;
+        return;
     }
     match (rows, cols) {
-        (8, 1) => tt_blocks::<O, I, B, 8, 1>(w, dy, &mut out),
-        (4, 3) => tt_blocks::<O, I, B, 4, 3>(w, dy, &mut out),
-        (4, 2) => tt_blocks::<O, I, B, 4, 2>(w, dy, &mut out),
-        _ => tt_blocks::<O, I, B, 1, 1>(w, dy, &mut out),
+        (8, 1) => tt_blocks::<O, I, B, 8, 1>(w, dy, out),
+        (4, 3) => tt_blocks::<O, I, B, 4, 3>(w, dy, out),
+        (4, 2) => tt_blocks::<O, I, B, 4, 2>(w, dy, out),
+        _ => tt_blocks::<O, I, B, 1, 1>(w, dy, out),
     }
-    out
 }
 
 /// Every tile of `R` outputs by `C` columns of `Wᵀ dy` (`R ≤ I`, `C ≤ B`)
@@ -1228,7 +1243,7 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     if const { wide_transpose(O, I, B) } {
         tt_blocks::<O, I, B, 4, 6>(w, dy, out);
     } else {
-        *out = simd_transpose_times(w, dy);
+        transpose_times_into(w, dy, out);
     }
 }
 
