@@ -2271,6 +2271,40 @@ mod tests {
             }
         }
     }
+
+    /// The AVX-512VL tiles fit their shapes (what `tiles` needs: a tile no
+    /// larger than the dimension it covers), come only with the chains
+    /// they are written for, and only for products large enough
+    /// (`wide_pays`), over every height and width up to past their sizes
+    /// and batches at and around the thresholds.
+    #[test]
+    fn wide_tiles_fit_their_shapes() {
+        let batches = [1, 2, 3, 5, 6, 7, 32, 400, 1300];
+        for o in 1..=70usize {
+            let v = o.div_ceil(8);
+            for i in 0..=70 {
+                for &b in &batches {
+                    let wide = wide_pays(o, i, b);
+                    if let Some((r, c)) = wide_affine_tile(o, i, b) {
+                        assert!(wide && r <= v && c <= b && i > 0, "affine {o}, {i}, {b}");
+                        let ok = matches!(
+                            (r, c, chains(o, i)),
+                            (4, 6, 1) | (4, 3, 2) | (2, 3, 2) | (2, 3, 4) | (1, 3, 8)
+                        );
+                        assert!(ok, "affine {o}, {i}, {b}: ({r}, {c})");
+                    }
+                    if let Some((r, c)) = wide_outer_tile(o, i, b) {
+                        assert!(wide && r <= v && c <= i, "outer {o}, {i}, {b}");
+                        assert!(matches!((r, c), (4, 6) | (2, 12) | (3, 8)));
+                    }
+                    if wide_transpose(o, i, b) {
+                        let fits = wide && i >= 4 && b >= 6 && o >= 8;
+                        assert!(fits, "transpose {o}, {i}, {b}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
