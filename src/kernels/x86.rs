@@ -34,9 +34,10 @@
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features, and into the
 //! recurrent and dense kernels' variants that also enable `avx512f` and
-//! `avx512vl`, made only after [`available_vl`] said it has all four. Everything else is
-//! safe code: the arithmetic intrinsics are safe to call inside functions
-//! that enable their feature, and every index is bounds-checked.
+//! `avx512vl`, made only after [`available_vl`] said it has all four.
+//! Everything else is safe code: the arithmetic intrinsics are safe to call
+//! inside functions that enable their feature, and every index is
+//! bounds-checked.
 //!
 //! # The kernels
 //!
@@ -774,12 +775,12 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
     }
 }
 
-/// Whether a batch product of these shapes goes to the kernels compiled
+/// Whether a batch product of these shapes may go to the kernels compiled
 /// with AVX-512VL's 32 registers ([`simd_affine_vl`],
-/// [`simd_accumulate_outer_vl`]) where the CPU has them: those cannot be
-/// inlined into a dispatched pass (which is compiled for AVX2 only), so
-/// a product must be large enough that the call and the copy of its
-/// result are lost in it.
+/// [`simd_transpose_times_vl`], [`simd_accumulate_outer_vl`]) where the
+/// CPU has them: those cannot be inlined into a dispatched pass (which is
+/// compiled for AVX2 only), so a product must be large enough that the
+/// call is lost in it.
 const fn wide_pays(o: usize, i: usize, b: usize) -> bool {
     b > 1 && o >= 8 && o * i * b >= WIDE_WORK
 }
@@ -789,7 +790,9 @@ const WIDE_WORK: usize = 10_000;
 
 /// The tile (vectors, columns) of [`simd_affine_vl`] for these shapes, with
 /// [`chains`]`(o, i)` sums per output, or `None` where it has none (then
-/// [`simd_affine`] runs): twice the sums of `simd_affine`'s tiles.
+/// [`simd_affine`] runs): 24 sums where `simd_affine`'s tiles hold 8 to 12
+/// (12 in both for two chains on a height of 2 or 3 vectors, which only a
+/// layer of fewer than 4 inputs has).
 const fn wide_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
     let v = o.div_ceil(8);
     if !wide_pays(o, i, b) || i == 0 {
@@ -1195,9 +1198,9 @@ fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
 }
 
 /// Every tile of `R` outputs by `C` columns of `Wᵀ dy` (`R ≤ I`, `C ≤ B`)
-/// in blocks of 4 tiles: their columns of W (16 KiB for 4 by a height of
-/// 256) stay in L1 while the columns of dy go by, each tile's columns of
-/// dy in L1 for the 4 tiles of the block.
+/// in blocks of 4 tiles: their `4R` columns of W (16 KiB for tiles of 4
+/// outputs and a height of 256) stay in L1 while the columns of dy go by,
+/// each tile's columns of dy in L1 for the 4 tiles of the block.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
