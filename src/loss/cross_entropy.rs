@@ -2,7 +2,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{Loss, Target, TargetError, check_lengths, per_sample};
+use super::{Loss, Target, TargetError, check_lengths, per_sample, sample_blocks};
 use crate::shape::{Columns, OneSample, TargetSize};
 use crate::{Scalar, kernels, math};
 
@@ -126,11 +126,7 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
         let mut totals = [T::ZERO; SAMPLES];
         let mut logs = [T::ZERO; SAMPLES];
         let mut sum = T::ZERO;
-        let groups = y
-            .chunks(SAMPLES * P)
-            .zip(grad.chunks_mut(SAMPLES * P))
-            .zip(targets.chunks(SAMPLES));
-        for ((yg, gg), tg) in groups {
+        for ((yg, gg), tg) in sample_blocks(P, SAMPLES, y, grad, targets) {
             let n = tg.len();
             for (yj, m) in yg.chunks_exact(P).zip(&mut maxima) {
                 *m = max_logit(yj);

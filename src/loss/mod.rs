@@ -123,11 +123,7 @@ fn elementwise_batch<L, T: Scalar, Tg: Target<L, T, P>, const P: usize>(
     let mut t = [T::ZERO; ELEMENTS];
     let mut v = [T::ZERO; ELEMENTS];
     let mut sum = T::ZERO;
-    let blocks = y
-        .chunks(per * P)
-        .zip(grad.chunks_mut(per * P))
-        .zip(targets.chunks(per));
-    for ((yb, gb), tb) in blocks {
+    for ((yb, gb), tb) in sample_blocks(P, per, y, grad, targets) {
         for (dst, tj) in t.chunks_exact_mut(P).zip(tb) {
             dst.copy_from_slice(target(tj));
         }
@@ -150,6 +146,21 @@ fn elementwise_batch<L, T: Scalar, Tg: Target<L, T, P>, const P: usize>(
 
 /// Values per block of [`elementwise_batch`].
 const ELEMENTS: usize = 256;
+
+/// A batch's predictions, gradient and targets in blocks of `per` whole
+/// samples of `p` values each (the last block shorter): what the batched
+/// losses work through a block at a time.
+fn sample_blocks<'a, T, Tg>(
+    p: usize,
+    per: usize,
+    y: &'a [T],
+    grad: &'a mut [T],
+    targets: &'a [Tg],
+) -> impl Iterator<Item = ((&'a [T], &'a mut [T]), &'a [Tg])> {
+    y.chunks(per * p)
+        .zip(grad.chunks_mut(per * p))
+        .zip(targets.chunks(per))
+}
 
 /// Panics unless `y` and `grad` hold `P` values for each target.
 fn check_lengths<T, Tg>(p: usize, y: &[T], targets: &[Tg], grad: &[T]) {
