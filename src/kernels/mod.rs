@@ -811,9 +811,9 @@ mod tests {
     }
 
     /// `map`, `map_in_place` and `map2` (the dispatched `f32` ones and the
-    /// plain `f64` ones) give every element `f` of itself, bit for bit, on every length
-    /// up to past a few vectors: the vector loop and its scalar remainder
-    /// compute the same thing.
+    /// plain `f64` ones) give every element `f` of itself, bit for bit, on
+    /// every length up to past a few vectors: the vector loop and its
+    /// scalar remainder compute the same thing.
     #[test]
     fn maps_apply_the_function_to_every_element_on_every_length() {
         extern crate std;
