@@ -111,6 +111,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
 use core::ops::Range;
 
 use super::{Cell, CellBiases, CellWeights, Fast, Kernels, Portable, gru_by_parts, lstm_by_parts};
@@ -311,11 +312,14 @@ impl Kernels<f32> for Avx2 {
         if const { wide_affine_tile(O, I, B).is_some() } && available_vl() {
             // The output from here (not returned from the call), so that
             // it is built where the layer keeps it, not copied there.
-            let mut out = [[0.0; O]; B];
+            let mut out = MaybeUninit::uninit();
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            unsafe { simd_affine_vl(w, b, x, &mut out) };
-            return out;
+            // AVX-512F and AVX-512VL; `simd_affine_vl` writes every element
+            // of `out`.
+            unsafe {
+                simd_affine_vl(w, b, x, slots(&mut out));
+                return out.assume_init();
+            }
         }
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -332,11 +336,14 @@ impl Kernels<f32> for Avx2 {
     ) -> [[f32; I]; B] {
         if const { wide_transpose(O, I, B) } && available_vl() {
             // The output from here, as in `affine`.
-            let mut out = [[0.0; I]; B];
+            let mut out = MaybeUninit::uninit();
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            unsafe { simd_transpose_times_vl(w, dy, &mut out) };
-            return out;
+            // AVX-512F and AVX-512VL; `simd_transpose_times_vl` writes
+            // every element of `out`.
+            unsafe {
+                simd_transpose_times_vl(w, dy, slots(&mut out));
+                return out.assume_init();
+            }
         }
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
@@ -564,25 +571,6 @@ fn store(a: &mut [f32; 8], v: __m256) {
     unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
 }
 
-/// Writes 4 lanes.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn store4(a: &mut [f32; 4], v: __m128) {
-    // SAFETY: `a` is a unique reference to 4 `f32`, exactly the 16 bytes
-    // written; `storeu` has no alignment requirement.
-    unsafe { _mm_storeu_ps(a.as_mut_ptr(), v) }
-}
-
-/// Writes 2 lanes.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn store2(a: &mut [f32; 2], v: __m128) {
-    // SAFETY: `a` is a unique reference to 2 `f32`, exactly the 8 bytes
-    // `storel_epi64` writes (the low 64 bits of `v`, lanes 0 and 1); it has
-    // no alignment requirement.
-    unsafe { _mm_storel_epi64(a.as_mut_ptr().cast(), _mm_castps_si128(v)) }
-}
-
 /// Writes the last `new` lanes of `v` (all 8 when `new ≥ 8`) to the same
 /// places of `a`, in as few stores as whole pieces allow (8 lanes; else 4,
 /// 2, 1 from the top): a column's last, overlapping window (see
@@ -593,30 +581,84 @@ fn store2(a: &mut [f32; 2], v: __m128) {
 /// on the one-sample digits pass.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn store_last(a: &mut [f32; 8], v: __m256, new: usize) {
+fn store_last(a: &mut [MaybeUninit<f32>; 8], v: __m256, new: usize) {
     if new >= 8 {
-        store(a, v);
+        store_slots(a, v);
         return;
     }
     let lo = _mm256_castps256_ps128(v);
     let hi = _mm256_extractf128_ps::<1>(v);
+    let p = a.as_mut_ptr().cast::<f32>();
     // The lanes left to write all sit in `q`, at its top `k` lanes; `q`'s
-    // lane 0 is `a[base]`.
+    // lane 0 goes to `a[base]`.
     let (q, k, base) = if new >= 4 {
-        let top: &mut [f32; 4] = (&mut a[4..]).try_into().expect("4 lanes");
-        store4(top, hi);
         (lo, new - 4, 0)
     } else {
         (hi, new, 4)
     };
-    if k >= 2 {
-        let pair: &mut [f32; 2] = (&mut a[base + 2..base + 4]).try_into().expect("2 lanes");
-        store2(pair, _mm_movehl_ps(q, q));
+    // SAFETY: `a` is a unique reference to 8 slots of `f32` (32 bytes), and
+    // every store below stays inside them: 16 bytes at lane 4, 8 at lane
+    // `base + 2 ≤ 6`; none needs alignment (`storeu`, `storel_epi64`).
+    unsafe {
+        if new >= 4 {
+            _mm_storeu_ps(p.add(4), hi);
+        }
+        if k >= 2 {
+            _mm_storel_epi64(
+                p.add(base + 2).cast(),
+                _mm_castps_si128(_mm_movehl_ps(q, q)),
+            );
+        }
     }
     match k {
-        1 => a[base + 3] = _mm_cvtss_f32(_mm_permute_ps::<0xFF>(q)),
-        3 => a[base + 1] = _mm_cvtss_f32(_mm_permute_ps::<0x55>(q)),
+        1 => _ = a[base + 3].write(_mm_cvtss_f32(_mm_permute_ps::<0xFF>(q))),
+        3 => _ = a[base + 1].write(_mm_cvtss_f32(_mm_permute_ps::<0x55>(q))),
         _ => {}
+    }
+}
+
+/// Writes 8 lanes into slots that may not be initialised yet.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn store_slots(a: &mut [MaybeUninit<f32>; 8], v: __m256) {
+    // SAFETY: `a` is a unique reference to 8 slots of `f32` (`MaybeUninit<f32>`
+    // has `f32`'s size and alignment), exactly the 32 bytes written; `storeu`
+    // has no alignment requirement.
+    unsafe { _mm256_storeu_ps(a.as_mut_ptr().cast(), v) }
+}
+
+/// Writes 4 lanes into slots that may not be initialised yet.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn store4_slots(a: &mut [MaybeUninit<f32>; 4], v: __m128) {
+    // SAFETY: as for `store_slots`, for 4 slots, the 16 bytes written.
+    unsafe { _mm_storeu_ps(a.as_mut_ptr().cast(), v) }
+}
+
+/// The elements of `m` as slots to be written one by one: an output built
+/// in place without zeroing it first (zeroing the 4 KiB outputs of a
+/// digits training step's batch products cost about 110 of its 4,550 ns).
+#[inline(always)]
+fn slots<const R: usize, const C: usize>(
+    m: &mut MaybeUninit<[[f32; R]; C]>,
+) -> &mut [[MaybeUninit<f32>; R]; C] {
+    // SAFETY: `MaybeUninit<f32>` has the size, alignment and layout of
+    // `f32`, so `[[MaybeUninit<f32>; R]; C]` those of `[[f32; R]; C]`, and
+    // any content, initialised or not, is a valid value of it; the
+    // reference is unique for as long as `m` is borrowed.
+    unsafe { &mut *m.as_mut_ptr().cast() }
+}
+
+/// Writes `value` into every slot of `out`.
+#[inline(always)]
+fn fill_slots<const R: usize, const C: usize>(
+    out: &mut [[MaybeUninit<f32>; R]; C],
+    value: [[f32; R]; C],
+) {
+    for (o, v) in out.iter_mut().zip(value) {
+        for (o, v) in o.iter_mut().zip(v) {
+            o.write(v);
+        }
     }
 }
 
@@ -626,9 +668,9 @@ fn at(s: &[f32], k: usize) -> &[f32; 8] {
     s[k..k + 8].try_into().expect("8 lanes")
 }
 
-/// The 8 values of `s` from `k`, mutably.
+/// The 8 values (or slots) of `s` from `k`, mutably.
 #[inline(always)]
-fn at_mut(s: &mut [f32], k: usize) -> &mut [f32; 8] {
+fn at_mut<T>(s: &mut [T], k: usize) -> &mut [T; 8] {
     (&mut s[k..k + 8]).try_into().expect("8 lanes")
 }
 
@@ -743,24 +785,25 @@ fn simd_affine<const O: usize, const I: usize, const B: usize>(
 ) -> [[f32; O]; B] {
     // One output value, returned from one place, so that the compiler
     // builds it where the caller wants it instead of copying it there.
-    let mut out = [[0.0; O]; B];
-    affine_into(w, b, x, &mut out);
-    out
+    let mut out = MaybeUninit::uninit();
+    affine_into(w, b, x, slots(&mut out));
+    // SAFETY: `affine_into` wrote every element.
+    unsafe { out.assume_init() }
 }
 
-/// [`affine`](simd_affine) into `out` (every element written).
+/// [`affine`](simd_affine) into `out`: writes every element.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn affine_into<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-    out: &mut [[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
     if O == 1 {
-        *out = affine_row(w, b, x);
+        fill_slots(out, affine_row(w, b, x));
     } else if O < 8 || I == 0 {
-        *out = Portable::affine(w, b, x);
+        fill_slots(out, Portable::affine(w, b, x));
     } else {
         match const { chains(O, I) } {
             1 => affine_chains::<O, I, B, 1>(w, b, x, out),
@@ -778,7 +821,7 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-    out: &mut [[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
     let v = O.div_ceil(8);
     // One sample: 8 / S vectors of one column (8 sums in flight), held in
@@ -864,7 +907,7 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-    out: &mut [[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
     match const { (wide_affine_tile(O, I, B), chains(O, I)) } {
         (Some((4, 6)), 1) => affine_tiles::<O, I, B, 4, 6, 1>(w, b, x, out),
@@ -890,7 +933,7 @@ fn affine_tiles<
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-    out: &mut [[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
     for v0 in tiles(O.div_ceil(8), R) {
         for j0 in tiles(B, C) {
@@ -914,7 +957,7 @@ fn affine_tile<
     w: &[[f32; O]; I],
     b: &[f32; O],
     x: &[[f32; I]; B],
-    out: &mut [[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
     v0: usize,
     j0: usize,
 ) {
@@ -1191,9 +1234,10 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
     dy: &[[f32; O]; B],
 ) -> [[f32; I]; B] {
     // One value returned from one place, as in `simd_affine`.
-    let mut out = [[0.0; I]; B];
-    transpose_times_into(w, dy, &mut out);
-    out
+    let mut out = MaybeUninit::uninit();
+    transpose_times_into(w, dy, slots(&mut out));
+    // SAFETY: `transpose_times_into` wrote every element.
+    unsafe { out.assume_init() }
 }
 
 /// [`transpose_times`](simd_transpose_times) into `out` (every element
@@ -1203,10 +1247,10 @@ fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
 fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
-    out: &mut [[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
 ) {
     if O < 8 {
-        *out = Portable::transpose_times(w, dy);
+        fill_slots(out, Portable::transpose_times(w, dy));
         return;
     }
     if O <= 24 && O * I <= TRANSPOSED_MAX {
@@ -1258,7 +1302,7 @@ fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
 fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
-    out: &mut [[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
 ) {
     let full = I / R;
     let count = full + usize::from(!I.is_multiple_of(R));
@@ -1293,7 +1337,7 @@ const fn wide_transpose(o: usize, i: usize, b: usize) -> bool {
 fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
-    out: &mut [[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
 ) {
     if const { wide_transpose(O, I, B) } {
         tt_blocks::<O, I, B, 4, 6>(w, dy, out);
@@ -1312,7 +1356,7 @@ const TRANSPOSED_MAX: usize = 16 * 1024;
 fn tt_tile<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
     w: &[[f32; O]; I],
     dy: &[[f32; O]; B],
-    out: &mut [[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
     i0: usize,
     j0: usize,
 ) {
@@ -1349,15 +1393,16 @@ fn tt_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
         if R == 8 {
             let mut v = [zero; 8];
             v.copy_from_slice(&acc[c][..8]);
-            store(at_mut(col, i0), lane_sums8(v));
+            store_slots(at_mut(col, i0), lane_sums8(v));
         } else if R == 4 {
             let mut v = [zero; 4];
             v.copy_from_slice(&acc[c][..4]);
-            let dst: &mut [f32; 4] = (&mut col[i0..i0 + 4]).try_into().expect("4 lanes");
-            store4(dst, lane_sums4(v));
+            let dst: &mut [MaybeUninit<f32>; 4] =
+                (&mut col[i0..i0 + 4]).try_into().expect("4 lanes");
+            store4_slots(dst, lane_sums4(v));
         } else {
             for r in 0..R {
-                col[i0 + r] = lane_sum(acc[c][r]);
+                col[i0 + r].write(lane_sum(acc[c][r]));
             }
         }
     }
@@ -2388,10 +2433,12 @@ mod simd_tests {
         }
         let lanes = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
         for new in 1..=9 {
-            let mut a = [-1.0f32; 8];
+            let mut a = [MaybeUninit::new(-1.0f32); 8];
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
             unsafe { store_last(&mut a, load(&lanes), new) };
-            for (k, &got) in a.iter().enumerate() {
+            for (k, got) in a.iter().enumerate() {
+                // SAFETY: every slot was initialised above.
+                let got = unsafe { got.assume_init() };
                 let want = if k + new >= 8 { lanes[k] } else { -1.0 };
                 assert_eq!(got, want, "new {new}, lane {k}");
             }
