@@ -1550,14 +1550,29 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
     x: &[[f32; I]; B],
 ) {
     let fresh = accumulate_bias(db, dy);
-    let mut rows_done = 0;
-    for v0 in tiles(O.div_ceil(8), R) {
-        let mut cols_done = 0;
-        for i0 in tiles(I, C) {
-            ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
-            cols_done = i0 + C;
+    // The tiles of `tiles(n, t)` by index, and where the one before ends
+    // (what that tile already stored, when the last overlaps it).
+    let start = |k: usize, n: usize, t: usize| if k < n / t { k * t } else { n - t };
+    let done = |k: usize, n: usize, t: usize| if k == 0 { 0 } else { start(k - 1, n, t) + t };
+    let (rows, cols) = (O.div_ceil(8).div_ceil(R), I.div_ceil(C));
+    // The tiles in blocks of columns covering at most 8 KiB of `x`, each
+    // block done for all the rows of tiles before the next: the block stays
+    // in L1 while the rows of `dy` go by, where a sweep over all of a wide
+    // `x` for each row of tiles fell out of it. (Mid's 256 × 256 layer, in
+    // a loop: backward pass 109 -> 106 µs. The size was measured: 4 and
+    // 16 KiB gained nothing, 6 and 10 KiB under 1 µs.)
+    let block = (2048 / (C * B)).max(1);
+    let mut c0 = 0;
+    while c0 < cols {
+        let c1 = (c0 + block).min(cols);
+        for r in 0..rows {
+            let (v0, rows_done) = (start(r, O.div_ceil(8), R), done(r, O.div_ceil(8), R));
+            for c in c0..c1 {
+                let (i0, cols_done) = (start(c, I, C), done(c, I, C));
+                ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
+            }
         }
-        rows_done = v0 + R;
+        c0 = c1;
     }
 }
 
