@@ -733,6 +733,16 @@ pub(crate) mod testing {
         // elements): Wᵀ dy keeps the dot products.
         check::<K, 17, 1000, 1>(1000);
         check::<K, 17, 1000, 5>(1000);
+        // Batches that leave every remainder after the widest tiles of
+        // columns (6 for one chain per output, 3 for two, 12 for dW with
+        // two vectors of outputs), taken by a narrower last tile.
+        check::<K, 64, 24, 7>(2000);
+        check::<K, 64, 24, 9>(2001);
+        check::<K, 64, 24, 10>(2002);
+        check::<K, 64, 24, 11>(2003);
+        check::<K, 32, 64, 31>(2004);
+        check::<K, 16, 23, 34>(2005);
+        check::<K, 16, 35, 33>(2006);
     }
 
     /// What [`check_all`] runs under Miri, which interprets every step (the

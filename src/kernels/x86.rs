@@ -919,7 +919,8 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     }
 }
 
-/// Every tile of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ B`).
+/// Every tile of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ B`),
+/// and a narrower tile for the last `B mod C` columns.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn affine_tiles<
@@ -935,9 +936,22 @@ fn affine_tiles<
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
+    // Whole tiles of `C` columns, then the last `B mod C` columns as one
+    // narrower tile: a last tile overlapping the one before would compute
+    // whole columns twice (a batch of 32 in tiles of 6: 36 columns' work).
+    let (full, rest) = (B / C, B % C);
     for v0 in tiles(O.div_ceil(8), R) {
-        for j0 in tiles(B, C) {
-            affine_tile::<O, I, B, R, C, S>(w, b, x, out, v0, j0);
+        for t in 0..full {
+            affine_tile::<O, I, B, R, C, S>(w, b, x, out, v0, t * C);
+        }
+        let j0 = full * C;
+        match rest {
+            0 => {}
+            1 => affine_tile::<O, I, B, R, 1, S>(w, b, x, out, v0, j0),
+            2 => affine_tile::<O, I, B, R, 2, S>(w, b, x, out, v0, j0),
+            3 => affine_tile::<O, I, B, R, 3, S>(w, b, x, out, v0, j0),
+            4 => affine_tile::<O, I, B, R, 4, S>(w, b, x, out, v0, j0),
+            _ => affine_tile::<O, I, B, R, 5, S>(w, b, x, out, v0, j0),
         }
     }
 }
@@ -1540,7 +1554,8 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
 }
 
 /// `db += Σ_j dy[:, j]` as [`simd_accumulate_outer`] adds it, then `dW`
-/// in tiles of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ I`).
+/// in tiles of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ I`), and
+/// a narrower tile for the last `I mod C` columns.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
@@ -1550,11 +1565,15 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
     x: &[[f32; I]; B],
 ) {
     let fresh = accumulate_bias(db, dy);
-    // The tiles of `tiles(n, t)` by index, and where the one before ends
-    // (what that tile already stored, when the last overlaps it).
-    let start = |k: usize, n: usize, t: usize| if k < n / t { k * t } else { n - t };
-    let done = |k: usize, n: usize, t: usize| if k == 0 { 0 } else { start(k - 1, n, t) + t };
-    let (rows, cols) = (O.div_ceil(8).div_ceil(R), I.div_ceil(C));
+    // The rows of tiles of `tiles(v, R)` by index, and where the one before
+    // ends (what that tile already stored, when the last overlaps it).
+    let v = O.div_ceil(8);
+    let start = |k: usize| if k < v / R { k * R } else { v - R };
+    let done = |k: usize| if k == 0 { 0 } else { start(k - 1) + R };
+    // The columns: whole tiles of `C`, then the last `I mod C` columns as
+    // one narrower tile (a last tile overlapping the one before would
+    // compute whole columns twice: 32 columns in tiles of 12 are 36's work).
+    let (rows, cols) = (v.div_ceil(R), I.div_ceil(C));
     // The tiles in blocks of columns covering at most 8 KiB of `x`, each
     // block done for all the rows of tiles before the next: the block stays
     // in L1 while the rows of `dy` go by, where a sweep over all of a wide
@@ -1566,10 +1585,22 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
     while c0 < cols {
         let c1 = (c0 + block).min(cols);
         for r in 0..rows {
-            let (v0, rows_done) = (start(r, O.div_ceil(8), R), done(r, O.div_ceil(8), R));
+            let (v0, rows_done) = (start(r), done(r));
             for c in c0..c1 {
-                let (i0, cols_done) = (start(c, I, C), done(c, I, C));
-                ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
+                let i0 = c * C;
+                if i0 + C <= I {
+                    ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, 0, fresh);
+                    continue;
+                }
+                macro_rules! rest {
+                    ($($n:literal)*) => {
+                        match I - i0 {
+                            $($n => ao_tile::<O, I, B, R, $n>(dw, dy, x, v0, i0, rows_done, 0, fresh),)*
+                            _ => unreachable!("a tile is at most 12 columns wide"),
+                        }
+                    };
+                }
+                rest!(1 2 3 4 5 6 7 8 9 10 11);
             }
         }
         c0 = c1;
