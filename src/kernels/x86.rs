@@ -1320,14 +1320,29 @@ fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, con
 ) {
     let full = I / R;
     let count = full + usize::from(!I.is_multiple_of(R));
+    // The columns in whole tiles of `C`, then the last `B mod C` as one
+    // narrower tile (a last tile overlapping the one before would compute
+    // whole columns twice).
+    let rest = B % C;
     let mut t0 = 0;
     while t0 < count {
         let t1 = (t0 + 4).min(count);
-        for j0 in tiles(B, C) {
+        for j in 0..B.div_ceil(C) {
+            let j0 = j * C;
             for t in t0..t1 {
                 // The tiles of `tiles(I, R)`, by index.
                 let i0 = if t < full { t * R } else { I - R };
-                tt_tile::<O, I, B, R, C>(w, dy, out, i0, j0);
+                if j0 + C <= B {
+                    tt_tile::<O, I, B, R, C>(w, dy, out, i0, j0);
+                    continue;
+                }
+                match rest {
+                    1 => tt_tile::<O, I, B, R, 1>(w, dy, out, i0, j0),
+                    2 => tt_tile::<O, I, B, R, 2>(w, dy, out, i0, j0),
+                    3 => tt_tile::<O, I, B, R, 3>(w, dy, out, i0, j0),
+                    4 => tt_tile::<O, I, B, R, 4>(w, dy, out, i0, j0),
+                    _ => tt_tile::<O, I, B, R, 5>(w, dy, out, i0, j0),
+                }
             }
         }
         t0 = t1;
