@@ -153,6 +153,10 @@ pub trait Kernels<T> {
     /// changes every element, such as `eˣ`: see [`map`](Kernels::map) for
     /// why an activation goes out of place).
     fn map_in_place(y: &mut [T], f: impl Fn(T) -> T);
+    /// Whether `p[k] − lr · g[k]` (the product rounded, then the
+    /// difference) is finite for every `k`: the check before a plain SGD
+    /// update. Panics if the lengths differ.
+    fn sgd_finite(p: &[T], g: &[T], lr: T) -> bool;
     /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
     /// and its derivative. Panics if the lengths differ.
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
@@ -263,6 +267,13 @@ pub(crate) fn map<T: Scalar>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
 #[inline(always)]
 pub(crate) fn map_in_place<T: Scalar>(y: &mut [T], f: impl Fn(T) -> T) {
     <T::Kernels as Kernels<T>>::map_in_place(y, f)
+}
+
+/// Whether `p[k] − lr · g[k]` is finite for every `k` (see
+/// [`Kernels::sgd_finite`]).
+#[inline(always)]
+pub(crate) fn sgd_finite<T: Scalar>(p: &[T], g: &[T], lr: T) -> bool {
+    <T::Kernels as Kernels<T>>::sgd_finite(p, g, lr)
 }
 
 /// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].

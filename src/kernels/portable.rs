@@ -158,6 +158,18 @@ impl<T: Scalar> Kernels<T> for Portable {
         }
     }
 
+    /// Whether `p[k] − lr · g[k]` is finite for every `k`: a branch-free
+    /// pass over the whole slice (no early exit).
+    #[inline]
+    fn sgd_finite(p: &[T], g: &[T], lr: T) -> bool {
+        assert_eq!(p.len(), g.len(), "sgd_finite: lengths differ");
+        let mut bad = false;
+        for (&p, &g) in p.iter().zip(g) {
+            bad |= !(p - lr * g).is_finite();
+        }
+        !bad
+    }
+
     /// `(y[k], d[k]) = f(x[k])`.
     #[inline]
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {

@@ -175,15 +175,12 @@ fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool
     kernels::dispatch(
         #[inline(always)]
         || {
+            if !decay {
+                return kernels::sgd_finite(p, g, lr);
+            }
             let mut bad = false;
-            if decay {
-                for (&p, &g) in p.iter().zip(g) {
-                    bad |= !(p - lr * (g + wd * p)).is_finite();
-                }
-            } else {
-                for (&p, &g) in p.iter().zip(g) {
-                    bad |= !(p - lr * g).is_finite();
-                }
+            for (&p, &g) in p.iter().zip(g) {
+                bad |= !(p - lr * (g + wd * p)).is_finite();
             }
             !bad
         },
