@@ -46,20 +46,25 @@
 //! multiple of 8 ends with a window that overlaps the one before it
 //! (`O - 8 .. O`) rather than with scalar code; where that would count a row
 //! twice, the overlapping lanes are masked (in dot products) or left as they
-//! were (in accumulations). Register tiles of several vectors by several
-//! columns keep the accumulators in registers; nothing is stored inside an
-//! inner loop. Where a tile does not divide a dimension, the last tile
-//! overlaps the one before it and recomputes identical values (or, when
-//! accumulating, does not store the columns already done).
+//! were (in accumulations), and an output's last window stores only its new
+//! rows ([`store_last`]: a read of overlapping stores right after them
+//! stalls). Register tiles of several vectors by several columns keep the
+//! accumulators in registers; nothing is stored inside an inner loop. Where
+//! a tile does not divide a dimension, the last tile overlaps the one
+//! before it and recomputes identical values (or, when accumulating, does
+//! not store the columns already done); the AVX-512VL tiles end a batch's
+//! (or `dW`'s) columns with one narrower tile instead. Products that return
+//! a new output write it into uninitialised slots ([`slots`]), every
+//! element exactly once or with identical values.
 //!
 //! * [`affine`](simd_affine): `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The
 //!   terms of one output are split over `S` interleaved chains (input `i`
 //!   goes to chain `i mod S`, chain 0 starts from the bias) that are summed
 //!   as a balanced tree, `S` chosen from `O` and `I` only so that one sample
 //!   has enough independent sums in flight to hide the FMA latency. A
-//!   tile of one column loads its inputs 8 at a time and broadcasts each
-//!   from the register with shuffles, which leaves the load ports to the
-//!   weights. `O = 1` is a dot product over the contiguous row; other
+//!   tile of one column steps over its inputs 8 at a time (written as
+//!   broadcasts from a register; the compiler makes them broadcast loads).
+//!   `O = 1` is a dot product over the contiguous row; other
 //!   `O < 8` run the plain loops.
 //! * [`transpose_times`](simd_transpose_times): `out[i, j] = ⟨W[:, i],
 //!   dy[:, j]⟩`, one vector sum per output over windows of 8 rows, then the
