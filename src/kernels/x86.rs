@@ -25,11 +25,14 @@
 //! # Safety
 //!
 //! With the int8 DSP dot product (`quant`), one of the crate's two modules
-//! allowed `unsafe`; here for three things: the
-//! 8-lane loads and stores ([`load`], [`store`], [`store4`]), each reading
-//! or writing exactly one `&[f32; 8]` (or `&[f32; 4]`) it is given, and for
-//! int8 [`load16_i8`] and [`load8_i32`], each reading exactly the `&[i8;
-//! 16]` or `&[i32; 8]` given; and the
+//! allowed `unsafe`; here for four things: the
+//! 8-lane loads and stores ([`load`], [`store`], [`store_slots`],
+//! [`store4_slots`], [`store_last`]), each reading or writing only within
+//! the `&[f32; 8]` (or `&[MaybeUninit<f32>; 8]`, `; 4]`) it is given, and
+//! for int8 [`load16_i8`] and [`load8_i32`], each reading exactly the
+//! `&[i8; 16]` or `&[i32; 8]` given; outputs built in uninitialised slots
+//! ([`slots`]) and assumed initialised after a kernel that writes every
+//! element; and the
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features, and into the
