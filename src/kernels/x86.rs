@@ -832,6 +832,21 @@ fn lane_sums8(v: [__m256; 8]) -> __m256 {
 // ---------------------------------------------------------------------------
 // affine: W x + b.
 
+/// The last, narrower tile of a dimension that whole tiles do not fill:
+/// `$call` with the const `$k` set to the width `$w` left over, one of the
+/// widths `$n…` (those below the whole tiles' width).
+macro_rules! narrower_tile {
+    ($w:expr, [$($n:literal)*], |$k:ident| $call:expr) => {
+        match $w {
+            $($n => {
+                const $k: usize = $n;
+                $call
+            })*
+            _ => unreachable!("no narrower tile is this wide"),
+        }
+    };
+}
+
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn simd_affine<const O: usize, const I: usize, const B: usize>(
@@ -1000,14 +1015,11 @@ fn affine_tiles<
         for t in 0..full {
             affine_tile::<O, I, B, R, C, S>(w, b, x, out, v0, t * C);
         }
-        let j0 = full * C;
-        match rest {
-            0 => {}
-            1 => affine_tile::<O, I, B, R, 1, S>(w, b, x, out, v0, j0),
-            2 => affine_tile::<O, I, B, R, 2, S>(w, b, x, out, v0, j0),
-            3 => affine_tile::<O, I, B, R, 3, S>(w, b, x, out, v0, j0),
-            4 => affine_tile::<O, I, B, R, 4, S>(w, b, x, out, v0, j0),
-            _ => affine_tile::<O, I, B, R, 5, S>(w, b, x, out, v0, j0),
+        if rest > 0 {
+            let j0 = full * C;
+            narrower_tile!(rest, [1 2 3 4 5], |K| {
+                affine_tile::<O, I, B, R, K, S>(w, b, x, out, v0, j0)
+            });
         }
     }
 }
@@ -1392,13 +1404,9 @@ fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, con
                     tt_tile::<O, I, B, R, C>(w, dy, out, i0, j0);
                     continue;
                 }
-                match rest {
-                    1 => tt_tile::<O, I, B, R, 1>(w, dy, out, i0, j0),
-                    2 => tt_tile::<O, I, B, R, 2>(w, dy, out, i0, j0),
-                    3 => tt_tile::<O, I, B, R, 3>(w, dy, out, i0, j0),
-                    4 => tt_tile::<O, I, B, R, 4>(w, dy, out, i0, j0),
-                    _ => tt_tile::<O, I, B, R, 5>(w, dy, out, i0, j0),
-                }
+                narrower_tile!(rest, [1 2 3 4 5], |K| {
+                    tt_tile::<O, I, B, R, K>(w, dy, out, i0, j0)
+                });
             }
         }
         t0 = t1;
@@ -1663,15 +1671,9 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
                     ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, 0, fresh);
                     continue;
                 }
-                macro_rules! rest {
-                    ($($n:literal)*) => {
-                        match I - i0 {
-                            $($n => ao_tile::<O, I, B, R, $n>(dw, dy, x, v0, i0, rows_done, 0, fresh),)*
-                            _ => unreachable!("a tile is at most 12 columns wide"),
-                        }
-                    };
-                }
-                rest!(1 2 3 4 5 6 7 8 9 10 11);
+                narrower_tile!(I - i0, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+                    ao_tile::<O, I, B, R, K>(dw, dy, x, v0, i0, rows_done, 0, fresh)
+                });
             }
         }
         c0 = c1;
