@@ -1,4 +1,4 @@
-//! Two build-time switches, read from the build's environment:
+//! Three build-time switches, read from the build's environment:
 //!
 //! * `cfg(staticnet_dsp)` for ARMv7E-M targets (Cortex-M4, M7), whose DSP
 //!   extension the int8 dot product uses (`src/quant/layers.rs`). Stable
@@ -14,13 +14,22 @@
 //!   test the portable path on a host that would otherwise never take it.
 //!   Results may differ in the last bits from the SIMD build (no fused
 //!   multiply-adds), never in what the tests check.
+//! * `cfg(staticnet_no_avx512)` when `STATICNET_NO_AVX512=1`: the `f32`
+//!   kernels that use AVX-512VL's 32 registers are turned off, so a CPU
+//!   that has them runs the AVX2 + FMA kernels alone, as a CPU without
+//!   AVX-512 (Zen 3, most desktop Intel cores) does. CI runs the kernels'
+//!   tests so, to test that path's tiles on a host that would otherwise
+//!   take the wider ones; the benchmarks can measure it. Same bits either
+//!   way (the wider tiles do the same 8-lane arithmetic).
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(staticnet_dsp)");
     println!("cargo::rustc-check-cfg=cfg(staticnet_no_simd)");
+    println!("cargo::rustc-check-cfg=cfg(staticnet_no_avx512)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=STATICNET_NO_DSP");
     println!("cargo::rerun-if-env-changed=STATICNET_NO_SIMD");
+    println!("cargo::rerun-if-env-changed=STATICNET_NO_AVX512");
     let target = std::env::var("TARGET").unwrap_or_default();
     let on = |name| std::env::var_os(name).is_some_and(|v| v == "1");
     if target.starts_with("thumbv7em-") && !on("STATICNET_NO_DSP") {
@@ -28,5 +37,8 @@ fn main() {
     }
     if on("STATICNET_NO_SIMD") {
         println!("cargo::rustc-cfg=staticnet_no_simd");
+    }
+    if on("STATICNET_NO_AVX512") {
+        println!("cargo::rustc-cfg=staticnet_no_avx512");
     }
 }

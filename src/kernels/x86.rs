@@ -172,7 +172,10 @@ pub(crate) fn available() -> bool {
             not(staticnet_no_simd),
             not(all(target_feature = "avx2", target_feature = "fma"))
         ),
-        not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+        all(
+            not(staticnet_no_avx512),
+            not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+        )
     )
 ))]
 struct Asked(core::sync::atomic::AtomicU8);
@@ -184,7 +187,10 @@ struct Asked(core::sync::atomic::AtomicU8);
             not(staticnet_no_simd),
             not(all(target_feature = "avx2", target_feature = "fma"))
         ),
-        not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+        all(
+            not(staticnet_no_avx512),
+            not(all(target_feature = "avx512f", target_feature = "avx512vl"))
+        )
     )
 ))]
 impl Asked {
@@ -228,14 +234,23 @@ pub(crate) fn available() -> bool {
 /// AVX-512VL's 32 registers (still with 8-lane arithmetic): the SIMD
 /// kernels may run ([`available`]) and the
 /// target enables AVX-512F and AVX-512VL, or (with `std`) this CPU has them,
-/// asked once.
+/// asked once. Never in a build with `STATICNET_NO_AVX512=1` (see
+/// `build.rs`), which runs the AVX2 kernels alone.
 #[inline(always)]
 pub(crate) fn available_vl() -> bool {
-    #[cfg(all(target_feature = "avx512f", target_feature = "avx512vl"))]
+    #[cfg(staticnet_no_avx512)]
+    {
+        false
+    }
+    #[cfg(all(
+        not(staticnet_no_avx512),
+        all(target_feature = "avx512f", target_feature = "avx512vl")
+    ))]
     {
         available()
     }
     #[cfg(all(
+        not(staticnet_no_avx512),
         not(all(target_feature = "avx512f", target_feature = "avx512vl")),
         feature = "std"
     ))]
@@ -248,6 +263,7 @@ pub(crate) fn available_vl() -> bool {
         })
     }
     #[cfg(all(
+        not(staticnet_no_avx512),
         not(all(target_feature = "avx512f", target_feature = "avx512vl")),
         not(feature = "std")
     ))]
