@@ -936,19 +936,15 @@ fn affine_chains<const O: usize, const I: usize, const B: usize, const S: usize>
         }
         return;
     }
-    for v0 in tiles(v, rows) {
-        for j0 in tiles(B, cols) {
-            match (rows, cols) {
-                (8, 1) => affine_tile::<O, I, B, 8, 1, S>(w, b, x, out, v0, j0),
-                (4, 1) => affine_tile::<O, I, B, 4, 1, S>(w, b, x, out, v0, j0),
-                (2, 1) => affine_tile::<O, I, B, 2, 1, S>(w, b, x, out, v0, j0),
-                (3, 4) => affine_tile::<O, I, B, 3, 4, S>(w, b, x, out, v0, j0),
-                (2, 4) => affine_tile::<O, I, B, 2, 4, S>(w, b, x, out, v0, j0),
-                (2, 3) => affine_tile::<O, I, B, 2, 3, S>(w, b, x, out, v0, j0),
-                (1, 3) => affine_tile::<O, I, B, 1, 3, S>(w, b, x, out, v0, j0),
-                _ => affine_tile::<O, I, B, 1, 1, S>(w, b, x, out, v0, j0),
-            }
-        }
+    match (rows, cols) {
+        (8, 1) => affine_tiles::<O, I, B, 8, 1, S>(w, b, x, out),
+        (4, 1) => affine_tiles::<O, I, B, 4, 1, S>(w, b, x, out),
+        (2, 1) => affine_tiles::<O, I, B, 2, 1, S>(w, b, x, out),
+        (3, 4) => affine_tiles::<O, I, B, 3, 4, S>(w, b, x, out),
+        (2, 4) => affine_tiles::<O, I, B, 2, 4, S>(w, b, x, out),
+        (2, 3) => affine_tiles::<O, I, B, 2, 3, S>(w, b, x, out),
+        (1, 3) => affine_tiles::<O, I, B, 1, 3, S>(w, b, x, out),
+        _ => affine_tiles::<O, I, B, 1, 1, S>(w, b, x, out),
     }
 }
 
@@ -1007,8 +1003,10 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
 }
 
 /// Every tile of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ B`),
-/// and a narrower tile for the last `B mod C` columns.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+/// and a narrower tile for the last `B mod C` columns. Compiled with
+/// AVX-512VL's 32 registers where [`simd_affine_vl`] inlines it, with
+/// AVX2's 16 where [`affine_chains`] does.
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn affine_tiles<
     const O: usize,
@@ -1531,55 +1529,24 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     if O < 8 {
         return Portable::accumulate_outer(dw, db, dy, x);
     }
-    let v = O.div_ceil(8);
-    let fresh = accumulate_bias(db, dy);
-    if I == 0 {
-        return;
-    }
     // 12 sums in registers (the FMA latency times two units, with room to
     // spare): 2 vectors by 6 columns, or 3 by 4 when the height is an odd
-    // number of vectors (1 by 4 for a single vector).
-    const COLS: usize = 4;
-    let rows = match v {
-        1 => 1,
-        _ if v.is_multiple_of(2) => 2,
-        _ => 3,
-    };
-    if rows == 2 && I >= 6 {
-        let mut rows_done = 0;
-        for v0 in tiles(v, 2) {
-            let mut cols_done = 0;
-            for i0 in tiles(I, 6) {
-                ao_tile::<O, I, B, 2, 6>(dw, dy, x, v0, i0, rows_done, cols_done, fresh);
-                cols_done = i0 + 6;
-            }
-            rows_done = v0 + 2;
-        }
-        return;
+    // number of vectors (1 by 4 for a single vector), in `ao_tiles` (the
+    // last `I mod C` columns as one narrower tile).
+    let v = O.div_ceil(8);
+    match v {
+        _ if v.is_multiple_of(2) && I >= 6 => return ao_tiles::<O, I, B, 2, 6>(dw, db, dy, x),
+        1 if I >= 4 => return ao_tiles::<O, I, B, 1, 4>(dw, db, dy, x),
+        _ if v.is_multiple_of(2) && I >= 4 => return ao_tiles::<O, I, B, 2, 4>(dw, db, dy, x),
+        _ if I >= 4 => return ao_tiles::<O, I, B, 3, 4>(dw, db, dy, x),
+        _ => {}
     }
-    if I < COLS {
-        for v0 in 0..v {
-            for i0 in 0..I {
-                ao_tile::<O, I, B, 1, 1>(dw, dy, x, v0, i0, 0, 0, fresh);
-            }
+    // Fewer than 4 columns: one vector by one column at a time.
+    let fresh = accumulate_bias(db, dy);
+    for v0 in 0..v {
+        for i0 in 0..I {
+            ao_tile::<O, I, B, 1, 1>(dw, dy, x, v0, i0, 0, 0, fresh);
         }
-        return;
-    }
-    // Row tiles outside, so that a tile's rows of dy stay in L1 while the
-    // columns go by. Overlapping tiles would add twice: a tile stores only
-    // the vectors and columns that the tiles before it did not.
-    let mut rows_done = 0;
-    for v0 in tiles(v, rows) {
-        let mut cols_done = 0;
-        for i0 in tiles(I, COLS) {
-            match rows {
-                1 => ao_tile::<O, I, B, 1, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
-                2 => ao_tile::<O, I, B, 2, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
-                _ => ao_tile::<O, I, B, 3, COLS>(dw, dy, x, v0, i0, rows_done, cols_done, fresh),
-            }
-            cols_done = i0 + COLS;
-        }
-        rows_done = v0 + rows;
     }
 }
 
@@ -1650,8 +1617,10 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
 
 /// `db += Σ_j dy[:, j]` as [`simd_accumulate_outer`] adds it, then `dW`
 /// in tiles of `R` vectors by `C` columns (`R ≤` the vectors, `C ≤ I`), and
-/// a narrower tile for the last `I mod C` columns.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+/// a narrower tile for the last `I mod C` columns. Compiled with
+/// AVX-512VL's 32 registers where [`simd_accumulate_outer_vl`] inlines it,
+/// with AVX2's 16 where [`simd_accumulate_outer`] does.
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
     dw: &mut [[f32; O]; I],
