@@ -53,12 +53,12 @@
 //! rows ([`store_last`]: a read of overlapping stores right after them
 //! stalls). Register tiles of several vectors by several columns keep the
 //! accumulators in registers; nothing is stored inside an inner loop. Where
-//! a tile does not divide a dimension, the last tile overlaps the one
-//! before it and recomputes identical values (or, when accumulating, does
-//! not store the columns already done); the AVX-512VL tiles end a batch's
-//! (or `dW`'s) columns with one narrower tile instead. Products that return
-//! a new output write it into uninitialised slots ([`slots`]), every
-//! element exactly once or with identical values.
+//! a tile does not divide the vectors of a height, the last tile overlaps
+//! the one before it and recomputes identical values (or, when
+//! accumulating, does not store the rows already done); the columns of a
+//! batch (of `dW` in the backward pass) end with one narrower tile.
+//! Products that return a new output write it into uninitialised slots
+//! ([`slots`]), every element exactly once or with identical values.
 //!
 //! * [`affine`](simd_affine): `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The
 //!   terms of one output are split over `S` interleaved chains (input `i`
