@@ -3,6 +3,19 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+/// When this run started, once [`mark_start`] has been called.
+static START: OnceLock<SystemTime> = OnceLock::new();
+
+/// Marks the start of this run: from then on [`times`] reads only the
+/// samples written after it, so that a run filtered to some benchmarks does
+/// not print the figures an earlier run left for the others (criterion
+/// keeps every benchmark's last samples in its directory).
+pub fn mark_start() {
+    START.get_or_init(SystemTime::now);
+}
 
 /// Criterion's output directory, found the way criterion finds it.
 pub fn criterion_dir() -> Option<PathBuf> {
@@ -35,7 +48,14 @@ pub fn array(text: &str, key: &str) -> Vec<f64> {
 /// (`<dir>/<group>/<id>/new/sample.json`), sorted; `None` if it did not
 /// run.
 pub fn times(dir: &Path, group: &str, id: &str) -> Option<Vec<f64>> {
-    let text = fs::read_to_string(dir.join(group).join(id).join("new/sample.json")).ok()?;
+    let path = dir.join(group).join(id).join("new/sample.json");
+    if let Some(&start) = START.get() {
+        let written = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        if written < start {
+            return None;
+        }
+    }
+    let text = fs::read_to_string(path).ok()?;
     let (iters, times) = (array(&text, "iters"), array(&text, "times"));
     let mut per: Vec<f64> = iters.iter().zip(&times).map(|(n, t)| t / n).collect();
     if per.is_empty() {

@@ -448,6 +448,7 @@ fn bandwidth(c: &mut Criterion) {
 }
 
 fn main() {
+    summary::mark_start();
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

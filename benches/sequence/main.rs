@@ -236,6 +236,7 @@ fn stream<N, B, const I: usize, const O: usize>(
 }
 
 fn main() {
+    summary::mark_start();
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
