@@ -358,7 +358,7 @@ impl Kernels<f32> for Avx2 {
         w: &[[f32; O]; I],
         dy: &[[f32; O]; B],
     ) -> [[f32; I]; B] {
-        if const { wide_transpose(O, I, B) } && available_vl() {
+        if const { wide_transpose(O, I, B) || wide_transposed(O, I, B) } && available_vl() {
             // The output from here, as in `affine`.
             let mut out = MaybeUninit::uninit();
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
@@ -1349,18 +1349,12 @@ fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
         fill_slots(out, Portable::transpose_times(w, dy));
         return;
     }
-    if O <= 24 && O * I <= TRANSPOSED_MAX {
+    if const { transposed(O, I) } {
         // Up to 3 windows per dot product: summing the lanes would cost more
         // than the products. Transpose W instead (O·I moves, into a copy on
         // the stack of at most 64 KiB) and run W x + b on it, with vectors
         // down the columns of Wᵀ and no lane sums.
-        let mut wt = [[0.0; I]; O];
-        for (i, col) in w.iter().enumerate() {
-            for (row, &v) in wt.iter_mut().zip(col) {
-                row[i] = v;
-            }
-        }
-        affine_into(&wt, &[0.0; I], dy, out);
+        affine_into(&transpose(w), &[0.0; I], dy, out);
         return;
     }
     // One sample: 8 outputs of one column, their lanes summed together. A
@@ -1427,18 +1421,30 @@ fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, con
     }
 }
 
-/// Whether [`simd_transpose_times_vl`] takes these shapes: a batch of at
-/// least 6 columns ([`wide_pays`]) that [`simd_transpose_times`] would
-/// take as dot products in tiles of 4 outputs.
+/// Whether [`simd_transpose_times_vl`] takes these shapes as dot
+/// products: a batch of at least 6 columns ([`wide_pays`]) that
+/// [`simd_transpose_times`] would take as dot products in tiles of 4
+/// outputs.
 const fn wide_transpose(o: usize, i: usize, b: usize) -> bool {
-    wide_pays(o, i, b) && b >= 6 && i >= 4 && (o > 24 || o * i > TRANSPOSED_MAX)
+    wide_pays(o, i, b) && b >= 6 && i >= 4 && !transposed(o, i)
+}
+
+/// Whether [`simd_transpose_times_vl`] takes these shapes as `Wᵀ dy` on
+/// a transposed copy of `W`: a batch ([`wide_pays`]) that
+/// [`simd_transpose_times`] would transpose, whose product on the copy has
+/// an AVX-512VL tile ([`wide_affine_tile`] of `Wᵀ`'s shape).
+const fn wide_transposed(o: usize, i: usize, b: usize) -> bool {
+    wide_pays(o, i, b) && transposed(o, i) && wide_affine_tile(i, o, b).is_some()
 }
 
 /// [`transpose_times`](simd_transpose_times) of a batch compiled with
-/// AVX-512F and AVX-512VL too, where [`wide_transpose`]: tiles of 4
-/// outputs by 6 columns (24 sums, 10 loads per 24 FMAs) instead of 4 by 3;
-/// the same sums in the same order, so the same bits. Writes every element
-/// of `out`.
+/// AVX-512F and AVX-512VL too, with 24 sums in registers where the AVX2
+/// kernel holds 12: where [`wide_transpose`], tiles of 4 outputs by 6
+/// columns (10 loads per 24 FMAs) instead of 4 by 3; where
+/// [`wide_transposed`], the product on the transposed copy in
+/// [`simd_affine_vl`]'s tiles (for the digits model's 32 × 10 layer,
+/// tiles of 4 vectors by 3 columns instead of 2 by 3). The same sums in
+/// the same order, so the same bits. Writes every element of `out`.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
 fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
@@ -1448,6 +1454,8 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
 ) {
     if const { wide_transpose(O, I, B) } {
         tt_blocks::<O, I, B, 4, 6>(w, dy, out);
+    } else if const { wide_transposed(O, I, B) } {
+        simd_affine_vl(&transpose(w), &[0.0; I], dy, out);
     } else {
         transpose_times_into(w, dy, out);
     }
@@ -1456,6 +1464,25 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
 /// The most elements of `W` that [`transpose_times`](simd_transpose_times) copies to the stack to
 /// transpose (64 KiB of `f32`); larger short matrices take the dot products.
 const TRANSPOSED_MAX: usize = 16 * 1024;
+
+/// Whether [`transpose_times`](simd_transpose_times) runs on a transposed
+/// copy of `W` ([`transpose`]): 8 to 24 outputs (one to three windows per
+/// dot product) and at most [`TRANSPOSED_MAX`] elements.
+const fn transposed(o: usize, i: usize) -> bool {
+    o >= 8 && o <= 24 && o * i <= TRANSPOSED_MAX
+}
+
+/// `Wᵀ`, as `W`'s storage of `I × O` (`O · I` moves, onto the stack).
+#[inline(always)]
+fn transpose<const O: usize, const I: usize>(w: &[[f32; O]; I]) -> [[f32; I]; O] {
+    let mut wt = [[0.0; I]; O];
+    for (i, col) in w.iter().enumerate() {
+        for (row, &v) in wt.iter_mut().zip(col) {
+            row[i] = v;
+        }
+    }
+    wt
+}
 
 /// Outputs `i0 .. i0 + R` of columns `j0 .. j0 + C` of `Wᵀ dy`.
 #[target_feature(enable = "avx2,fma")]
@@ -2504,6 +2531,11 @@ mod tests {
                     if wide_transpose(o, i, b) {
                         let fits = wide && i >= 4 && b >= 6 && o >= 8;
                         assert!(fits, "transpose {o}, {i}, {b}");
+                        assert!(!wide_transposed(o, i, b), "transpose {o}, {i}, {b}");
+                    }
+                    if wide_transposed(o, i, b) {
+                        let fits = wide && (8..=24).contains(&o) && i >= 8;
+                        assert!(fits, "transposed {o}, {i}, {b}");
                     }
                 }
             }
