@@ -128,7 +128,7 @@
 //! multiply-add per input, in order), so the bits are the same (tested:
 //! the exactness tests compare it with batches, which take the 8-lane
 //! code). Measured on AMD Zen 5, the mid model's one-sample inference
-//! (394 KiB of weights, read from L2): 3.75-3.95 → 2.9 µs, 1.15-1.2× the
+//! (394 KiB of weights, read from L2): 3.75-3.95 → 2.8-3.0 µs, 1.15-1.3× the
 //! time to read the weights once at the L2 bandwidth measured beside it.
 //!
 //! Stack: besides their outputs (as the plain loops), the kernels keep
