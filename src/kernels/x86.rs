@@ -1088,8 +1088,8 @@ const STREAM_ROWS: usize = 256;
 /// One sample's `W x + b` where [`streams`]: blocks of up to 256 rows,
 /// each held in sixteen 16-lane registers while `W`'s columns go by, so
 /// that `W` is read front to back in whole kilobytes of each column (what
-/// the hardware prefetcher streams best), two full cache lines per
-/// vector load. Each output is one chain from its bias over the inputs in
+/// the hardware prefetcher streams best), one cache line per vector load
+/// where the columns start on one (a 256-row column does). Each output is one chain from its bias over the inputs in
 /// order, one fused multiply-add each, as in [`affine_chains`] with one
 /// chain: the same bits. A height that 16 does not divide ends with a
 /// window that overlaps the one before it (as [`offset`]) and stores only
