@@ -1578,11 +1578,12 @@ const fn wide_transpose(o: usize, i: usize, b: usize) -> bool {
 }
 
 /// Whether [`simd_transpose_times_vl`] takes these shapes as `Wᵀ dy` on
-/// a transposed copy of `W`: a batch ([`wide_pays`]) that
-/// [`simd_transpose_times`] would transpose, whose product on the copy has
-/// an AVX-512VL tile ([`wide_affine_tile`] of `Wᵀ`'s shape).
+/// a transposed copy of `W`: a batch that [`simd_transpose_times`] would
+/// transpose, whose product on the copy has an AVX-512VL tile
+/// ([`wide_affine_tile`] of `Wᵀ`'s shape, which asks [`wide_pays`] of the
+/// same product).
 const fn wide_transposed(o: usize, i: usize, b: usize) -> bool {
-    wide_pays(o, i, b) && transposed(o, i) && wide_affine_tile(i, o, b).is_some()
+    transposed(o, i) && wide_affine_tile(i, o, b).is_some()
 }
 
 /// [`transpose_times`](simd_transpose_times) of a batch compiled with
