@@ -37,9 +37,10 @@ pub fn print(models: &[(&str, u64, u64)]) {
         quartiles(&dir, "peak", "fma512").map(|(m, _, _)| super::peak::FLOPS512 as f64 / m);
     if let (Some(p), Some(p512)) = (peak, peak512) {
         println!(
-            "AVX-512 FMA loop: {p512:.1} GFLOP/s ({:.2}x the AVX2 peak; the kernels use 8-lane \
-             AVX2 + FMA arithmetic but for one-sample products of tall layers, which stream \
-             with 16 lanes: mid infer, below)",
+            "AVX-512 FMA loop: {p512:.1} GFLOP/s ({:.2}x the AVX2 peak; `% 512` below: the \
+             share of it. Where the CPU has AVX-512, one-sample products of tall layers and \
+             batch products of heights 16 divides run 16-lane code: mid infer, the forward32 \
+             and train rows)",
             p512 / p
         );
     }
@@ -60,7 +61,7 @@ pub fn print(models: &[(&str, u64, u64)]) {
          (above 1: staticnet is faster)"
     );
     println!(
-        "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7} {:>7}",
+        "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7} {:>7} {:>6}",
         "model",
         "case",
         "staticnet",
@@ -70,7 +71,8 @@ pub fn print(models: &[(&str, u64, u64)]) {
         "tuned",
         "× tuned",
         "GFLOP/s",
-        "% peak"
+        "% peak",
+        "% 512"
     );
     for &(model, f1, ft) in models {
         let cases = [
@@ -94,7 +96,7 @@ pub fn print(models: &[(&str, u64, u64)]) {
             }
             let gflops = flops as f64 / m;
             println!(
-                "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7.1} {:>7}",
+                "{:<7} {:<10} {:>10} {:>17} {:>10} {:>7} {:>10} {:>8} {:>7.1} {:>7} {:>6}",
                 model,
                 case,
                 time(m),
@@ -105,6 +107,7 @@ pub fn print(models: &[(&str, u64, u64)]) {
                 tuned.map_or("—".into(), |b| format!("{:.2}×", b.0 / m)),
                 gflops,
                 peak.map_or("—".into(), |p| format!("{:.0}%", 100.0 * gflops / p)),
+                peak512.map_or("—".into(), |p| format!("{:.0}%", 100.0 * gflops / p)),
             );
             if let (Some(f), "train") = (fwd32, case) {
                 println!("{:<7} train / forward32 = {:.2}", model, m / f);
@@ -122,14 +125,6 @@ pub fn print(models: &[(&str, u64, u64)]) {
                 m / limit,
                 tuned.map_or(String::new(), |t| format!(", tuned {:.2}× it", t / limit)),
             );
-            // Its tall layers run 16-lane code where the CPU has AVX-512:
-            // its share of that peak too.
-            if let Some(p512) = peak512 {
-                println!(
-                    "mid     infer: {:.0}% of the AVX-512 FMA loop",
-                    100.0 * f1 as f64 / m / p512
-                );
-            }
         }
     }
     // Int8 one-sample inference (integer only, the portable loops the
