@@ -126,14 +126,18 @@
 //! same bits (tested: the exactness tests compare batches with their
 //! columns, which take the one-sample code). On a core with two
 //! full-width 512-bit FMA units (AMD Zen 5, alternating runs of the two
-//! commits): digits forward pass of 32 samples 1.7 → 1.1 µs, digits step
-//! 4.7–5.2 → 3.1–3.8 µs, mid forward pass 60–71 → 34–36 µs, mid step
-//! 190–200 → 129–140 µs. `Wᵀ dy` stays 8-lane: its dot products' lane
-//! sums would change with the width, and with them the bits one sample
-//! gives.
+//! commits): digits forward pass of 32 samples 1.6–1.8 → 1.0–1.2 µs,
+//! digits step 4.5–5.2 → 3.1–3.8 µs, mid forward pass 60–71 → 34–37 µs,
+//! mid step 190–200 → 130–143 µs. `Wᵀ dy` as dot products ([`zmm_transpose`]: a
+//! batch through a layer of more than 24 outputs) runs in 16 lanes too
+//! ([`tt_blocks16`]), two outputs' 8-lane sums side by side in each
+//! register, so that each half does what an 8-lane vector did and the
+//! lanes are summed as before: the same bits (summing in 16 lanes would
+//! round differently from the one-sample kernel). Mid step, alternating:
+//! 130–143 → 118–138 µs.
 //!
 //! One sample's `W x + b` through a tall layer ([`streams`]: one chain per
-//! output, at least 8192 multiply-adds) is the one kernel with 16-lane
+//! output, at least 8192 multiply-adds) is the one-sample kernel with 16-lane
 //! vectors ([`simd_affine_stream`]): sixteen of AVX-512's 32 registers
 //! hold 256 outputs' sums while `W`'s columns go by, front to back, a
 //! kilobyte of each column at a time, which is what the prefetcher streams
@@ -954,6 +958,43 @@ macro_rules! narrower_tile {
     };
 }
 
+/// The terms of an `affine` tile from input `$i` on, in vectors of the
+/// width the functions name (`$load` of `$at`, `$set1`, `$fmadd`): input
+/// `k` to chain `k mod S` (`$i` a multiple of `S`), `S` inputs a step (each
+/// column of `W` loaded once for the `C` columns of the tile), then the
+/// last `I mod S` to chains 0, 1, … (`S`, `I`, `R`, `C` are the calling
+/// kernel's constants).
+macro_rules! chain_terms {
+    ($acc:ident, $w:ident, $x:ident, $rows:ident, $j0:ident, $i:ident, $zero:ident,
+     $load:ident, $at:ident, $set1:ident, $fmadd:ident) => {
+        while $i + S <= I {
+            for s in 0..S {
+                let wi = &$w[$i + s];
+                let mut wv = [$zero; R];
+                for r in 0..R {
+                    wv[r] = $load($at(wi, $rows[r]));
+                }
+                for c in 0..C {
+                    let xv = $set1($x[$j0 + c][$i + s]);
+                    for r in 0..R {
+                        $acc[s][c][r] = $fmadd(wv[r], xv, $acc[s][c][r]);
+                    }
+                }
+            }
+            $i += S;
+        }
+        for s in 0..I - $i {
+            let wi = &$w[$i + s];
+            for c in 0..C {
+                let xv = $set1($x[$j0 + c][$i + s]);
+                for r in 0..R {
+                    $acc[s][c][r] = $fmadd($load($at(wi, $rows[r])), xv, $acc[s][c][r]);
+                }
+            }
+        }
+    };
+}
+
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn simd_affine<const O: usize, const I: usize, const B: usize>(
@@ -1125,9 +1166,9 @@ const fn zmm_rows(o: usize) -> Option<usize> {
 }
 
 /// The tile (vectors of 16 rows, columns) of [`affine_tiles16`] for these
-/// shapes, or `None` where 16 does not divide the height, the product is
-/// too small for [`wide_pays`], the batch is narrower than a tile or the
-/// outputs have 8 chains: 24 sums of 16 lanes (12 for a height of an odd
+/// shapes, or `None` where 16 does not divide the height, [`simd_affine_vl`]
+/// does not take the shapes ([`wide_affine_tile`]), the batch is narrower
+/// than a tile or the outputs have 8 chains: 24 sums of 16 lanes (12 for a height of an odd
 /// number of 16-row vectors in one chain), twice what the 8-lane tiles of
 /// [`simd_affine_vl`] hold.
 const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
@@ -1135,7 +1176,9 @@ const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)>
         return None;
     };
     let s = chains(o, i);
-    if !wide_pays(o, i, b) || i == 0 || s > 4 {
+    // Only shapes `simd_affine_vl` takes (`Avx2::affine` asks
+    // `wide_affine_tile`, which asks `wide_pays`).
+    if wide_affine_tile(o, i, b).is_none() || s > 4 {
         return None;
     }
     let c = 24 / (r * s);
@@ -1231,32 +1274,19 @@ fn affine_chains16<
         }
     }
     let mut i = 0;
-    while i + S <= I {
-        for s in 0..S {
-            let wi = &w[i + s];
-            let mut wv = [zero; R];
-            for r in 0..R {
-                wv[r] = load16(at16(wi, rows[r]));
-            }
-            for c in 0..C {
-                let xv = _mm512_set1_ps(x[j0 + c][i + s]);
-                for r in 0..R {
-                    acc[s][c][r] = _mm512_fmadd_ps(wv[r], xv, acc[s][c][r]);
-                }
-            }
-        }
-        i += S;
-    }
-    // The last `I mod S` inputs, to chains 0, 1, …
-    for s in 0..I - i {
-        let wi = &w[i + s];
-        for c in 0..C {
-            let xv = _mm512_set1_ps(x[j0 + c][i + s]);
-            for r in 0..R {
-                acc[s][c][r] = _mm512_fmadd_ps(load16(at16(wi, rows[r])), xv, acc[s][c][r]);
-            }
-        }
-    }
+    chain_terms!(
+        acc,
+        w,
+        x,
+        rows,
+        j0,
+        i,
+        zero,
+        load16,
+        at16,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps
+    );
     for c in 0..C {
         for r in 0..R {
             let mut chain = [zero; S];
@@ -1465,32 +1495,19 @@ fn affine_tile<
             i += 8;
         }
     }
-    while i + S <= I {
-        for s in 0..S {
-            let wi = &w[i + s];
-            let mut wv = [zero; R];
-            for r in 0..R {
-                wv[r] = load(at(wi, rows[r]));
-            }
-            for c in 0..C {
-                let xv = _mm256_set1_ps(x[j0 + c][i + s]);
-                for r in 0..R {
-                    acc[s][c][r] = _mm256_fmadd_ps(wv[r], xv, acc[s][c][r]);
-                }
-            }
-        }
-        i += S;
-    }
-    // The last `I mod S` inputs, to chains 0, 1, …
-    for s in 0..I - i {
-        let wi = &w[i + s];
-        for c in 0..C {
-            let xv = _mm256_set1_ps(x[j0 + c][i + s]);
-            for r in 0..R {
-                acc[s][c][r] = _mm256_fmadd_ps(load(at(wi, rows[r])), xv, acc[s][c][r]);
-            }
-        }
-    }
+    chain_terms!(
+        acc,
+        w,
+        x,
+        rows,
+        j0,
+        i,
+        zero,
+        load,
+        at,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps
+    );
     for c in 0..C {
         for r in 0..R {
             let mut chain = [zero; S];
@@ -1743,6 +1760,39 @@ fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
     }
 }
 
+/// The loop of [`tt_blocks`] and [`tt_blocks16`] over the tiles of `R` outputs by `C` columns
+/// (`$tile`), in blocks of `$block` tiles (`O`, `I`, `B`, `R`, `C` the
+/// calling kernel's constants).
+macro_rules! tt_block_loop {
+    ($w:ident, $dy:ident, $out:ident, $tile:ident, $block:literal) => {
+        let full = I / R;
+        let count = full + usize::from(!I.is_multiple_of(R));
+        // The columns in whole tiles of `C`, then the last `B mod C` as one
+        // narrower tile (a last tile overlapping the one before would
+        // compute whole columns twice).
+        let rest = B % C;
+        let mut t0 = 0;
+        while t0 < count {
+            let t1 = (t0 + $block).min(count);
+            for j in 0..B.div_ceil(C) {
+                let j0 = j * C;
+                for t in t0..t1 {
+                    // The tiles of `tiles(I, R)`, by index.
+                    let i0 = if t < full { t * R } else { I - R };
+                    if j0 + C <= B {
+                        $tile::<O, I, B, R, C>($w, $dy, $out, i0, j0);
+                        continue;
+                    }
+                    narrower_tile!(rest, [1 2 3 4 5], |K| {
+                        $tile::<O, I, B, R, K>($w, $dy, $out, i0, j0)
+                    });
+                }
+            }
+            t0 = t1;
+        }
+    };
+}
+
 /// Every tile of `R` outputs by `C` columns of `Wᵀ dy` (`R ≤ I`, `C ≤ B`)
 /// in blocks of 4 tiles: their `4R` columns of W (16 KiB for tiles of 4
 /// outputs and a height of 256) stay in L1 while the columns of dy go by,
@@ -1754,30 +1804,62 @@ fn tt_blocks<const O: usize, const I: usize, const B: usize, const R: usize, con
     dy: &[[f32; O]; B],
     out: &mut [[MaybeUninit<f32>; I]; B],
 ) {
-    let full = I / R;
-    let count = full + usize::from(!I.is_multiple_of(R));
-    // The columns in whole tiles of `C`, then the last `B mod C` as one
-    // narrower tile (a last tile overlapping the one before would compute
-    // whole columns twice).
-    let rest = B % C;
-    let mut t0 = 0;
-    while t0 < count {
-        let t1 = (t0 + 4).min(count);
-        for j in 0..B.div_ceil(C) {
-            let j0 = j * C;
-            for t in t0..t1 {
-                // The tiles of `tiles(I, R)`, by index.
-                let i0 = if t < full { t * R } else { I - R };
-                if j0 + C <= B {
-                    tt_tile::<O, I, B, R, C>(w, dy, out, i0, j0);
-                    continue;
-                }
-                narrower_tile!(rest, [1 2 3 4 5], |K| {
-                    tt_tile::<O, I, B, R, K>(w, dy, out, i0, j0)
-                });
-            }
+    tt_block_loop!(w, dy, out, tt_tile, 4);
+}
+
+/// Whether [`simd_transpose_times_vl`] takes these shapes in 16-lane
+/// tiles ([`tt_blocks16`]): [`wide_transpose`] with at least 8 outputs.
+const fn zmm_transpose(o: usize, i: usize, b: usize) -> bool {
+    wide_transpose(o, i, b) && i >= 8
+}
+
+/// [`tt_blocks`] in 16-lane tiles of 8 outputs (`R = 8`) by `C` columns,
+/// in blocks of 2 tiles (their 16 columns of `W`, 16 KiB at a height of
+/// 256, stay in L1 while the columns of `dy` go by).
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn tt_blocks16<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
+) {
+    const { assert!(R == 8, "tiles of 8 outputs") };
+    tt_block_loop!(w, dy, out, tt_tile16, 2);
+}
+
+/// [`tt_tile`] for 8 outputs (`R = 8`, from `i0`) by `C` columns (from
+/// `j0`) in 16-lane vectors: each holds two outputs' 8-lane sums side by
+/// side (columns `i` and `i + 1` of `W`, each column of `dy` in both
+/// halves), so that each half does what [`tt_tile`]'s vector does, window
+/// by window in order (the same masked last window); the halves are then
+/// summed lane by lane as [`lane_sums8`] sums them: the same bits.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn tt_tile16<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    out: &mut [[MaybeUninit<f32>; I]; B],
+    i0: usize,
+    j0: usize,
+) {
+    let mut acc = [[_mm512_setzero_ps(); 4]; C];
+    for k in 0..O / 8 {
+        tt_window16::<O, I, B, C>(w, dy, i0, j0, 8 * k, None, &mut acc);
+    }
+    if !O.is_multiple_of(8) {
+        // The last window ends at `O`, its rows before the earlier windows'
+        // end masked off.
+        let m = Some(new_lanes(O % 8));
+        tt_window16::<O, I, B, C>(w, dy, i0, j0, O - 8, m, &mut acc);
+    }
+    for c in 0..C {
+        let mut v = [_mm256_setzero_ps(); 8];
+        for p in 0..4 {
+            v[2 * p] = _mm512_castps512_ps256(acc[c][p]);
+            v[2 * p + 1] =
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(acc[c][p])));
         }
-        t0 = t1;
+        store_slots(at_mut(&mut out[j0 + c], i0), lane_sums8(v));
     }
 }
 
@@ -1813,7 +1895,9 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     dy: &[[f32; O]; B],
     out: &mut [[MaybeUninit<f32>; I]; B],
 ) {
-    if const { wide_transpose(O, I, B) } {
+    if const { zmm_transpose(O, I, B) } {
+        tt_blocks16::<O, I, B, 8, 4>(w, dy, out);
+    } else if const { wide_transpose(O, I, B) } {
         tt_blocks::<O, I, B, 4, 6>(w, dy, out);
     } else if const { wide_transposed(O, I, B) } {
         simd_affine_vl(&transpose(w), &[0.0; I], dy, out);
@@ -1903,8 +1987,64 @@ fn tt_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
     }
 }
 
+/// One window of 8 rows (from `row`, `mask` keeping only some of its
+/// rows) of [`tt_tile16`]'s sums: `acc[c][p]` holds outputs `i0 + 2p` and
+/// `i0 + 2p + 1` by column `j0 + c`, one 8-lane half each.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn tt_window16<const O: usize, const I: usize, const B: usize, const C: usize>(
+    w: &[[f32; O]; I],
+    dy: &[[f32; O]; B],
+    i0: usize,
+    j0: usize,
+    row: usize,
+    mask: Option<__m256>,
+    acc: &mut [[__m512; 4]; C],
+) {
+    let masked = |v: __m256| mask.map_or(v, |m| _mm256_and_ps(v, m));
+    let mut wv = [_mm512_setzero_ps(); 4];
+    for p in 0..4 {
+        // Columns `i0 + 2p` and `i0 + 2p + 1` of `W` side by side.
+        let lo = masked(load(at(&w[i0 + 2 * p], row)));
+        let hi = masked(load(at(&w[i0 + 2 * p + 1], row)));
+        wv[p] = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+            _mm512_castps_pd(_mm512_castps256_ps512(lo)),
+            _mm256_castps_pd(hi),
+        ));
+    }
+    for c in 0..C {
+        // Column `j0 + c` of `dy` in both halves.
+        let d = masked(load(at(&dy[j0 + c], row)));
+        let d = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(d)));
+        for p in 0..4 {
+            acc[c][p] = _mm512_fmadd_ps(wv[p], d, acc[c][p]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // accumulate_outer: dW += dy xᵀ, db += Σ dy.
+
+/// `acc[c][r] += Σ_j dy[rows r, j] x[i0 + c, j]`, one fused multiply-add
+/// per sample in order, in vectors of the width the functions name (as
+/// [`chain_terms`]; `R` and `C` are the calling kernel's constants).
+macro_rules! outer_terms {
+    ($acc:ident, $dy:ident, $x:ident, $rows:ident, $i0:ident, $zero:ident,
+     $load:ident, $at:ident, $set1:ident, $fmadd:ident) => {
+        for (dyj, xj) in $dy.iter().zip($x) {
+            let mut d = [$zero; R];
+            for r in 0..R {
+                d[r] = $load($at(dyj, $rows[r]));
+            }
+            for c in 0..C {
+                let xv = $set1(xj[$i0 + c]);
+                for r in 0..R {
+                    $acc[c][r] = $fmadd(d[r], xv, $acc[c][r]);
+                }
+            }
+        }
+    };
+}
 
 #[target_feature(enable = "avx2,fma")]
 #[inline]
@@ -2011,8 +2151,9 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
 }
 
 /// The tile (vectors of 16 rows, columns) of [`ao_tiles16`] for these
-/// shapes, or `None` where 16 does not divide the height, the product is
-/// too small for [`wide_pays`] or `W` has fewer columns than a tile: 24
+/// shapes, or `None` where 16 does not divide the height,
+/// [`simd_accumulate_outer_vl`] does not take the shapes
+/// ([`wide_outer_tile`]) or `W` has fewer columns than a tile: 24
 /// sums of 16 lanes (12 for a height of an odd number of 16-row vectors).
 const fn zmm_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
     let Some(r) = zmm_rows(o) else {
@@ -2020,7 +2161,9 @@ const fn zmm_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> 
     };
     let c = 24 / r;
     let c = if c > 12 { 12 } else { c };
-    if !wide_pays(o, i, b) || i < c {
+    // Only shapes `simd_accumulate_outer_vl` takes (`Avx2` asks
+    // `wide_outer_tile`, which asks `wide_pays`).
+    if wide_outer_tile(o, i, b).is_none() || i < c {
         None
     } else {
         Some((r, c))
@@ -2089,18 +2232,18 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
             acc[c][r] = load16(at16(&dw[i0 + c], rows[r]));
         }
     }
-    for (dyj, xj) in dy.iter().zip(x) {
-        let mut d = [zero; R];
-        for r in 0..R {
-            d[r] = load16(at16(dyj, rows[r]));
-        }
-        for c in 0..C {
-            let xv = _mm512_set1_ps(xj[i0 + c]);
-            for r in 0..R {
-                acc[c][r] = _mm512_fmadd_ps(d[r], xv, acc[c][r]);
-            }
-        }
-    }
+    outer_terms!(
+        acc,
+        dy,
+        x,
+        rows,
+        i0,
+        zero,
+        load16,
+        at16,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps
+    );
     for c in 0..C {
         let col = &mut dw[i0 + c];
         for r in 0..R {
@@ -2188,18 +2331,18 @@ fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
             acc[c][r] = load(at(&dw[i0 + c], rows[r]));
         }
     }
-    for (dyj, xj) in dy.iter().zip(x) {
-        let mut d = [zero; R];
-        for r in 0..R {
-            d[r] = load(at(dyj, rows[r]));
-        }
-        for c in 0..C {
-            let xv = _mm256_set1_ps(xj[i0 + c]);
-            for r in 0..R {
-                acc[c][r] = _mm256_fmadd_ps(d[r], xv, acc[c][r]);
-            }
-        }
-    }
+    outer_terms!(
+        acc,
+        dy,
+        x,
+        rows,
+        i0,
+        zero,
+        load,
+        at,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps
+    );
     for c in (0..C).rev() {
         if i0 + c < cols_done {
             continue;
@@ -3003,6 +3146,36 @@ mod tests {
                     if wide_transposed(o, i, b) {
                         let fits = wide && (8..=24).contains(&o) && i >= 8;
                         assert!(fits, "transposed {o}, {i}, {b}");
+                    }
+                    // The 16-lane tiles: shapes the 8-lane wide kernels take
+                    // (so that `Avx2`'s check sends them there), tiles that
+                    // cover the height exactly, and one of the arms of the
+                    // kernels' matches.
+                    if let Some((r, c)) = zmm_affine_tile(o, i, b) {
+                        let fits = wide_affine_tile(o, i, b).is_some() && c <= b;
+                        assert!(fits && o.is_multiple_of(16 * r), "affine16 {o}, {i}, {b}");
+                        let arm = matches!(
+                            (r, c),
+                            (4, 6)
+                                | (4, 12)
+                                | (2, 6)
+                                | (3, 4)
+                                | (3, 8)
+                                | (2, 12)
+                                | (1, 6)
+                                | (1, 12)
+                        );
+                        assert!(arm, "affine16 {o}, {i}, {b}: ({r}, {c})");
+                    }
+                    if let Some((r, c)) = zmm_outer_tile(o, i, b) {
+                        let fits = wide_outer_tile(o, i, b).is_some() && c <= i;
+                        assert!(fits && o.is_multiple_of(16 * r), "outer16 {o}, {i}, {b}");
+                        let arm = matches!((r, c), (4, 6) | (3, 8) | (2, 12) | (1, 12));
+                        assert!(arm, "outer16 {o}, {i}, {b}: ({r}, {c})");
+                    }
+                    if zmm_transpose(o, i, b) {
+                        let fits = wide_transpose(o, i, b) && i >= 8;
+                        assert!(fits, "transpose16 {o}, {i}, {b}");
                     }
                 }
             }
