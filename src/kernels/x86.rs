@@ -1125,14 +1125,15 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
-    match const { zmm_affine_tile(O, I, B) } {
-        Some((4, 6)) => return affine_tiles16::<O, I, B, 4, 6>(w, b, x, out),
-        Some((2, 6)) => return affine_tiles16::<O, I, B, 2, 6>(w, b, x, out),
-        Some((3, 4)) => return affine_tiles16::<O, I, B, 3, 4>(w, b, x, out),
-        Some((3, 8)) => return affine_tiles16::<O, I, B, 3, 8>(w, b, x, out),
-        Some((2, 12)) => return affine_tiles16::<O, I, B, 2, 12>(w, b, x, out),
-        Some((1, 6)) => return affine_tiles16::<O, I, B, 1, 6>(w, b, x, out),
-        Some((1, 12)) => return affine_tiles16::<O, I, B, 1, 12>(w, b, x, out),
+    match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
+        (Some((4, 6)), 1) => return affine_tiles16::<O, I, B, 4, 6, 1>(w, b, x, out),
+        (Some((3, 8)), 1) => return affine_tiles16::<O, I, B, 3, 8, 1>(w, b, x, out),
+        (Some((2, 12)), 1) => return affine_tiles16::<O, I, B, 2, 12, 1>(w, b, x, out),
+        (Some((1, 12)), 1) => return affine_tiles16::<O, I, B, 1, 12, 1>(w, b, x, out),
+        (Some((3, 4)), 2) => return affine_tiles16::<O, I, B, 3, 4, 2>(w, b, x, out),
+        (Some((2, 6)), 2) => return affine_tiles16::<O, I, B, 2, 6, 2>(w, b, x, out),
+        (Some((1, 12)), 2) => return affine_tiles16::<O, I, B, 1, 12, 2>(w, b, x, out),
+        (Some((1, 6)), 4) => return affine_tiles16::<O, I, B, 1, 6, 4>(w, b, x, out),
         _ => {}
     }
     match const { (wide_affine_tile(O, I, B), chains(O, I)) } {
@@ -1188,8 +1189,8 @@ const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)>
 
 /// [`affine`](simd_affine) of a batch in 16-lane vectors where
 /// [`zmm_affine_tile`] gives a tile (`O` a multiple of 16): every tile of
-/// `R` vectors by `C` columns, and a narrower tile for the last `B mod C`
-/// columns. Each lane does what a lane of [`affine_tile`] does (the same
+/// `R` vectors by `C` columns, each output in `S` chains, and a narrower
+/// tile for the last `B mod C` columns. Each lane does what a lane of [`affine_tile`] does (the same
 /// chains from the bias, the same terms in the same order, the same tree):
 /// the same bits.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
@@ -1200,6 +1201,7 @@ fn affine_tiles16<
     const B: usize,
     const R: usize,
     const C: usize,
+    const S: usize,
 >(
     w: &[[f32; O]; I],
     b: &[f32; O],
@@ -1210,12 +1212,12 @@ fn affine_tiles16<
     let mut v0 = 0;
     while v0 < O / 16 {
         for t in 0..full {
-            affine_tile16::<O, I, B, R, C>(w, b, x, out, v0, t * C);
+            affine_tile16::<O, I, B, R, C, S>(w, b, x, out, v0, t * C);
         }
         if rest > 0 {
             let j0 = full * C;
             narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-                affine_tile16::<O, I, B, R, K>(w, b, x, out, v0, j0)
+                affine_tile16::<O, I, B, R, K, S>(w, b, x, out, v0, j0)
             });
         }
         v0 += R;
@@ -1223,30 +1225,10 @@ fn affine_tiles16<
 }
 
 /// `R` vectors of 16 rows (from vector `v0`) by `C` columns (from `j0`) of
-/// `out`, each output summed in [`chains`]`(O, I)` chains as in
-/// [`affine_tile`].
+/// `out`, each output summed in `S` chains as in [`affine_tile`].
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn affine_tile16<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[[f32; I]; B],
-    out: &mut [[MaybeUninit<f32>; O]; B],
-    v0: usize,
-    j0: usize,
-) {
-    match const { chains(O, I) } {
-        1 => affine_chains16::<O, I, B, R, C, 1>(w, b, x, out, v0, j0),
-        2 => affine_chains16::<O, I, B, R, C, 2>(w, b, x, out, v0, j0),
-        4 => affine_chains16::<O, I, B, R, C, 4>(w, b, x, out, v0, j0),
-        _ => unreachable!("zmm_affine_tile takes at most 4 chains"),
-    }
-}
-
-/// [`affine_tile16`] with its `S` chains as a constant.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-#[inline]
-fn affine_chains16<
+fn affine_tile16<
     const O: usize,
     const I: usize,
     const B: usize,
@@ -1331,8 +1313,8 @@ const STREAM_ROWS: usize = 256;
 /// each held in sixteen 16-lane registers while `W`'s columns go by, so
 /// that `W` is read front to back in whole kilobytes of each column (what
 /// the hardware prefetcher streams best), one cache line per vector load
-/// where the columns start on one (a 256-row column does). Each output is one chain from its bias over the inputs in
-/// order, one fused multiply-add each, as in [`affine_chains`] with one
+/// where the columns start on one (a 256-row column does). Each output is
+/// one chain from its bias over the inputs in order, one fused multiply-add each, as in [`affine_chains`] with one
 /// chain: the same bits. A height that 16 does not divide ends with a
 /// window that overlaps the one before it (as [`offset`]) and stores only
 /// its new rows. Writes every element of `out`.
@@ -3155,8 +3137,15 @@ mod tests {
                         let fits = wide_affine_tile(o, i, b).is_some() && c <= b;
                         assert!(fits && o.is_multiple_of(16 * r), "affine16 {o}, {i}, {b}");
                         let arm = matches!(
-                            (r, c),
-                            (4, 6) | (2, 6) | (3, 4) | (3, 8) | (2, 12) | (1, 6) | (1, 12)
+                            (r, c, chains(o, i)),
+                            (4, 6, 1)
+                                | (3, 8, 1)
+                                | (2, 12, 1)
+                                | (1, 12, 1)
+                                | (3, 4, 2)
+                                | (2, 6, 2)
+                                | (1, 12, 2)
+                                | (1, 6, 4)
                         );
                         assert!(arm, "affine16 {o}, {i}, {b}: ({r}, {c})");
                     }
