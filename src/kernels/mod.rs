@@ -157,6 +157,9 @@ pub trait Kernels<T> {
     /// difference) is finite for every `k`: the check before a plain SGD
     /// update. Panics if the lengths differ.
     fn sgd_finite(p: &[T], g: &[T], lr: T) -> bool;
+    /// `p[k] −= lr · g[k]` (the product rounded, then the difference) for
+    /// every `k`: a plain SGD update. Panics if the lengths differ.
+    fn sgd_update(p: &mut [T], g: &[T], lr: T);
     /// `(y[k], d[k]) = f(x[k])` for every `k`: an element-wise activation
     /// and its derivative. Panics if the lengths differ.
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T));
@@ -274,6 +277,12 @@ pub(crate) fn map_in_place<T: Scalar>(y: &mut [T], f: impl Fn(T) -> T) {
 #[inline(always)]
 pub(crate) fn sgd_finite<T: Scalar>(p: &[T], g: &[T], lr: T) -> bool {
     <T::Kernels as Kernels<T>>::sgd_finite(p, g, lr)
+}
+
+/// `p[k] −= lr · g[k]` for every `k` (see [`Kernels::sgd_update`]).
+#[inline(always)]
+pub(crate) fn sgd_update<T: Scalar>(p: &mut [T], g: &[T], lr: T) {
+    <T::Kernels as Kernels<T>>::sgd_update(p, g, lr)
 }
 
 /// `(y[k], d[k]) = f(x[k])`: an activation and its derivative, as [`map`].

@@ -30,15 +30,7 @@ impl<T: Scalar> Kernels<T> for Portable {
         b: &[T; O],
         x: &[[T; I]; B],
     ) -> [[T; O]; B] {
-        let mut out = [*b; B];
-        for (col, xj) in out.iter_mut().zip(x) {
-            for (wi, &xi) in w.iter().zip(xj) {
-                for (c, &wv) in col.iter_mut().zip(wi) {
-                    *c += wv * xi;
-                }
-            }
-        }
-        out
+        affine(w, b, x)
     }
 
     /// `Wᵀ dy`: `out[i, j] = ⟨W[:, i], dy[:, j]⟩`, the terms added in order of
@@ -48,17 +40,7 @@ impl<T: Scalar> Kernels<T> for Portable {
         w: &[[T; O]; I],
         dy: &[[T; O]; B],
     ) -> [[T; I]; B] {
-        let mut out = [[T::ZERO; I]; B];
-        for (col, dyj) in out.iter_mut().zip(dy) {
-            for (c, wi) in col.iter_mut().zip(w) {
-                let mut s = T::ZERO;
-                for (&wv, &d) in wi.iter().zip(dyj) {
-                    s += wv * d;
-                }
-                *c = s;
-            }
-        }
-        out
+        transpose_times(w, dy)
     }
 
     /// `dW += dy xᵀ` and `db += Σ_j dy[:, j]`, the samples added in order of `j`
@@ -70,16 +52,7 @@ impl<T: Scalar> Kernels<T> for Portable {
         dy: &[[T; O]; B],
         x: &[[T; I]; B],
     ) {
-        for (dyj, xj) in dy.iter().zip(x) {
-            for (d, &v) in db.iter_mut().zip(dyj) {
-                *d += v;
-            }
-            for (dwi, &xi) in dw.iter_mut().zip(xj) {
-                for (d, &v) in dwi.iter_mut().zip(dyj) {
-                    *d += v * xi;
-                }
-            }
-        }
+        accumulate_outer(dw, db, dy, x)
     }
 
     /// `acc += W x + V y` over the gates in `gates`: the elements are
@@ -170,6 +143,15 @@ impl<T: Scalar> Kernels<T> for Portable {
         !bad
     }
 
+    /// `p[k] −= lr · g[k]`.
+    #[inline]
+    fn sgd_update(p: &mut [T], g: &[T], lr: T) {
+        assert_eq!(p.len(), g.len(), "sgd_update: lengths differ");
+        for (p, &g) in p.iter_mut().zip(g) {
+            *p -= lr * g;
+        }
+    }
+
     /// `(y[k], d[k]) = f(x[k])`.
     #[inline]
     fn map2(x: &[T], y: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
@@ -215,6 +197,68 @@ impl<T: Scalar> Kernels<T> for Portable {
         match f {
             Fast::Tanh => Self::map2(x, y, d, fast::tanh_and_derivative),
             Fast::Sigmoid => Self::map2(x, y, d, fast::sigmoid_and_derivative),
+        }
+    }
+}
+
+// The three dense products' loops, always inlined: the SIMD kernels run
+// them for heights below a vector, and inlined there they are compiled
+// with the kernels' AVX2 (a call would run them compiled for the target's
+// baseline, outside the dispatched pass: the tiny model's last layer).
+
+/// [`Portable::affine`]'s loops.
+#[inline(always)]
+pub(super) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &[[T; O]; I],
+    b: &[T; O],
+    x: &[[T; I]; B],
+) -> [[T; O]; B] {
+    let mut out = [*b; B];
+    for (col, xj) in out.iter_mut().zip(x) {
+        for (wi, &xi) in w.iter().zip(xj) {
+            for (c, &wv) in col.iter_mut().zip(wi) {
+                *c += wv * xi;
+            }
+        }
+    }
+    out
+}
+
+/// [`Portable::transpose_times`]'s loops.
+#[inline(always)]
+pub(super) fn transpose_times<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &[[T; O]; I],
+    dy: &[[T; O]; B],
+) -> [[T; I]; B] {
+    let mut out = [[T::ZERO; I]; B];
+    for (col, dyj) in out.iter_mut().zip(dy) {
+        for (c, wi) in col.iter_mut().zip(w) {
+            let mut s = T::ZERO;
+            for (&wv, &d) in wi.iter().zip(dyj) {
+                s += wv * d;
+            }
+            *c = s;
+        }
+    }
+    out
+}
+
+/// [`Portable::accumulate_outer`]'s loops.
+#[inline(always)]
+pub(super) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    dw: &mut [[T; O]; I],
+    db: &mut [T; O],
+    dy: &[[T; O]; B],
+    x: &[[T; I]; B],
+) {
+    for (dyj, xj) in dy.iter().zip(x) {
+        for (d, &v) in db.iter_mut().zip(dyj) {
+            *d += v;
+        }
+        for (dwi, &xi) in dw.iter_mut().zip(xj) {
+            for (d, &v) in dwi.iter_mut().zip(dyj) {
+                *d += v * xi;
+            }
         }
     }
 }

@@ -104,7 +104,9 @@ impl<T: Scalar, const P: usize> Target<CrossEntropy, T, P> for usize {
     /// (a chain of a few tens of cycles each); phase by phase, the samples'
     /// work overlaps. Each value is computed exactly as
     /// [`loss_and_grad`](Target::loss_and_grad) computes it, and the losses
-    /// are added in sample order.
+    /// are added in sample order. Always inlined, so that it is compiled
+    /// for the vector instructions the batch loss was dispatched to.
+    #[inline(always)]
     fn batch_loss_and_grad(
         loss: &CrossEntropy,
         y: &[T],

@@ -218,7 +218,7 @@ where
     fn check_target(target: &Tg) -> Result<(), TargetError> {
         target.check()
     }
-    #[inline]
+    #[inline(always)]
     fn batch_loss_and_grad(loss: &L, y: &[T], targets: &[Tg], scale: T, grad: &mut [T]) -> T {
         Tg::batch_loss_and_grad(loss, y, targets, scale, grad)
     }

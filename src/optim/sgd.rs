@@ -170,14 +170,16 @@ impl<T: Scalar, N: Params<T>> Optimizer<T, N> for Sgd<N> {
 
 /// Whether `θ − η (g + λθ)` (or `θ − η g` without decay) is finite for every
 /// parameter. No early exit: a branch-free pass over the whole slice.
+/// Without decay, one kernel call (which runs its own vector code; a
+/// dispatch per tensor cost more than the small tensors' loops).
 #[inline]
 fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool) -> bool {
+    if !decay {
+        return kernels::sgd_finite(p, g, lr);
+    }
     kernels::dispatch(
         #[inline(always)]
         || {
-            if !decay {
-                return kernels::sgd_finite(p, g, lr);
-            }
             let mut bad = false;
             for (&p, &g) in p.iter().zip(g) {
                 bad |= !(p - lr * (g + wd * p)).is_finite();
@@ -187,20 +189,17 @@ fn plain_update_is_finite<T: Scalar>(p: &[T], g: &[T], lr: T, wd: T, decay: bool
     )
 }
 
-/// `θ ← θ − η (g + λθ)` (or `θ − η g` without decay).
+/// `θ ← θ − η (g + λθ)` (or `θ − η g` without decay, one kernel call).
 #[inline]
 fn plain_update<T: Scalar>(p: &mut [T], g: &[T], lr: T, wd: T, decay: bool) {
+    if !decay {
+        return kernels::sgd_update(p, g, lr);
+    }
     kernels::dispatch(
         #[inline(always)]
         || {
-            if decay {
-                for (p, &g) in p.iter_mut().zip(g) {
-                    *p = *p - lr * (g + wd * *p);
-                }
-            } else {
-                for (p, &g) in p.iter_mut().zip(g) {
-                    *p -= lr * g;
-                }
+            for (p, &g) in p.iter_mut().zip(g) {
+                *p = *p - lr * (g + wd * *p);
             }
         },
     )
