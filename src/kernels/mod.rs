@@ -763,6 +763,15 @@ pub(crate) mod testing {
         check::<K, 32, 64, 31>(2004);
         check::<K, 16, 23, 34>(2005);
         check::<K, 16, 35, 33>(2006);
+        // Heights 16 divides, below the 8-lane wide tiles' 10 000
+        // multiply-adds and from the 16-lane tiles' 2 048: 16-lane tiles
+        // (16 × 16 × 8; 48 × 8 × 6 in tiles of 3 vectors of 16 rows), and a
+        // batch narrower than a 16-lane tile (16 × 40 × 4), which runs the
+        // AVX2 tiles from the AVX-512VL kernel.
+        check::<K, 16, 16, 8>(2007);
+        check::<K, 48, 8, 6>(2008);
+        check::<K, 16, 40, 4>(2009);
+        check::<K, 32, 16, 16>(2010);
     }
 
     /// What [`check_all`] runs under Miri, which interprets every step (the
