@@ -772,6 +772,14 @@ pub(crate) mod testing {
         check::<K, 48, 8, 6>(2008);
         check::<K, 16, 40, 4>(2009);
         check::<K, 32, 16, 16>(2010);
+        // Heights of 9 to 15 rows, one masked 16-lane vector: two and four
+        // chains, a narrower last tile of columns (10 × 32 × 32 is above),
+        // and a `dW` with a narrower last tile.
+        check::<K, 9, 40, 8>(2011);
+        check::<K, 15, 3, 50>(2012);
+        check::<K, 12, 1, 200>(2013);
+        check::<K, 13, 20, 16>(2014);
+        check::<K, 11, 64, 33>(2015);
     }
 
     /// What [`check_all`] runs under Miri, which interprets every step (the

@@ -1122,7 +1122,23 @@ const fn wide_pays(o: usize, i: usize, b: usize) -> bool {
 /// where [`wide_pays`] holds; a smaller product without a 16-lane tile
 /// runs the AVX2 kernel from there.
 const fn vl_pays(o: usize, i: usize, b: usize) -> bool {
-    wide_pays(o, i, b) || (b > 1 && o.is_multiple_of(16) && o > 0 && o * i * b >= ZMM_WORK)
+    wide_pays(o, i, b) || (b > 1 && sixteen(o) && o * i * b >= ZMM_WORK)
+}
+
+/// Whether a height takes the 16-lane batch tiles: a multiple of 16
+/// ([`zmm_rows`]), or 9 to 15 rows in one masked 16-lane vector
+/// ([`zmm_masked`]).
+const fn sixteen(o: usize) -> bool {
+    zmm_rows(o).is_some() || zmm_masked(o)
+}
+
+/// Whether a height is one 16-lane vector with its top lanes masked off
+/// (9 to 15 rows, such as a classifier's 10 outputs): the 8-lane kernels
+/// cover it with two windows, 16 lanes of work for at most 15 rows (10 of
+/// 16 for 10 outputs), where one masked 16-lane vector does it in half the
+/// instructions ([`affine_tiles16m`], [`ao_tiles16m`]).
+const fn zmm_masked(o: usize) -> bool {
+    o > 8 && o < 16
 }
 
 /// The multiply-adds from which [`wide_pays`].
@@ -1170,7 +1186,16 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
+    if const { zmm_masked(O) } {
+        match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
+            (Some((1, 12)), 1) => return affine_tiles16m::<O, I, B, 12, 1>(w, b, x, out),
+            (Some((1, 12)), 2) => return affine_tiles16m::<O, I, B, 12, 2>(w, b, x, out),
+            (Some((1, 6)), 4) => return affine_tiles16m::<O, I, B, 6, 4>(w, b, x, out),
+            _ => {}
+        }
+    }
     match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
+        _ if const { zmm_masked(O) } => {}
         (Some((4, 6)), 1) => return affine_tiles16::<O, I, B, 4, 6, 1>(w, b, x, out),
         (Some((3, 8)), 1) => return affine_tiles16::<O, I, B, 3, 8, 1>(w, b, x, out),
         (Some((2, 12)), 1) => return affine_tiles16::<O, I, B, 2, 12, 1>(w, b, x, out),
@@ -1227,8 +1252,10 @@ const fn zmm_rows(o: usize) -> Option<usize> {
 /// 16 lanes (12 for a height of an odd number of 16-row vectors in one
 /// chain), twice what the 8-lane tiles of [`simd_affine_vl`] hold.
 const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
-    let Some(r) = zmm_rows(o) else {
-        return None;
+    let r = match zmm_rows(o) {
+        Some(r) => r,
+        None if zmm_masked(o) => 1,
+        None => return None,
     };
     let s = chains(o, i);
     // Only shapes `simd_affine_vl` takes (`Avx2::affine` asks
@@ -1331,6 +1358,131 @@ fn affine_tile16<
             }
             store16_last(at16_mut(&mut out[j0 + c], rows[r]), tree16(chain), 16);
         }
+    }
+}
+
+/// The low `min(o, 16)` lanes: a height under 16 rows ([`zmm_masked`]).
+const fn mask16(o: usize) -> u16 {
+    if o >= 16 {
+        0xFFFF
+    } else {
+        ((1u32 << o) - 1) as u16
+    }
+}
+
+/// Reads the first `min(O, 16)` values of `a` into the low lanes, the
+/// others 0 (called for `O < 16`: all of `a`).
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn load16m<const O: usize>(a: &[f32; O]) -> __m512 {
+    // SAFETY: the mask selects the lanes `0..min(O, 16)`, which `a` holds
+    // (`O` initialised `f32`); the masked-off lanes are not read, and
+    // cannot fault; `loadu` has no alignment requirement.
+    unsafe { _mm512_maskz_loadu_ps(const { mask16(O) }, a.as_ptr()) }
+}
+
+/// Writes the low `min(O, 16)` lanes of `v` into `a`'s first slots, which
+/// may not be initialised yet.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn store16m<const O: usize>(a: &mut [MaybeUninit<f32>; O], v: __m512) {
+    // SAFETY: the mask selects the lanes `0..min(O, 16)`, within `a`'s `O`
+    // slots (`MaybeUninit<f32>` has `f32`'s size and alignment), a unique
+    // reference; the masked-off lanes are not written.
+    unsafe { _mm512_mask_storeu_ps(a.as_mut_ptr().cast(), const { mask16(O) }, v) }
+}
+
+/// Writes the low `min(O, 16)` lanes of `v` into `a`.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn store16m_init<const O: usize>(a: &mut [f32; O], v: __m512) {
+    // SAFETY: the mask selects the lanes `0..min(O, 16)`, within `a`'s `O`
+    // values, a unique reference; the masked-off lanes are not written.
+    unsafe { _mm512_mask_storeu_ps(a.as_mut_ptr(), const { mask16(O) }, v) }
+}
+
+/// `a` whole, whatever the offset: the loads of [`affine_tile16m`] and
+/// [`ao_tile16m`], whose one vector starts at row 0.
+#[inline(always)]
+fn whole<const O: usize>(a: &[f32; O], _row: usize) -> &[f32; O] {
+    a
+}
+
+/// [`affine_tiles16`] for a height of 9 to 15 rows ([`zmm_masked`]): one
+/// masked 16-lane vector by `C` columns per tile, each output summed in `S`
+/// chains; every lane does what a lane of [`affine_tile`] does, so the
+/// same bits. Writes every element of `out`.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn affine_tiles16m<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const C: usize,
+    const S: usize,
+>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
+) {
+    let (full, rest) = (B / C, B % C);
+    for t in 0..full {
+        affine_tile16m::<O, I, B, C, S>(w, b, x, out, t * C);
+    }
+    if rest > 0 {
+        let j0 = full * C;
+        narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+            affine_tile16m::<O, I, B, K, S>(w, b, x, out, j0)
+        });
+    }
+}
+
+/// The masked vector of rows by `C` columns (from `j0`) of `out`, each
+/// output summed in `S` chains as in [`affine_tile`].
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn affine_tile16m<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const C: usize,
+    const S: usize,
+>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
+    j0: usize,
+) {
+    const R: usize = 1;
+    let zero = _mm512_setzero_ps();
+    let rows = [0; R];
+    let mut acc = [[[zero; R]; C]; S];
+    let bias = load16m(b);
+    for c in 0..C {
+        acc[0][c][0] = bias;
+    }
+    let mut i = 0;
+    chain_terms!(
+        acc,
+        w,
+        x,
+        rows,
+        j0,
+        i,
+        zero,
+        load16m,
+        whole,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps
+    );
+    for c in 0..C {
+        let mut chain = [zero; S];
+        for s in 0..S {
+            chain[s] = acc[s][c][0];
+        }
+        store16m(&mut out[j0 + c], tree16(chain));
     }
 }
 
@@ -2172,6 +2324,10 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
 ) {
     match const { zmm_outer_tile(O, I, B) } {
+        Some((1, 12)) if const { zmm_masked(O) } => {
+            return ao_tiles16m::<O, I, B, 12>(dw, db, dy, x);
+        }
+        _ if const { zmm_masked(O) } => {}
         Some((4, 6)) => return ao_tiles16::<O, I, B, 4, 6>(dw, db, dy, x),
         Some((3, 8)) => return ao_tiles16::<O, I, B, 3, 8>(dw, db, dy, x),
         Some((2, 12)) => return ao_tiles16::<O, I, B, 2, 12>(dw, db, dy, x),
@@ -2201,8 +2357,10 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
 /// ([`wide_outer_tile`]) or `W` has fewer columns than a tile: 24
 /// sums of 16 lanes (12 for a height of an odd number of 16-row vectors).
 const fn zmm_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
-    let Some(r) = zmm_rows(o) else {
-        return None;
+    let r = match zmm_rows(o) {
+        Some(r) => r,
+        None if zmm_masked(o) => 1,
+        None => return None,
     };
     let c = 24 / r;
     let c = if c > 12 { 12 } else { c };
@@ -2294,6 +2452,66 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
         for r in 0..R {
             store16(at16_mut(col, rows[r]), acc[c][r]);
         }
+    }
+}
+
+/// [`ao_tiles16`] for a height of 9 to 15 rows ([`zmm_masked`]): `db` as
+/// [`accumulate_bias`] adds it, then `dW` in tiles of one masked 16-lane
+/// vector by `C` columns (a narrower tile for the last `I mod C`), in
+/// blocks of columns as [`ao_tiles`] goes; each lane does what a lane of
+/// [`ao_tile`] does, so the same bits.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn ao_tiles16m<const O: usize, const I: usize, const B: usize, const C: usize>(
+    dw: &mut [[f32; O]; I],
+    db: &mut [f32; O],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    accumulate_bias(db, dy);
+    let (full, rest) = (I / C, I % C);
+    for t in 0..full {
+        ao_tile16m::<O, I, B, C>(dw, dy, x, t * C);
+    }
+    if rest > 0 {
+        let i0 = full * C;
+        narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+            ao_tile16m::<O, I, B, K>(dw, dy, x, i0)
+        });
+    }
+}
+
+/// `dW[:, cols] += Σ_j dy[:, j] x[cols, j]` for the masked vector of rows
+/// and the `C` columns from `i0`.
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn ao_tile16m<const O: usize, const I: usize, const B: usize, const C: usize>(
+    dw: &mut [[f32; O]; I],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+    i0: usize,
+) {
+    const R: usize = 1;
+    let zero = _mm512_setzero_ps();
+    let rows = [0; R];
+    let mut acc = [[zero; R]; C];
+    for c in 0..C {
+        acc[c][0] = load16m(&dw[i0 + c]);
+    }
+    outer_terms!(
+        acc,
+        dy,
+        x,
+        rows,
+        i0,
+        zero,
+        load16m,
+        whole,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps
+    );
+    for c in 0..C {
+        store16m_init(&mut dw[i0 + c], acc[c][0]);
     }
 }
 
@@ -3174,7 +3392,9 @@ mod tests {
                     let vl = vl_pays(o, i, b);
                     // `vl_pays`: `wide_pays`, or a height 16 divides and at
                     // least `ZMM_WORK` multiply-adds.
-                    let small16 = b > 1 && o % 16 == 0 && o * i * b >= ZMM_WORK;
+                    let heights16 = o > 8 && (o < 16 || o % 16 == 0);
+                    assert_eq!(sixteen(o), heights16, "sixteen {o}");
+                    let small16 = b > 1 && heights16 && o * i * b >= ZMM_WORK;
                     assert_eq!(vl, wide || small16, "vl_pays {o}, {i}, {b}");
                     if let Some((r, c)) = wide_affine_tile(o, i, b) {
                         assert!(vl && r <= v && c <= b && i > 0, "affine {o}, {i}, {b}");
@@ -3204,7 +3424,13 @@ mod tests {
                     // kernels' matches.
                     if let Some((r, c)) = zmm_affine_tile(o, i, b) {
                         let fits = wide_affine_tile(o, i, b).is_some() && c <= b;
-                        assert!(fits && o.is_multiple_of(16 * r), "affine16 {o}, {i}, {b}");
+                        // Whole vectors of 16 rows, or one masked vector.
+                        let rows = o.is_multiple_of(16 * r) || (zmm_masked(o) && r == 1);
+                        assert!(fits && rows, "affine16 {o}, {i}, {b}");
+                        if zmm_masked(o) {
+                            let arm = matches!((c, chains(o, i)), (12, 1) | (12, 2) | (6, 4));
+                            assert!(arm, "affine16m {o}, {i}, {b}: ({r}, {c})");
+                        }
                         let arm = matches!(
                             (r, c, chains(o, i)),
                             (4, 6, 1)
@@ -3220,7 +3446,9 @@ mod tests {
                     }
                     if let Some((r, c)) = zmm_outer_tile(o, i, b) {
                         let fits = wide_outer_tile(o, i, b).is_some() && c <= i;
-                        assert!(fits && o.is_multiple_of(16 * r), "outer16 {o}, {i}, {b}");
+                        let rows = o.is_multiple_of(16 * r) || (zmm_masked(o) && r == 1);
+                        assert!(fits && rows, "outer16 {o}, {i}, {b}");
+                        assert!(!zmm_masked(o) || c == 12, "outer16m {o}, {i}, {b}");
                         let arm = matches!((r, c), (4, 6) | (3, 8) | (2, 12) | (1, 12));
                         assert!(arm, "outer16 {o}, {i}, {b}: ({r}, {c})");
                     }
