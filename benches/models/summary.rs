@@ -39,8 +39,8 @@ pub fn print(models: &[(&str, u64, u64)]) {
         println!(
             "AVX-512 FMA loop: {p512:.1} GFLOP/s ({:.2}x the AVX2 peak; `% 512` below: the \
              share of it. Where the CPU has AVX-512, one-sample products of tall layers and \
-             batch products of heights 16 divides (and `Wᵀ dy` of layers over 24 outputs) run \
-             16-lane code: mid infer, the forward32 and train rows)",
+             batch products of heights 16 divides or of 9 to 15 (and `Wᵀ dy` of layers over 24 \
+             outputs) run 16-lane code: mid infer, the forward32 and train rows)",
             p512 / p
         );
     }
