@@ -1136,7 +1136,8 @@ const fn sixteen(o: usize) -> bool {
 /// (9 to 15 rows, such as a classifier's 10 outputs): the 8-lane kernels
 /// cover it with two windows, 16 lanes of work for at most 15 rows (10 of
 /// 16 for 10 outputs), where one masked 16-lane vector does it in half the
-/// instructions ([`affine_tiles16m`], [`ao_tiles16m`]).
+/// instructions (in [`affine_tiles16`] and [`ao_tiles16`], whose loads and
+/// stores mask such a height: [`lanes16`], [`put16`], [`put16_init`]).
 const fn zmm_masked(o: usize) -> bool {
     o > 8 && o < 16
 }
@@ -1186,16 +1187,7 @@ fn simd_affine_vl<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
-    if const { zmm_masked(O) } {
-        match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
-            (Some((1, 12)), 1) => return affine_tiles16m::<O, I, B, 12, 1>(w, b, x, out),
-            (Some((1, 12)), 2) => return affine_tiles16m::<O, I, B, 12, 2>(w, b, x, out),
-            (Some((1, 6)), 4) => return affine_tiles16m::<O, I, B, 6, 4>(w, b, x, out),
-            _ => {}
-        }
-    }
     match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
-        _ if const { zmm_masked(O) } => {}
         (Some((4, 6)), 1) => return affine_tiles16::<O, I, B, 4, 6, 1>(w, b, x, out),
         (Some((3, 8)), 1) => return affine_tiles16::<O, I, B, 3, 8, 1>(w, b, x, out),
         (Some((2, 12)), 1) => return affine_tiles16::<O, I, B, 2, 12, 1>(w, b, x, out),
@@ -1246,7 +1238,8 @@ const fn zmm_rows(o: usize) -> Option<usize> {
 }
 
 /// The tile (vectors of 16 rows, columns) of [`affine_tiles16`] for these
-/// shapes, or `None` where 16 does not divide the height,
+/// shapes, or `None` where 16 does not divide the height (unless it is one
+/// masked vector of 9 to 15 rows, [`zmm_masked`]),
 /// [`simd_affine_vl`] does not take the shapes ([`wide_affine_tile`]), the
 /// batch is narrower than a tile or the outputs have 8 chains: 24 sums of
 /// 16 lanes (12 for a height of an odd number of 16-row vectors in one
@@ -1269,7 +1262,8 @@ const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)>
 }
 
 /// [`affine`](simd_affine) of a batch in 16-lane vectors where
-/// [`zmm_affine_tile`] gives a tile (`O` a multiple of 16): every tile of
+/// [`zmm_affine_tile`] gives a tile (`O` a multiple of 16, or 9 to 15
+/// rows in one masked vector, [`zmm_masked`]): every tile of
 /// `R` vectors by `C` columns, each output in `S` chains, and a narrower
 /// tile for the last `B mod C` columns. Each lane does what a lane of [`affine_tile`] does (the same
 /// chains from the bias, the same terms in the same order, the same tree):
@@ -1291,7 +1285,8 @@ fn affine_tiles16<
 ) {
     let (full, rest) = (B / C, B % C);
     let mut v0 = 0;
-    while v0 < O / 16 {
+    // `O / 16` vectors, or one masked vector for 9 to 15 rows.
+    while v0 < O.div_ceil(16) {
         for t in 0..full {
             affine_tile16::<O, I, B, R, C, S>(w, b, x, out, v0, t * C);
         }
@@ -1331,7 +1326,7 @@ fn affine_tile16<
     }
     let mut acc = [[[zero; R]; C]; S];
     for r in 0..R {
-        let bias = load16(at16(b, rows[r]));
+        let bias = lanes16(at_row(b, rows[r]));
         for c in 0..C {
             acc[0][c][r] = bias;
         }
@@ -1345,8 +1340,8 @@ fn affine_tile16<
         j0,
         i,
         zero,
-        load16,
-        at16,
+        lanes16,
+        at_row,
         _mm512_set1_ps,
         _mm512_fmadd_ps
     );
@@ -1356,7 +1351,7 @@ fn affine_tile16<
             for s in 0..S {
                 chain[s] = acc[s][c][r];
             }
-            store16_last(at16_mut(&mut out[j0 + c], rows[r]), tree16(chain), 16);
+            put16(&mut out[j0 + c], rows[r], tree16(chain));
         }
     }
 }
@@ -1401,88 +1396,46 @@ fn store16m_init<const O: usize>(a: &mut [f32; O], v: __m512) {
     unsafe { _mm512_mask_storeu_ps(a.as_mut_ptr(), const { mask16(O) }, v) }
 }
 
-/// `a` whole, whatever the offset: the loads of [`affine_tile16m`] and
-/// [`ao_tile16m`], whose one vector starts at row 0.
+/// A column (or the bias, or a row of `dy`) of a 16-lane batch kernel and
+/// the row its vector starts at: what [`lanes16`] reads.
 #[inline(always)]
-fn whole<const O: usize>(a: &[f32; O], _row: usize) -> &[f32; O] {
-    a
+fn at_row<const O: usize>(a: &[f32; O], row: usize) -> (&[f32; O], usize) {
+    (a, row)
 }
 
-/// [`affine_tiles16`] for a height of 9 to 15 rows ([`zmm_masked`]): one
-/// masked 16-lane vector by `C` columns per tile, each output summed in `S`
-/// chains; every lane does what a lane of [`affine_tile`] does, so the
-/// same bits. Writes every element of `out`.
+/// The 16 rows of a column from `row`; for a height of 9 to 15
+/// ([`zmm_masked`]), its rows masked ([`load16m`]).
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn affine_tiles16m<
-    const O: usize,
-    const I: usize,
-    const B: usize,
-    const C: usize,
-    const S: usize,
->(
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[[f32; I]; B],
-    out: &mut [[MaybeUninit<f32>; O]; B],
-) {
-    let (full, rest) = (B / C, B % C);
-    for t in 0..full {
-        affine_tile16m::<O, I, B, C, S>(w, b, x, out, t * C);
-    }
-    if rest > 0 {
-        let j0 = full * C;
-        narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-            affine_tile16m::<O, I, B, K, S>(w, b, x, out, j0)
-        });
+fn lanes16<const O: usize>((a, row): (&[f32; O], usize)) -> __m512 {
+    if const { O < 16 } {
+        load16m(a)
+    } else {
+        load16(at16(a, row))
     }
 }
 
-/// The masked vector of rows by `C` columns (from `j0`) of `out`, each
-/// output summed in `S` chains as in [`affine_tile`].
+/// Writes 16 rows of a column of `out` from `row`; for a height of 9 to
+/// 15, its rows ([`store16m`]).
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn affine_tile16m<
-    const O: usize,
-    const I: usize,
-    const B: usize,
-    const C: usize,
-    const S: usize,
->(
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[[f32; I]; B],
-    out: &mut [[MaybeUninit<f32>; O]; B],
-    j0: usize,
-) {
-    const R: usize = 1;
-    let zero = _mm512_setzero_ps();
-    let rows = [0; R];
-    let mut acc = [[[zero; R]; C]; S];
-    let bias = load16m(b);
-    for c in 0..C {
-        acc[0][c][0] = bias;
+fn put16<const O: usize>(a: &mut [MaybeUninit<f32>; O], row: usize, v: __m512) {
+    if const { O < 16 } {
+        store16m(a, v)
+    } else {
+        store16_last(at16_mut(a, row), v, 16)
     }
-    let mut i = 0;
-    chain_terms!(
-        acc,
-        w,
-        x,
-        rows,
-        j0,
-        i,
-        zero,
-        load16m,
-        whole,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps
-    );
-    for c in 0..C {
-        let mut chain = [zero; S];
-        for s in 0..S {
-            chain[s] = acc[s][c][0];
-        }
-        store16m(&mut out[j0 + c], tree16(chain));
+}
+
+/// Writes 16 rows of a column of `dW` from `row`; for a height of 9 to
+/// 15, its rows ([`store16m_init`]).
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn put16_init<const O: usize>(a: &mut [f32; O], row: usize, v: __m512) {
+    if const { O < 16 } {
+        store16m_init(a, v)
+    } else {
+        store16(at16_mut(a, row), v)
     }
 }
 
@@ -2324,10 +2277,6 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
 ) {
     match const { zmm_outer_tile(O, I, B) } {
-        Some((1, 12)) if const { zmm_masked(O) } => {
-            return ao_tiles16m::<O, I, B, 12>(dw, db, dy, x);
-        }
-        _ if const { zmm_masked(O) } => {}
         Some((4, 6)) => return ao_tiles16::<O, I, B, 4, 6>(dw, db, dy, x),
         Some((3, 8)) => return ao_tiles16::<O, I, B, 3, 8>(dw, db, dy, x),
         Some((2, 12)) => return ao_tiles16::<O, I, B, 2, 12>(dw, db, dy, x),
@@ -2352,7 +2301,8 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
 }
 
 /// The tile (vectors of 16 rows, columns) of [`ao_tiles16`] for these
-/// shapes, or `None` where 16 does not divide the height,
+/// shapes, or `None` where 16 does not divide the height (unless it is one
+/// masked vector of 9 to 15 rows, [`zmm_masked`]),
 /// [`simd_accumulate_outer_vl`] does not take the shapes
 /// ([`wide_outer_tile`]) or `W` has fewer columns than a tile: 24
 /// sums of 16 lanes (12 for a height of an odd number of 16-row vectors).
@@ -2374,7 +2324,8 @@ const fn zmm_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> 
 }
 
 /// [`accumulate_outer`](simd_accumulate_outer) of a batch in 16-lane
-/// vectors where [`zmm_outer_tile`] gives a tile (`O` a multiple of 16):
+/// vectors where [`zmm_outer_tile`] gives a tile (`O` a multiple of 16, or
+/// 9 to 15 rows in one masked vector, [`zmm_masked`]):
 /// `db` as [`accumulate_bias`] adds it, then `dW` in tiles of `R` vectors
 /// of 16 rows by `C` columns (a narrower tile for the last `I mod C`
 /// columns), in blocks of columns as [`ao_tiles`] goes. Each lane does what
@@ -2396,7 +2347,8 @@ fn ao_tiles16<const O: usize, const I: usize, const B: usize, const R: usize, co
     while c0 < cols {
         let c1 = (c0 + block).min(cols);
         let mut v0 = 0;
-        while v0 < O / 16 {
+        // `O / 16` vectors, or one masked vector for 9 to 15 rows.
+        while v0 < O.div_ceil(16) {
             for c in c0..c1 {
                 let i0 = c * C;
                 if i0 + C <= I {
@@ -2432,7 +2384,7 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
     let mut acc = [[zero; R]; C];
     for c in 0..C {
         for r in 0..R {
-            acc[c][r] = load16(at16(&dw[i0 + c], rows[r]));
+            acc[c][r] = lanes16(at_row(&dw[i0 + c], rows[r]));
         }
     }
     outer_terms!(
@@ -2442,76 +2394,16 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
         rows,
         i0,
         zero,
-        load16,
-        at16,
+        lanes16,
+        at_row,
         _mm512_set1_ps,
         _mm512_fmadd_ps
     );
     for c in 0..C {
         let col = &mut dw[i0 + c];
         for r in 0..R {
-            store16(at16_mut(col, rows[r]), acc[c][r]);
+            put16_init(col, rows[r], acc[c][r]);
         }
-    }
-}
-
-/// [`ao_tiles16`] for a height of 9 to 15 rows ([`zmm_masked`]): `db` as
-/// [`accumulate_bias`] adds it, then `dW` in tiles of one masked 16-lane
-/// vector by `C` columns (a narrower tile for the last `I mod C`), in
-/// blocks of columns as [`ao_tiles`] goes; each lane does what a lane of
-/// [`ao_tile`] does, so the same bits.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-#[inline]
-fn ao_tiles16m<const O: usize, const I: usize, const B: usize, const C: usize>(
-    dw: &mut [[f32; O]; I],
-    db: &mut [f32; O],
-    dy: &[[f32; O]; B],
-    x: &[[f32; I]; B],
-) {
-    accumulate_bias(db, dy);
-    let (full, rest) = (I / C, I % C);
-    for t in 0..full {
-        ao_tile16m::<O, I, B, C>(dw, dy, x, t * C);
-    }
-    if rest > 0 {
-        let i0 = full * C;
-        narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-            ao_tile16m::<O, I, B, K>(dw, dy, x, i0)
-        });
-    }
-}
-
-/// `dW[:, cols] += Σ_j dy[:, j] x[cols, j]` for the masked vector of rows
-/// and the `C` columns from `i0`.
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-#[inline]
-fn ao_tile16m<const O: usize, const I: usize, const B: usize, const C: usize>(
-    dw: &mut [[f32; O]; I],
-    dy: &[[f32; O]; B],
-    x: &[[f32; I]; B],
-    i0: usize,
-) {
-    const R: usize = 1;
-    let zero = _mm512_setzero_ps();
-    let rows = [0; R];
-    let mut acc = [[zero; R]; C];
-    for c in 0..C {
-        acc[c][0] = load16m(&dw[i0 + c]);
-    }
-    outer_terms!(
-        acc,
-        dy,
-        x,
-        rows,
-        i0,
-        zero,
-        load16m,
-        whole,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps
-    );
-    for c in 0..C {
-        store16m_init(&mut dw[i0 + c], acc[c][0]);
     }
 }
 
