@@ -121,8 +121,9 @@
 //! A batch product whose height 16 divides ([`zmm_affine_tile`],
 //! [`zmm_outer_tile`]: `W x + b` and `dW += dy xᵀ` of at least 2 048
 //! multiply-adds, [`vl_pays`]; `Wᵀ dy` of a layer of 8 to 24 outputs whose
-//! inputs 16 divides, as `W x` on the transposed copy, likewise) runs on
-//! 16-lane vectors there ([`affine_tiles16`],
+//! inputs 16 divides, as `W x` on the transposed copy, likewise; a height
+//! of 9 to 15 as one 16-lane vector with its top lanes masked off,
+//! [`zmm_masked`]) runs on 16-lane vectors there ([`affine_tiles16`],
 //! [`ao_tiles16`]): tiles of 24 sums of 16 lanes, each lane doing what a
 //! lane of the 8-lane tiles does (the same chains, terms and tree), so the
 //! same bits (tested: the exactness tests compare batches with their
@@ -1115,10 +1116,10 @@ const fn wide_pays(o: usize, i: usize, b: usize) -> bool {
 }
 
 /// Whether a batch product of these shapes may call [`simd_affine_vl`] or
-/// [`simd_accumulate_outer_vl`]: [`wide_pays`], or, where 16 divides the
-/// height (the 16-lane tiles, [`zmm_affine_tile`] and [`zmm_outer_tile`],
-/// then run, which do each lane's work in half the instructions), at least
-/// [`ZMM_WORK`] multiply-adds. Those kernels run their 8-lane tiles only
+/// [`simd_accumulate_outer_vl`]: [`wide_pays`], or, where the height takes
+/// the 16-lane tiles ([`sixteen`]: [`zmm_affine_tile`] and
+/// [`zmm_outer_tile`] then run, which do each lane's work in half the
+/// instructions), at least [`ZMM_WORK`] multiply-adds. Those kernels run their 8-lane tiles only
 /// where [`wide_pays`] holds; a smaller product without a 16-lane tile
 /// runs the AVX2 kernel from there.
 const fn vl_pays(o: usize, i: usize, b: usize) -> bool {
@@ -1145,13 +1146,14 @@ const fn zmm_masked(o: usize) -> bool {
 /// The multiply-adds from which [`wide_pays`].
 const WIDE_WORK: usize = 10_000;
 
-/// The multiply-adds from which a batch product whose height 16 divides
-/// takes the 16-lane tiles ([`vl_pays`]). Measured on an Intel Xeon
-/// (family 6, model 207), batches in a loop, `Dense` + `FastTanh`, the
-/// threshold at 10 000 → 2 000: 16 → 16 on 8 samples (2 048
-/// multiply-adds) 188 → 141 ns, on 16 samples 382 → 243 ns; 16 → 32 on
-/// 16 samples 665 → 472 ns; the tiny model's forward pass of 32 samples
-/// (its 16 → 16 layer, 8 192) 933 → 818 ns and its step 2.46 → 2.23 µs.
+/// The multiply-adds from which a batch product whose height takes the
+/// 16-lane tiles ([`sixteen`]) goes to them ([`vl_pays`]): the smallest
+/// such product measured. On an Intel Xeon (family 6, model 207), batches
+/// in a loop, `Dense` + `FastTanh`, with the threshold at 10 000 and at
+/// 2 000: 16 → 16 on 8 samples (2 048 multiply-adds) 188 → 141 ns, on 16
+/// samples 382 → 243 ns; 16 → 32 on 16 samples 665 → 472 ns; the tiny
+/// model's forward pass of 32 samples (its 16 → 16 layer, 8 192) 933 → 818
+/// ns and its step 2.46 → 2.23 µs.
 /// The 8-lane tiles stay at [`WIDE_WORK`]: a 24 → 24 layer on 16 samples
 /// (9 216) took 511 ns in the AVX2 code and 562 ns in them.
 const ZMM_WORK: usize = 2_048;
@@ -3282,8 +3284,9 @@ mod tests {
                 for &b in &batches {
                     let wide = wide_pays(o, i, b);
                     let vl = vl_pays(o, i, b);
-                    // `vl_pays`: `wide_pays`, or a height 16 divides and at
-                    // least `ZMM_WORK` multiply-adds.
+                    // `vl_pays`: `wide_pays`, or a height the 16-lane tiles
+                    // take (16 divides it, or 9 to 15 rows) and at least
+                    // `ZMM_WORK` multiply-adds.
                     let heights16 = o > 8 && (o < 16 || o % 16 == 0);
                     assert_eq!(sixteen(o), heights16, "sixteen {o}");
                     let small16 = b > 1 && heights16 && o * i * b >= ZMM_WORK;
