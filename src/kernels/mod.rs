@@ -27,9 +27,10 @@
 //! kernels, [`dispatch`] (which then just calls its closure) and the int8
 //! AVX2 dense layer all take the portable path, because the one question
 //! they all ask, [`x86::available`], is then `false`. CI runs the whole test
-//! suite once more so (in its own target directory, `target/no-simd`), so
-//! that the plain loops are tested on a host that has AVX2 and FMA; a test
-//! below checks which path a build really takes.
+//! suite once more so (in the same target directory: only this crate is
+//! rebuilt, not its dependencies), so that the plain loops are tested on a
+//! host that has AVX2 and FMA; a test below checks which path a build really
+//! takes.
 //!
 //! Two properties hold on every path and are tested (tests/kernels.rs and
 //! the unit tests below):
