@@ -26,11 +26,11 @@
 //! variable rebuilds the crate) runs the plain loops on every CPU: the `f32`
 //! kernels, [`dispatch`] (which then just calls its closure) and the int8
 //! AVX2 dense layer all take the portable path, because the one question
-//! they all ask, [`x86::available`], is then `false`. CI runs the whole test
-//! suite once more so (in the same target directory: only this crate is
-//! rebuilt, not its dependencies), so that the plain loops are tested on a
-//! host that has AVX2 and FMA; a test below checks which path a build really
-//! takes.
+//! they all ask, [`x86::available`], is then `false`. CI runs the unit and
+//! integration tests once more so (in the same target directory: only this
+//! crate is rebuilt, not its dependencies), so that the plain loops are
+//! tested on a host that has AVX2 and FMA; a test below checks which path a
+//! build really takes.
 //!
 //! Two properties hold on every path and are tested (tests/kernels.rs and
 //! the unit tests below):
