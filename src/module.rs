@@ -123,6 +123,19 @@ pub trait Module<X>: Network {
     /// in user code: it computes the same thing, and its compile errors name
     /// the sizes that disagree.
     fn forward(&self, x: &X) -> Self::Output;
+    /// [`forward`](Module::forward) with the kernels `isa` names (see
+    /// [`Isa`]): what a network's forward pass calls on its layers once it
+    /// has asked the CPU which kernels it may run, so that the answer
+    /// reaches each kernel at compile time instead of being asked again
+    /// beside it. With [`Checked`], or with what the network's pass chose,
+    /// the output of `forward`, bit for bit. By default `forward`, which
+    /// asks for itself: a layer need not implement it. `Dense` and the
+    /// networks (tuples of layers) take the kernels given.
+    #[inline(always)]
+    fn forward_on<K: Isa>(&self, x: &X, isa: K) -> Self::Output {
+        let _ = isa;
+        self.forward(x)
+    }
 }
 
 /// How a forward pass that keeps a tape behaves.
@@ -240,4 +253,5 @@ pub trait Train<X>: Module<X> + Sized {
     }
 }
 
+pub use crate::kernels::{Avx2Fma, Checked, Isa, Plain};
 pub use crate::params::{Layer, Node, Params};

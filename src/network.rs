@@ -43,11 +43,16 @@ macro_rules! tuple_impls {
             };
             #[inline(always)]
             fn forward(&self, x: &X) -> $Y {
-                crate::kernels::dispatch(#[inline(always)] || {
-                    let y = self.$i0.forward(x);
-                    $(let y = self.$ir.forward(&y);)*
-                    y
-                })
+                crate::kernels::dispatch_on(
+                    #[inline(always)] |cpu| self.forward_on(x, cpu),
+                    #[inline(always)] |plain| self.forward_on(x, plain),
+                )
+            }
+            #[inline(always)]
+            fn forward_on<K: crate::module::Isa>(&self, x: &X, isa: K) -> $Y {
+                let y = self.$i0.forward_on(x, isa);
+                $(let y = self.$ir.forward_on(&y, isa);)*
+                y
             }
         }
 

@@ -419,3 +419,50 @@ fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
     assert_eq!(bits(&flat(&grad)), bits(&flat(&one)));
     assert_eq!(y, net.predict(&x));
 }
+
+#[test]
+fn forward_on_runs_the_kernels_it_is_given() {
+    use staticnet::module::{Checked, Plain};
+    type Net = (
+        Dense<5, 17>,
+        FastTanh,
+        Dense<17, 9>,
+        Relu,
+        Dense<9, 1>,
+        FastSigmoid,
+    );
+    let net = Net::random(Init::Xavier, &mut rng(12));
+    let x = SMatrix::<f32, 5, 7>::from_fn(|i, j| (i as f32 - 2.0) * 0.4 + j as f32 * 0.1);
+    // Each layer asking the CPU for itself gives what the network's pass,
+    // which asked once and handed the answer on, gives.
+    assert_eq!(net.forward_on(&x, Checked), net.predict(&x));
+    assert_eq!(net.0.forward_on(&x, Checked), net.0.forward(&x));
+
+    // The plain loops: `b + w₀ x₀ + w₁ x₁ + …`, each product and each sum
+    // rounded to `f32`, in the order of the inputs.
+    let plain = |d: &Dense<5, 17>, x: &SMatrix<f32, 5, 7>| {
+        SMatrix::<f32, 17, 7>::from_fn(|o, j| {
+            let mut s = d.bias[o];
+            for i in 0..5 {
+                s += d.weight[(o, i)] * x[(i, j)];
+            }
+            s
+        })
+    };
+    let y = net.0.forward_on(&x, Plain);
+    assert_eq!(bits(y.as_slice()), bits(plain(&net.0, &x).as_slice()));
+    // The SIMD path fuses its multiply-adds: the same values to rounding.
+    for (a, b) in y.iter().zip(net.0.forward(&x).iter()) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} against {b}");
+    }
+    // A network hands the kind on to every layer.
+    let h = net.0.forward_on(&x, Plain);
+    let h = net.2.forward_on(&net.1.forward(&h), Plain);
+    let h = net.4.forward_on(&net.3.forward(&h), Plain);
+    assert_eq!(net.forward_on(&x, Plain), net.5.forward(&h));
+
+    // `f64` runs the plain loops whatever it is given.
+    let net64 = <(Dense<5, 17, f64>, Relu, Dense<17, 1, f64>)>::random(Init::Xavier, &mut rng(13));
+    let x64 = x.map(f64::from);
+    assert_eq!(net64.forward_on(&x64, Plain), net64.predict(&x64));
+}

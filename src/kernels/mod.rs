@@ -175,6 +175,105 @@ pub trait Kernels<T> {
     /// activations, `y` bit for bit what [`fast`](Kernels::fast) gives.
     /// Panics if the lengths differ.
     fn fast2(f: Fast, x: &[T], y: &mut [T], d: &mut [T]);
+    /// [`affine`](Kernels::affine) where the CPU is known to have AVX2 and
+    /// FMA (`cpu` is the proof): the SIMD kernel without its check. By
+    /// default `affine`.
+    #[inline(always)]
+    fn affine_known<const O: usize, const I: usize, const B: usize>(
+        cpu: Avx2Fma,
+        w: &[[T; O]; I],
+        b: &[T; O],
+        x: &[[T; I]; B],
+    ) -> [[T; O]; B] {
+        let _ = cpu;
+        Self::affine(w, b, x)
+    }
+}
+
+/// Which kernels a layer runs, as a type: the answer a network's forward
+/// pass got when it asked the CPU once, handed to its layers so that it
+/// reaches their kernels at compile time (see
+/// [`Module::forward_on`](crate::Module::forward_on)). Sealed: the three
+/// kinds below are all there is.
+///
+/// * [`Checked`]: each kernel asks the CPU itself (a layer called on its
+///   own, [`Module::forward`](crate::Module::forward));
+/// * [`Avx2Fma`]: this CPU has AVX2 and FMA (only the crate makes one, after
+///   asking): the SIMD kernels run without asking again;
+/// * [`Plain`]: the plain loops, which a network's pass runs where the CPU
+///   lacks those features, the SIMD kernels are turned off
+///   (`STATICNET_NO_SIMD=1`) or the target is not x86-64.
+///
+/// Layers that do not take the kinds (all but `Dense` and the networks
+/// built of layers) ask for themselves whatever they are given. On the same
+/// CPU, [`Checked`] and the network's own choice give the same bits;
+/// [`Plain`] on a CPU with AVX2 and FMA gives the plain loops' rounding.
+///
+/// ```
+/// use nalgebra::SVector;
+/// use staticnet::module::{Checked, Plain};
+/// use staticnet::{Dense, Module};
+///
+/// let layer = Dense::<2, 1>::from_rows([[0.5, -1.0]], [0.25]);
+/// let x = SVector::from([3.0, 2.0]);
+/// assert_eq!(layer.forward_on(&x, Checked), layer.forward(&x));
+/// // The plain loops: b + w₀ x₀ + w₁ x₁, each product and sum rounded.
+/// assert_eq!(layer.forward_on(&x, Plain), SVector::from([0.25 + 1.5 - 2.0]));
+/// ```
+pub trait Isa: Copy + isa::Sealed {
+    /// Whether this is [`Plain`]: the plain loops, without asking.
+    const PLAIN: bool;
+    /// The proof that this CPU has AVX2 and FMA, if this is [`Avx2Fma`].
+    fn avx2_fma(self) -> Option<Avx2Fma>;
+}
+
+mod isa {
+    pub trait Sealed {}
+    impl Sealed for super::Checked {}
+    impl Sealed for super::Plain {}
+    impl Sealed for super::Avx2Fma {}
+}
+
+/// [`Isa`]: each kernel asks the CPU itself which code it may run (what a
+/// layer called on its own does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checked;
+
+/// [`Isa`]: the plain loops, without asking: what a network's pass runs on
+/// a CPU without the SIMD kernels' features, in a build that turned them
+/// off, and on other targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Plain;
+
+/// [`Isa`]: this CPU has AVX2 and FMA, so the SIMD kernels run without
+/// asking again. Only the crate makes one, where it has asked the CPU (a
+/// network's forward pass): a value of this type is the proof the kernels
+/// rely on, and a layer handed one may keep or pass it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Avx2Fma(());
+
+impl Isa for Checked {
+    const PLAIN: bool = false;
+    #[inline(always)]
+    fn avx2_fma(self) -> Option<Avx2Fma> {
+        None
+    }
+}
+
+impl Isa for Plain {
+    const PLAIN: bool = true;
+    #[inline(always)]
+    fn avx2_fma(self) -> Option<Avx2Fma> {
+        None
+    }
+}
+
+impl Isa for Avx2Fma {
+    const PLAIN: bool = false;
+    #[inline(always)]
+    fn avx2_fma(self) -> Option<Avx2Fma> {
+        Some(self)
+    }
 }
 
 /// Which activation of a recurrent cell (GRU, LSTM) a [`Kernels::cell`]
@@ -439,6 +538,40 @@ pub(crate) fn affine<T: Scalar, const O: usize, const I: usize, const B: usize>(
         &b.data.0[0],
         &x.data.0,
     )))
+}
+
+/// [`affine`] with the kernels `isa` names: [`Kernels::affine_known`] for
+/// [`Avx2Fma`], the plain loops for [`Plain`], `affine` for [`Checked`].
+#[inline(always)]
+pub(crate) fn affine_on<T: Scalar, K: Isa, const O: usize, const I: usize, const B: usize>(
+    isa: K,
+    w: &SMatrix<T, O, I>,
+    b: &SVector<T, O>,
+    x: &SMatrix<T, I, B>,
+) -> SMatrix<T, O, B> {
+    let (w, b, x) = (&w.data.0, &b.data.0[0], &x.data.0);
+    SMatrix::from_array_storage(ArrayStorage(match isa.avx2_fma() {
+        Some(cpu) => <T::Kernels as Kernels<T>>::affine_known(cpu, w, b, x),
+        None if K::PLAIN => <Portable as Kernels<T>>::affine(w, b, x),
+        None => <T::Kernels as Kernels<T>>::affine(w, b, x),
+    }))
+}
+
+/// Runs `fast` with the proof that this CPU has AVX2 and FMA, compiled for
+/// them, where it has them, and `plain` otherwise: [`dispatch`] with the
+/// answer passed on as a type ([`Isa`]), so that the layers' kernels need
+/// not ask again (a network's forward pass; see [`x86`] for why that pays).
+#[inline(always)]
+pub(crate) fn dispatch_on<R>(fast: impl FnOnce(Avx2Fma) -> R, plain: impl FnOnce(Plain) -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::dispatch_on(fast, plain)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = fast;
+        plain(Plain)
+    }
 }
 
 /// `Wᵀ dy`: the input gradient.

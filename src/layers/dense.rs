@@ -4,7 +4,7 @@ use core::fmt;
 
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 
-use crate::module::Mode;
+use crate::module::{Isa, Mode};
 use crate::params::{Fill, Layer, Layout, RustSource, Shape, TensorInfo, tensor};
 use crate::sequence::Seq;
 use crate::shape::Takes;
@@ -73,6 +73,16 @@ impl<const I: usize, const O: usize, T: Scalar> Dense<I, O, T> {
     pub fn forward_batch<const B: usize>(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
         kernels::affine(&self.weight, &self.bias, x)
     }
+
+    /// [`forward_batch`](Dense::forward_batch) with the kernels `isa` names.
+    #[inline(always)]
+    fn forward_batch_on<const B: usize, K: Isa>(
+        &self,
+        x: &SMatrix<T, I, B>,
+        isa: K,
+    ) -> SMatrix<T, O, B> {
+        kernels::affine_on(isa, &self.weight, &self.bias, x)
+    }
 }
 
 impl<const I: usize, const O: usize, T: Scalar> Default for Dense<I, O, T> {
@@ -96,6 +106,13 @@ pub trait DenseInput<T: Scalar, const I: usize, const O: usize>: Tensor<Scalar =
     type Output: Tensor<Scalar = T>;
     /// `W x + b`.
     fn forward(layer: &Dense<I, O, T>, x: &Self) -> Self::Output;
+    /// `W x + b` with the kernels `isa` names (see
+    /// [`Module::forward_on`]); by default [`forward`](DenseInput::forward).
+    #[inline(always)]
+    fn forward_on<K: Isa>(layer: &Dense<I, O, T>, x: &Self, isa: K) -> Self::Output {
+        let _ = isa;
+        Self::forward(layer, x)
+    }
     /// Adds `dy xᵀ` into `grad.weight` and `Σ dy` into `grad.bias`; returns `Wᵀ dy`.
     fn backward(
         layer: &Dense<I, O, T>,
@@ -117,6 +134,11 @@ where
     #[inline(always)]
     fn forward(layer: &Dense<I, O, T>, x: &Self) -> SMatrix<T, O, B> {
         layer.forward_batch(<Dense<I, O, T>>::input(x))
+    }
+
+    #[inline(always)]
+    fn forward_on<K: Isa>(layer: &Dense<I, O, T>, x: &Self, isa: K) -> SMatrix<T, O, B> {
+        layer.forward_batch_on(<Dense<I, O, T>>::input(x), isa)
     }
 
     #[inline(always)]
@@ -208,6 +230,10 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Module<X
     #[inline(always)]
     fn forward(&self, x: &X) -> X::Output {
         X::forward(self, x)
+    }
+    #[inline(always)]
+    fn forward_on<K: Isa>(&self, x: &X, isa: K) -> X::Output {
+        X::forward_on(self, x, isa)
     }
 }
 
