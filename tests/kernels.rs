@@ -382,22 +382,31 @@ fn fast_activations_describe_themselves() {
     );
 }
 
+/// A network of every kind of layer the dispatched passes treat apart:
+/// products of 8, 9 and 1 outputs, fast and plain activations.
+type Mixed = (
+    Dense<5, 17>,
+    FastTanh,
+    Dense<17, 9>,
+    Relu,
+    Dense<9, 1>,
+    FastSigmoid,
+);
+
+/// Seven samples for [`Mixed`].
+fn mixed_input() -> SMatrix<f32, 5, 7> {
+    SMatrix::from_fn(|i, j| (i as f32 - 2.0) * 0.4 + j as f32 * 0.1)
+}
+
 #[test]
 fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
     // A tuple runs its whole forward and backward pass in one dispatched
     // call (compiled for AVX2 + FMA where the CPU has them); its layers
     // called on their own each take the kernels' own check. Same
     // arithmetic, so the same bits.
-    type Net = (
-        Dense<5, 17>,
-        FastTanh,
-        Dense<17, 9>,
-        Relu,
-        Dense<9, 1>,
-        FastSigmoid,
-    );
+    type Net = Mixed;
     let net = Net::random(Init::Xavier, &mut rng(11));
-    let x = SMatrix::<f32, 5, 7>::from_fn(|i, j| (i as f32 - 2.0) * 0.4 + j as f32 * 0.1);
+    let x = mixed_input();
     let h1 = net.1.forward(&net.0.forward(&x));
     let h2 = net.3.forward(&net.2.forward(&h1));
     let y = net.5.forward(&net.4.forward(&h2));
@@ -423,16 +432,8 @@ fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
 #[test]
 fn forward_on_runs_the_kernels_it_is_given() {
     use staticnet::module::{Checked, Plain};
-    type Net = (
-        Dense<5, 17>,
-        FastTanh,
-        Dense<17, 9>,
-        Relu,
-        Dense<9, 1>,
-        FastSigmoid,
-    );
-    let net = Net::random(Init::Xavier, &mut rng(12));
-    let x = SMatrix::<f32, 5, 7>::from_fn(|i, j| (i as f32 - 2.0) * 0.4 + j as f32 * 0.1);
+    let net = Mixed::random(Init::Xavier, &mut rng(12));
+    let x = mixed_input();
     // Each layer asking the CPU for itself gives what the network's pass,
     // which asked once and handed the answer on, gives.
     assert_eq!(net.forward_on(&x, Checked), net.predict(&x));
