@@ -43,10 +43,26 @@ macro_rules! tuple_impls {
             };
             #[inline(always)]
             fn forward(&self, x: &X) -> $Y {
-                crate::kernels::dispatch_on(
-                    #[inline(always)] |cpu| self.forward_on(x, cpu),
-                    #[inline(always)] |plain| self.forward_on(x, plain),
-                )
+                // x86-64: asked once, the answer handed to the layers as a
+                // type. Elsewhere there is nothing to ask (the plain loops),
+                // and the pass is the layers' `forward`s as it was, so that
+                // the firmware's code stays what `embedded/footprint.sh`
+                // measured.
+                #[cfg(target_arch = "x86_64")]
+                {
+                    crate::kernels::dispatch_on(
+                        #[inline(always)] |cpu| self.forward_on(x, cpu),
+                        #[inline(always)] |plain| self.forward_on(x, plain),
+                    )
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                {
+                    crate::kernels::dispatch(#[inline(always)] || {
+                        let y = self.$i0.forward(x);
+                        $(let y = self.$ir.forward(&y);)*
+                        y
+                    })
+                }
             }
             #[inline(always)]
             fn forward_on<K: crate::module::Isa>(&self, x: &X, isa: K) -> $Y {

@@ -200,9 +200,10 @@ pub trait Kernels<T> {
 ///   own, [`Module::forward`](crate::Module::forward));
 /// * [`Avx2Fma`]: this CPU has AVX2 and FMA (only the crate makes one, after
 ///   asking): the SIMD kernels run without asking again;
-/// * [`Plain`]: the plain loops, which a network's pass runs where the CPU
-///   lacks those features, the SIMD kernels are turned off
-///   (`STATICNET_NO_SIMD=1`) or the target is not x86-64.
+/// * [`Plain`]: the plain loops, which a network's pass runs on an x86-64
+///   CPU without those features or with the SIMD kernels turned off
+///   (`STATICNET_NO_SIMD=1`). On other targets, where there is nothing to
+///   ask, a network's pass calls its layers' `forward`s.
 ///
 /// Layers that do not take the kinds (all but `Dense` and the networks
 /// built of layers) ask for themselves whatever they are given. On the same
@@ -240,8 +241,8 @@ mod isa {
 pub struct Checked;
 
 /// [`Isa`]: the plain loops, without asking: what a network's pass runs on
-/// a CPU without the SIMD kernels' features, in a build that turned them
-/// off, and on other targets.
+/// an x86-64 CPU without the SIMD kernels' features and in a build that
+/// turned them off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Plain;
 
@@ -561,17 +562,11 @@ pub(crate) fn affine_on<T: Scalar, K: Isa, const O: usize, const I: usize, const
 /// them, where it has them, and `plain` otherwise: [`dispatch`] with the
 /// answer passed on as a type ([`Isa`]), so that the layers' kernels need
 /// not ask again (a network's forward pass; see [`x86`] for why that pays).
+/// (x86-64 only: elsewhere a network's pass is its layers' `forward`s.)
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) fn dispatch_on<R>(fast: impl FnOnce(Avx2Fma) -> R, plain: impl FnOnce(Plain) -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::dispatch_on(fast, plain)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = fast;
-        plain(Plain)
-    }
+    x86::dispatch_on(fast, plain)
 }
 
 /// `Wᵀ dy`: the input gradient.
