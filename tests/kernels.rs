@@ -404,8 +404,7 @@ fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
     // call (compiled for AVX2 + FMA where the CPU has them); its layers
     // called on their own each take the kernels' own check. Same
     // arithmetic, so the same bits.
-    type Net = Mixed;
-    let net = Net::random(Init::Xavier, &mut rng(11));
+    let net = Mixed::random(Init::Xavier, &mut rng(11));
     let x = mixed_input();
     let h1 = net.1.forward(&net.0.forward(&x));
     let h2 = net.3.forward(&net.2.forward(&h1));
@@ -414,9 +413,9 @@ fn a_dispatched_network_gives_the_bits_of_its_layers_called_one_by_one() {
 
     let (y, tape) = net.forward_train(&x);
     let dy = SMatrix::<f32, 1, 7>::from_fn(|_, j| 0.3 - j as f32 * 0.1);
-    let mut grad = Net::zeros();
+    let mut grad = Mixed::zeros();
     let dx = net.backward(&tape, &dy, &mut grad);
-    let mut one = Net::zeros();
+    let mut one = Mixed::zeros();
     let (d5, d4) = (&tape.5, &tape.4);
     let g = net.5.backward(d5, &dy, &mut one.5);
     let g = net.4.backward(d4, &g, &mut one.4);
