@@ -119,6 +119,19 @@ pub trait Module<X>: Network {
     /// is above 0.5 for a probability, above 0 for a logit. `false` unless
     /// the layer says otherwise; a tuple takes its last layer's.
     const PROBABILITY: bool = false;
+    /// Whether a network's passes through this layer are worth compiling
+    /// for AVX-512F and AVX-512VL where the CPU has them (x86-64): the
+    /// loops the compiler vectorises from the layer's scalar code (the
+    /// exact activations' `tanh`, `exp`, …) then run 16 lanes wide with 32
+    /// vector registers. A network's pass is so compiled where any of its
+    /// layers says so (a tuple takes the `or` of its layers'), and hands
+    /// its layers [`Avx512`]; the arithmetic is the same, so are the bits.
+    /// `true` for the element-wise activations but `Relu`, `LeakyRelu` and
+    /// `Identity`; `false` by default, which keeps a pass compiled for AVX2
+    /// alone (a whole pass compiled for AVX-512 also moves and clears its
+    /// values in 512-bit registers, which an Intel core measured slower for
+    /// the recurrent layers' streaming step).
+    const WIDE: bool = false;
     /// Computes the output (inference mode). Prefer [`Network::predict`]
     /// in user code: it computes the same thing, and its compile errors name
     /// the sizes that disagree.
@@ -129,8 +142,9 @@ pub trait Module<X>: Network {
     /// reaches each kernel at compile time instead of being asked again
     /// beside it. With [`Checked`], or with what the network's pass chose,
     /// the output of `forward`, bit for bit. By default `forward`, which
-    /// asks for itself: a layer need not implement it. `Dense` and the
-    /// networks (tuples of layers) take the kernels given.
+    /// asks for itself: a layer need not implement it. `Dense`, the fast
+    /// activations and the networks (tuples of layers) take the kernels
+    /// given.
     #[inline(always)]
     fn forward_on<K: Isa>(&self, x: &X, isa: K) -> Self::Output {
         let _ = isa;
@@ -253,5 +267,5 @@ pub trait Train<X>: Module<X> + Sized {
     }
 }
 
-pub use crate::kernels::{Avx2Fma, Checked, Isa, Plain};
+pub use crate::kernels::{Avx2Fma, Avx512, Checked, Isa, Plain};
 pub use crate::params::{Layer, Node, Params};

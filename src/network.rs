@@ -41,19 +41,29 @@ macro_rules! tuple_impls {
                 let last = [$(<$L as Module<$In>>::PROBABILITY),+];
                 last[last.len() - 1]
             };
+            const WIDE: bool = false $(|| <$L as Module<$In>>::WIDE)+;
             #[inline(always)]
             fn forward(&self, x: &X) -> $Y {
                 // x86-64: asked once, the answer handed to the layers as a
-                // type. Elsewhere there is nothing to ask (the plain loops),
+                // type (a network that gains from AVX-512, `WIDE`, also
+                // asks for that). Elsewhere there is nothing to ask (the plain loops),
                 // and the pass is the layers' `forward`s as it was, so that
                 // the firmware's code stays what `embedded/footprint.sh`
                 // measured.
                 #[cfg(target_arch = "x86_64")]
                 {
-                    crate::kernels::dispatch_on(
-                        #[inline(always)] |cpu| self.forward_on(x, cpu),
-                        #[inline(always)] |plain| self.forward_on(x, plain),
-                    )
+                    if <Self as Module<X>>::WIDE {
+                        crate::kernels::dispatch_on_wide(
+                            #[inline(always)] |wide| self.forward_on(x, wide),
+                            #[inline(always)] |cpu| self.forward_on(x, cpu),
+                            #[inline(always)] |plain| self.forward_on(x, plain),
+                        )
+                    } else {
+                        crate::kernels::dispatch_on(
+                            #[inline(always)] |cpu| self.forward_on(x, cpu),
+                            #[inline(always)] |plain| self.forward_on(x, plain),
+                        )
+                    }
                 }
                 #[cfg(not(target_arch = "x86_64"))]
                 {
@@ -80,7 +90,7 @@ macro_rules! tuple_impls {
             #[inline(always)]
             #[allow(non_snake_case)]
             fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> ($Y, Self::Tape) {
-                crate::kernels::dispatch(#[inline(always)] || {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
                     let (y, $L0) = self.$i0.forward_tape(x, mode);
                     $(let (y, $Lr) = self.$ir.forward_tape(&y, mode);)*
                     (y, ($($L,)+))
@@ -88,7 +98,7 @@ macro_rules! tuple_impls {
             }
             #[inline(always)]
             fn forward_tape_into(&self, x: &X, mode: &mut Mode<'_>, tape: &mut Self::Tape) -> $Y {
-                crate::kernels::dispatch(#[inline(always)] || {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
                     let y = self.$i0.forward_tape_into(x, mode, &mut tape.$i0);
                     $(let y = self.$ir.forward_tape_into(&y, mode, &mut tape.$ir);)*
                     y
@@ -96,7 +106,7 @@ macro_rules! tuple_impls {
             }
             #[inline(always)]
             fn backward(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) -> X {
-                crate::kernels::dispatch(#[inline(always)] || {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
                     let d = dy;
                     $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
                     self.0.backward(&tape.0, d, &mut grad.0)
@@ -104,7 +114,7 @@ macro_rules! tuple_impls {
             }
             #[inline(always)]
             fn backward_params(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) {
-                crate::kernels::dispatch(#[inline(always)] || {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
                     let d = dy;
                     $(let d = &self.$b.backward(&tape.$b, d, &mut grad.$b);)*
                     self.0.backward_params(&tape.0, d, &mut grad.0)

@@ -32,6 +32,11 @@ pub trait Stream<X> {
     type State: Clone;
     /// One step's output.
     type Output;
+    /// Whether a step through this layer is worth compiling for AVX-512F
+    /// and AVX-512VL where the CPU has them, as
+    /// [`Module::WIDE`](crate::Module::WIDE) (a tuple takes the `or` of its
+    /// layers'). `false` by default.
+    const WIDE: bool = false;
     /// The state before the first step: what the whole-sequence forward
     /// pass starts from (zeros: a zero hidden state, zero padding before a
     /// causal convolution's first step).
@@ -49,12 +54,13 @@ macro_rules! stream_tuples {
         {
             type State = ($(<$L as Stream<$In>>::State,)+);
             type Output = $Y;
+            const WIDE: bool = false $(|| <$L as Stream<$In>>::WIDE)+;
             fn start(&self) -> Self::State {
                 ($(self.$i.start(),)+)
             }
             #[inline]
             fn step(&self, state: &mut Self::State, x: &X) -> $Y {
-                crate::kernels::dispatch(#[inline(always)] || {
+                crate::kernels::dispatch_step::<Self, X, _>(#[inline(always)] || {
                     let y = x;
                     $(let y = &self.$i.step(&mut state.$i, y);)+
                     *y

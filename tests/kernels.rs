@@ -466,3 +466,88 @@ fn forward_on_runs_the_kernels_it_is_given() {
     let x64 = x.map(f64::from);
     assert_eq!(net64.forward_on(&x64, Plain), net64.predict(&x64));
 }
+
+/// Element-wise activations whose loops the compiler vectorises from the
+/// scalar code, over heights of one and two 16-lane vectors and a ragged
+/// one: what a network's pass compiles 16 lanes wide where the CPU has
+/// AVX-512F and AVX-512VL.
+type Exact = (
+    Dense<3, 33>,
+    Tanh,
+    Dense<33, 16>,
+    Sigmoid,
+    Dense<16, 32>,
+    Gelu,
+    Dense<32, 12>,
+    Elu,
+    Dense<12, 2>,
+    Softplus,
+);
+
+#[test]
+fn a_network_of_exact_activations_gives_the_bits_of_its_layers_one_by_one() {
+    // The network's passes ask the CPU once and run compiled for what it
+    // has (on a CPU with AVX-512VL, with 16-lane vectors and 32 registers);
+    // each layer called on its own asks for itself (8 lanes). The same
+    // scalar operations lane by lane, so the same bits, one sample or a
+    // batch, forward or backward.
+    let net = Exact::random(Init::Xavier, &mut rng(14));
+    let x = SMatrix::<f32, 3, 9>::from_fn(|i, j| (i as f32 - 1.0) * 1.3 + j as f32 * 0.45 - 2.0);
+    let one_by_one = |x: &SMatrix<f32, 3, 9>| {
+        let h = net.1.forward(&net.0.forward(x));
+        let h = net.3.forward(&net.2.forward(&h));
+        let h = net.5.forward(&net.4.forward(&h));
+        let h = net.7.forward(&net.6.forward(&h));
+        net.9.forward(&net.8.forward(&h))
+    };
+    let y = one_by_one(&x);
+    assert_eq!(bits(net.predict(&x).as_slice()), bits(y.as_slice()));
+    let x1: SVector<f32, 3> = x.column(4).into();
+    assert_eq!(
+        bits(net.predict(&x1).as_slice()),
+        bits(&y.as_slice()[8..10])
+    );
+
+    let (yt, tape) = net.forward_train(&x);
+    assert_eq!(bits(yt.as_slice()), bits(y.as_slice()));
+    let dy = SMatrix::<f32, 2, 9>::from_fn(|i, j| 0.2 - i as f32 * 0.3 + j as f32 * 0.05);
+    let mut grad = Exact::zeros();
+    let dx = net.backward(&tape, &dy, &mut grad);
+    let mut one = Exact::zeros();
+    let g = net.9.backward(&tape.9, &dy, &mut one.9);
+    let g = net.8.backward(&tape.8, &g, &mut one.8);
+    let g = net.7.backward(&tape.7, &g, &mut one.7);
+    let g = net.6.backward(&tape.6, &g, &mut one.6);
+    let g = net.5.backward(&tape.5, &g, &mut one.5);
+    let g = net.4.backward(&tape.4, &g, &mut one.4);
+    let g = net.3.backward(&tape.3, &g, &mut one.3);
+    let g = net.2.backward(&tape.2, &g, &mut one.2);
+    let g = net.1.backward(&tape.1, &g, &mut one.1);
+    let g = net.0.backward(&tape.0, &g, &mut one.0);
+    assert_eq!(bits(dx.as_slice()), bits(g.as_slice()));
+    assert_eq!(bits(&flat(&grad)), bits(&flat(&one)));
+}
+
+#[test]
+fn networks_with_exact_activations_say_their_passes_gain_from_avx512() {
+    use staticnet::stream::Stream;
+    type X = SVector<f32, 4>;
+    fn wide<N: Module<X>>() -> bool {
+        N::WIDE
+    }
+    // The loops the compiler vectorises from scalar code: the exact and
+    // the fast activations; not the products, `Relu` or `Identity`.
+    assert!(wide::<Tanh>() && wide::<Sigmoid>() && wide::<Gelu>() && wide::<FastTanh>());
+    assert!(!wide::<Relu>() && !wide::<Dense<4, 4>>() && !wide::<(Dense<4, 4>, Relu)>());
+    // A network: any of its layers, at any depth.
+    assert!(wide::<(Dense<4, 4>, Relu, Dense<4, 4>, Tanh)>());
+    assert!(wide::<(Dense<4, 4>, (Dense<4, 4>, Softplus))>());
+    assert!(wide::<Residual<(Dense<4, 4>, Elu)>>());
+    assert!(!wide::<Residual<(Dense<4, 4>, Relu)>>());
+    // Streaming likewise: a convolution stack with `tanh`, not a GRU.
+    fn step<N: Stream<SVector<f32, 1>>>() -> bool {
+        N::WIDE
+    }
+    assert!(step::<(Conv1d<1, 4, 3, Causal>, Tanh)>());
+    assert!(!step::<(Gru<1, 4>, Dense<4, 1>)>());
+}

@@ -176,37 +176,55 @@ pub trait Kernels<T> {
     /// Panics if the lengths differ.
     fn fast2(f: Fast, x: &[T], y: &mut [T], d: &mut [T]);
     /// [`affine`](Kernels::affine) where the CPU is known to have AVX2 and
-    /// FMA (`cpu` is the proof): the SIMD kernel without its check. By
-    /// default `affine`.
+    /// FMA (`cpu` is the proof): the SIMD kernel without its check, in
+    /// the copy for the kind of pass `pass` names (each kind of pass its
+    /// own copy of the kernel, so that each copy has one caller and is
+    /// inlined into it; a [`WIDE`](Isa::WIDE) pass is also the proof of
+    /// AVX-512F and AVX-512VL). By default `affine`.
     #[inline(always)]
-    fn affine_known<const O: usize, const I: usize, const B: usize>(
+    fn affine_known<P: Isa, const O: usize, const I: usize, const B: usize>(
         cpu: Avx2Fma,
+        pass: P,
         w: &[[T; O]; I],
         b: &[T; O],
         x: &[[T; I]; B],
     ) -> [[T; O]; B] {
-        let _ = cpu;
+        let _ = (cpu, pass);
         Self::affine(w, b, x)
+    }
+    /// [`fast`](Kernels::fast) where the CPU is known to have AVX2 and FMA
+    /// (`cpu` is the proof): the vector code without its check. By default
+    /// `fast`.
+    #[inline(always)]
+    fn fast_known(cpu: Avx2Fma, f: Fast, x: &[T], y: &mut [T]) {
+        let _ = cpu;
+        Self::fast(f, x, y)
     }
 }
 
 /// Which kernels a layer runs, as a type: the answer a network's forward
 /// pass got when it asked the CPU once, handed to its layers so that it
 /// reaches their kernels at compile time (see
-/// [`Module::forward_on`](crate::Module::forward_on)). Sealed: the three
+/// [`Module::forward_on`](crate::Module::forward_on)). Sealed: the four
 /// kinds below are all there is.
 ///
 /// * [`Checked`]: each kernel asks the CPU itself (a layer called on its
 ///   own, [`Module::forward`](crate::Module::forward));
 /// * [`Avx2Fma`]: this CPU has AVX2 and FMA (only the crate makes one, after
 ///   asking): the SIMD kernels run without asking again;
+/// * [`Avx512`]: this CPU also has AVX-512F and AVX-512VL, and the pass is
+///   compiled for them (only the crate makes one, after asking): the same
+///   kernels and the same bits as [`Avx2Fma`], with the batch kernels'
+///   16-lane tiles without asking, and what the compiler vectorises itself
+///   (the exact activations' loops) 16 lanes wide with 32 registers;
 /// * [`Plain`]: the plain loops, which a network's pass runs on an x86-64
 ///   CPU without those features or with the SIMD kernels turned off
 ///   (`STATICNET_NO_SIMD=1`). On other targets, where there is nothing to
 ///   ask, a network's pass calls its layers' `forward`s.
 ///
-/// Layers that do not take the kinds (all but `Dense` and the networks
-/// built of layers) ask for themselves whatever they are given. On the same
+/// Layers that do not take the kinds (all but `Dense`, the fast activations
+/// and the networks built of layers) ask for themselves whatever they are
+/// given. On the same
 /// CPU, [`Checked`] and the network's own choice give the same bits;
 /// [`Plain`] on a CPU with AVX2 and FMA gives the plain loops' rounding.
 ///
@@ -224,7 +242,11 @@ pub trait Kernels<T> {
 pub trait Isa: Copy + isa::Sealed {
     /// Whether this is [`Plain`]: the plain loops, without asking.
     const PLAIN: bool;
-    /// The proof that this CPU has AVX2 and FMA, if this is [`Avx2Fma`].
+    /// Whether this is [`Avx512`]: the pass is compiled for AVX-512F and
+    /// AVX-512VL as well, which the CPU has.
+    const WIDE: bool;
+    /// The proof that this CPU has AVX2 and FMA, if this is [`Avx2Fma`] or
+    /// [`Avx512`].
     fn avx2_fma(self) -> Option<Avx2Fma>;
 }
 
@@ -233,6 +255,7 @@ mod isa {
     impl Sealed for super::Checked {}
     impl Sealed for super::Plain {}
     impl Sealed for super::Avx2Fma {}
+    impl Sealed for super::Avx512 {}
 }
 
 /// [`Isa`]: each kernel asks the CPU itself which code it may run (what a
@@ -253,8 +276,17 @@ pub struct Plain;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Avx2Fma(());
 
+/// [`Isa`]: this CPU has AVX2, FMA, AVX-512F and AVX-512VL, and the pass
+/// that hands one to its layers runs compiled for all four. The kernels
+/// are [`Avx2Fma`]'s, with the same bits; only the crate makes one, where
+/// it has asked the CPU (a network's forward pass on such a CPU), so a
+/// value of this type is the proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Avx512(());
+
 impl Isa for Checked {
     const PLAIN: bool = false;
+    const WIDE: bool = false;
     #[inline(always)]
     fn avx2_fma(self) -> Option<Avx2Fma> {
         None
@@ -263,6 +295,7 @@ impl Isa for Checked {
 
 impl Isa for Plain {
     const PLAIN: bool = true;
+    const WIDE: bool = false;
     #[inline(always)]
     fn avx2_fma(self) -> Option<Avx2Fma> {
         None
@@ -271,9 +304,19 @@ impl Isa for Plain {
 
 impl Isa for Avx2Fma {
     const PLAIN: bool = false;
+    const WIDE: bool = false;
     #[inline(always)]
     fn avx2_fma(self) -> Option<Avx2Fma> {
         Some(self)
+    }
+}
+
+impl Isa for Avx512 {
+    const PLAIN: bool = false;
+    const WIDE: bool = true;
+    #[inline(always)]
+    fn avx2_fma(self) -> Option<Avx2Fma> {
+        Some(Avx2Fma(()))
     }
 }
 
@@ -318,6 +361,21 @@ pub(crate) fn fast<T: Scalar>(f: Fast, x: &[T], y: &mut [T]) {
     <T::Kernels as Kernels<T>>::fast(f, x, y)
 }
 
+/// [`fast`] with the kernels `isa` names: without the check in a
+/// [`WIDE`](Isa::WIDE) pass, the plain loops for [`Plain`], `fast` (which
+/// asks) otherwise. In a pass compiled for AVX2 alone the check stays: with
+/// it gone, the activations' constants and the products shared one
+/// function's 16 vector registers and spilled (the tiny model's one sample
+/// 35 → 42 ns on an AMD Zen 4 core), where a wide pass has 32.
+#[inline(always)]
+pub(crate) fn fast_on<T: Scalar, K: Isa>(isa: K, f: Fast, x: &[T], y: &mut [T]) {
+    match isa.avx2_fma() {
+        Some(cpu) if K::WIDE => <T::Kernels as Kernels<T>>::fast_known(cpu, f, x, y),
+        None if K::PLAIN => <Portable as Kernels<T>>::fast(f, x, y),
+        _ => <T::Kernels as Kernels<T>>::fast(f, x, y),
+    }
+}
+
 /// `y[k] = f(x[k])` for one of a recurrent cell's activations: on x86-64
 /// CPUs with AVX2 and FMA vector code with fused multiply-adds, elsewhere
 /// the scalar functions (see [`Cell`]).
@@ -351,6 +409,48 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         x86::dispatch(f)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        f()
+    }
+}
+
+/// The dispatch of a pass through the network `N`: [`dispatch_wide`] where
+/// it gains from AVX-512 ([`Module::WIDE`](crate::Module::WIDE)),
+/// [`dispatch`] otherwise (the other is not compiled).
+#[inline(always)]
+pub(crate) fn dispatch_for<N: crate::Module<X>, X, R>(f: impl FnOnce() -> R) -> R {
+    if N::WIDE {
+        dispatch_wide(f)
+    } else {
+        dispatch(f)
+    }
+}
+
+/// The dispatch of a streaming step through `N`, as [`dispatch_for`]
+/// ([`Stream::WIDE`](crate::stream::Stream::WIDE)).
+#[inline(always)]
+pub(crate) fn dispatch_step<N: crate::stream::Stream<X>, X, R>(f: impl FnOnce() -> R) -> R {
+    if N::WIDE {
+        dispatch_wide(f)
+    } else {
+        dispatch(f)
+    }
+}
+
+/// [`dispatch`], compiled for AVX-512F and AVX-512VL as well where this
+/// CPU has them (asked once, see [`x86`]): the generic code `f` inlines
+/// then has 32 vector registers and is vectorised up to 16 lanes wide. For
+/// the passes of networks that gain from it ([`Module::WIDE`](crate::Module::WIDE)), not for
+/// those the compiler vectorises worse so (a loss over a batch, whose
+/// logits it then gathers across samples). The same arithmetic as
+/// `dispatch`'s, so the same bits.
+#[inline(always)]
+pub(crate) fn dispatch_wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::dispatch_wide(f)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -552,7 +652,7 @@ pub(crate) fn affine_on<T: Scalar, K: Isa, const O: usize, const I: usize, const
 ) -> SMatrix<T, O, B> {
     let (w, b, x) = (&w.data.0, &b.data.0[0], &x.data.0);
     SMatrix::from_array_storage(ArrayStorage(match isa.avx2_fma() {
-        Some(cpu) => <T::Kernels as Kernels<T>>::affine_known(cpu, w, b, x),
+        Some(cpu) => <T::Kernels as Kernels<T>>::affine_known(cpu, isa, w, b, x),
         None if K::PLAIN => <Portable as Kernels<T>>::affine(w, b, x),
         None => <T::Kernels as Kernels<T>>::affine(w, b, x),
     }))
@@ -567,6 +667,20 @@ pub(crate) fn affine_on<T: Scalar, K: Isa, const O: usize, const I: usize, const
 #[inline(always)]
 pub(crate) fn dispatch_on<R>(fast: impl FnOnce(Avx2Fma) -> R, plain: impl FnOnce(Plain) -> R) -> R {
     x86::dispatch_on(fast, plain)
+}
+
+/// [`dispatch_on`] for a pass that gains from AVX-512 ([`Module::WIDE`](crate::Module::WIDE)):
+/// where this CPU also has AVX-512F and AVX-512VL, `wide` gets the proof
+/// ([`Avx512`]) and runs in a function compiled for all four, whose code
+/// the compiler vectorises 16 lanes wide with 32 registers. (x86-64 only.)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn dispatch_on_wide<R>(
+    wide: impl FnOnce(Avx512) -> R,
+    fast: impl FnOnce(Avx2Fma) -> R,
+    plain: impl FnOnce(Plain) -> R,
+) -> R {
+    x86::dispatch_on_wide(wide, fast, plain)
 }
 
 /// `Wᵀ dy`: the input gradient.

@@ -65,30 +65,47 @@ pub trait Activation<T: Scalar> {
 /// Its settings (`f64` fields) are listed as `field in T`: described as
 /// rounded to the network's scalar type `T`, as the arithmetic uses them.
 macro_rules! elementwise {
+    (wide $name:ident $(, $field:ident in $t:ident)*) => {
+        elementwise!(@loop true, $name $(, $field in $t)*);
+    };
     ($name:ident $(, $field:ident in $t:ident)*) => {
-        elementwise!(@impl $name $(, $field in $t)* ;
+        elementwise!(@loop false, $name $(, $field in $t)*);
+    };
+    (@loop $wide:expr, $name:ident $(, $field:ident in $t:ident)*) => {
+        elementwise!(@impl $wide, $name $(, $field in $t)* ;
             |this, x, y| kernels::map(x, y, |v| this.value(v)) ;
-            |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)));
+            |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)) ;
+            |this, x, y, _isa| kernels::map(x, y, |v| this.value(v)));
     };
     ($name:ident fast = $f:expr) => {
-        elementwise!(@impl $name ;
+        elementwise!(@impl true, $name ;
             |_this, x, y| kernels::fast($f, x, y) ;
-            |_this, x, y, d| kernels::fast2($f, x, y, d));
+            |_this, x, y, d| kernels::fast2($f, x, y, d) ;
+            |_this, x, y, isa| kernels::fast_on(isa, $f, x, y));
     };
-    (@impl $name:ident $(, $field:ident in $t:ident)* ;
+    (@impl $wide:expr, $name:ident $(, $field:ident in $t:ident)* ;
         |$s1:ident, $x1:ident, $y1:ident| $map:expr ;
-        |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr) => {
+        |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr ;
+        |$s3:ident, $x3:ident, $y3:ident, $i3:ident| $mapon:expr) => {
         impl<X: Tensor> Module<X> for $name
         where
             $name: Activation<X::Scalar>,
         {
             type Output = X;
             const PROBABILITY: bool = <$name as Activation<X::Scalar>>::PROBABILITY;
+            const WIDE: bool = $wide;
             #[inline(always)]
             fn forward(&self, x: &X) -> X {
                 let mut y = X::zeros();
                 let ($s1, $x1, $y1) = (self, x.as_slice(), y.as_mut_slice());
                 $map;
+                y
+            }
+            #[inline(always)]
+            fn forward_on<K: crate::module::Isa>(&self, x: &X, isa: K) -> X {
+                let mut y = X::zeros();
+                let ($s3, $x3, $y3, $i3) = (self, x.as_slice(), y.as_mut_slice(), isa);
+                $mapon;
                 y
             }
         }
@@ -128,6 +145,7 @@ macro_rules! elementwise {
             $name: Activation<X::Scalar>,
         {
             type State = ();
+            const WIDE: bool = $wide;
             type Output = X;
             #[inline(always)]
             fn start(&self) {}
@@ -320,7 +338,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
         (s, s * (T::one() - s))
     }
 }
-elementwise!(Sigmoid);
+elementwise!(wide Sigmoid);
 
 /// `σ(x) = tanh x`; `σ' = 1 − tanh² x`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -337,7 +355,7 @@ impl<T: Scalar> Activation<T> for Tanh {
         (t, T::one() - t * t)
     }
 }
-elementwise!(Tanh);
+elementwise!(wide Tanh);
 
 /// A fast `tanh`: the rational function `R(x) = x P(x²) / Q(x²)` with `P` of
 /// degree 4 and `Q` of degree 4 in `x²` (fitted to the relative error on
@@ -439,7 +457,7 @@ impl<T: Scalar> Activation<T> for Softplus {
         (self.value(x), x.sigmoid())
     }
 }
-elementwise!(Softplus);
+elementwise!(wide Softplus);
 
 /// `σ(x) = x` for `x > 0`, `α (eˣ − 1)` otherwise (default `α = 1`).
 ///
@@ -511,7 +529,7 @@ impl<T: Scalar> Activation<T> for Elu {
         }
     }
 }
-elementwise!(Elu, alpha in T);
+elementwise!(wide Elu, alpha in T);
 
 /// GELU in its tanh form (Hendrycks & Gimpel; PyTorch's `approximate="tanh"`):
 /// `σ(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
@@ -541,7 +559,7 @@ impl<T: Scalar> Activation<T> for Gelu {
         )
     }
 }
-elementwise!(Gelu);
+elementwise!(wide Gelu);
 
 /// `σ(x) = x`. Its tape is empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -199,6 +199,7 @@ where
     Columns: ConcatSizes<NA, NB, N>,
 {
     type Output = SMatrix<T, N, C>;
+    const WIDE: bool = A::WIDE || B::WIDE;
     #[inline]
     fn forward(&self, x: &SMatrix<T, I, C>) -> SMatrix<T, N, C> {
         stack(&self.a.forward(x), &self.b.forward(x))

@@ -147,6 +147,7 @@ where
     F::Output: ResidualOutput<X>,
 {
     type Output = X;
+    const WIDE: bool = F::WIDE;
     #[inline]
     fn forward(&self, x: &X) -> X {
         add(*x, &F::Output::into_input(self.0.forward(x)))
