@@ -1,7 +1,9 @@
-//! Speed of the three reference models, each against two hand-written
+//! Speed of the reference models, each against two hand-written
 //! baselines and the machine's peak, all measured in the same run.
 //!
 //! * `tiny`: 2 → 16 `FastTanh` → 16 `FastTanh` → 1 `FastSigmoid`;
+//! * `tanh`: the tiny model with the exact `Tanh` and `Sigmoid`, which the
+//!   plain baseline also uses (no tuned baseline: its rows show `—`);
 //! * `digits`: 64 → 32 relu → 10;
 //! * `mid`: 128 → 256 relu → 256 relu → 10.
 //!
@@ -131,6 +133,19 @@ type Tiny = (
 );
 /// The tiny model trains on logits: `BinaryCrossEntropy` fuses the sigmoid.
 type TinyLogits = (Dense<2, 16>, TinyAct, Dense<16, 16>, TinyAct, Dense<16, 1>);
+/// The tiny model with the exact activations (`Tanh`, `Sigmoid`), whose
+/// loops the compiler vectorises from scalar code: the plain baseline is
+/// this model.
+type Exact = (
+    Dense<2, 16>,
+    Tanh,
+    Dense<16, 16>,
+    Tanh,
+    Dense<16, 1>,
+    Sigmoid,
+);
+/// It trains on logits, as the tiny model does.
+type ExactLogits = (Dense<2, 16>, Tanh, Dense<16, 16>, Tanh, Dense<16, 1>);
 type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
 type Mid = (Dense<128, 256>, Relu, Dense<256, 256>, Relu, Dense<256, 10>);
 
@@ -270,6 +285,73 @@ fn tiny(c: &mut Criterion) {
     });
     bench(&mut g, "train-tuned", ft, || {
         fast.train_step(black_box(&xs), &ts, LR)
+    });
+    g.finish();
+}
+
+/// The tiny shape with the exact activations: staticnet and the plain
+/// baseline (which uses the same exact functions; there is no tuned one).
+fn exact(c: &mut Criterion) {
+    let layers = [(2, 16), (16, 16), (16, 1)];
+    let mut g = c.benchmark_group("tanh");
+    let net = aligned(Exact::random(Init::Xavier, &mut rng(1)));
+    let net = &net.0;
+    let x: SVector<f32, 2> = input(2);
+    let xb: SMatrix<f32, 2, B> = input(3);
+    let naive = aligned(baseline::Tiny::new(&net.0, &net.2, &net.4));
+    let naive = &naive.0;
+    tuned::assert_close(
+        "tanh output",
+        &naive.forward(&x.data.0[0]),
+        net.predict(&x).as_slice(),
+        1e-5,
+    );
+    let f1 = forward_flops(&layers);
+    bench(&mut g, "infer-staticnet", f1, || net.predict(black_box(&x)));
+    bench(&mut g, "infer-baseline", f1, || {
+        naive.forward(black_box(&x.data.0[0]))
+    });
+    bench(&mut g, "forward32-staticnet", f1 * B as u64, || {
+        net.predict(black_box(&xb))
+    });
+
+    let targets: [SVector<f32, 1>; B] =
+        core::array::from_fn(|j| SVector::from([(xb[(0, j)] * xb[(1, j)] > 0.0) as u8 as f32]));
+    let mut train = aligned(ExactLogits::random(Init::Xavier, &mut rng(1)));
+    let train = &mut train.0;
+    let mut naive = aligned(baseline::Tiny::new(&train.0, &train.2, &train.4));
+    let naive = &mut naive.0;
+    let xs = xb.data.0;
+    let ts = targets.map(|t| t[0]);
+    {
+        let mut after = aligned(train.clone());
+        let l = one_step(&mut after.0, &BinaryCrossEntropy, &xb, &targets);
+        let mut check = aligned(baseline::Tiny::new(&train.0, &train.2, &train.4));
+        let lb = check.0.train_step(&xs, &ts, LR);
+        tuned::assert_close("tanh loss", &[lb], &[l], 1e-4);
+    }
+    let mut grad = aligned(ExactLogits::zeros());
+    let grad = &mut grad.0;
+    let mut sgd = aligned(Sgd::new(LR as f64));
+    let sgd = &mut sgd.0;
+    let ft = train_flops(&layers, B);
+    let mut tape = aligned(train.forward_train(&xb).1);
+    let tape = &mut tape.0;
+    let mut step_rng = rng(7);
+    bench(&mut g, "train-staticnet", ft, || {
+        sgd_step(
+            train,
+            &BinaryCrossEntropy,
+            black_box(&xb),
+            &targets,
+            grad,
+            tape,
+            sgd,
+            &mut step_rng,
+        )
+    });
+    bench(&mut g, "train-baseline", ft, || {
+        naive.train_step(black_box(&xs), &ts, LR)
     });
     g.finish();
 }
@@ -456,6 +538,7 @@ fn main() {
     peak::group(&mut c);
     bandwidth(&mut c);
     tiny(&mut c);
+    exact(&mut c);
     digits(&mut c);
     mid(&mut c);
     c.final_summary();
@@ -464,6 +547,7 @@ fn main() {
     let mid = [(128, 256), (256, 256), (256, 10)];
     summary::print(&[
         ("tiny", forward_flops(&tiny), train_flops(&tiny, B)),
+        ("tanh", forward_flops(&tiny), train_flops(&tiny, B)),
         ("digits", forward_flops(&digits), train_flops(&digits, B)),
         ("mid", forward_flops(&mid), train_flops(&mid, B)),
     ]);
