@@ -89,6 +89,39 @@ where
     l
 }
 
+/// The `train-staticnet` row: `sgd_step` on `net`, its gradient,
+/// optimiser and tape at the start of cache lines as the network is.
+fn bench_step<N, L, X, Tg, const B: usize>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    flops: u64,
+    net: &mut N,
+    loss: &L,
+    x: &X,
+    targets: &[Tg; B],
+) where
+    N: Train<X> + Params<f32>,
+    N::Output: staticnet::tensor::Batch<B> + staticnet::Tensor<Scalar = f32>,
+    <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
+    L: Loss,
+{
+    let mut grad = aligned(N::zeros());
+    let mut sgd = aligned(Sgd::new(LR as f64));
+    let mut tape = aligned(net.forward_train(x).1);
+    let mut step_rng = rng(7);
+    bench(g, "train-staticnet", flops, || {
+        sgd_step(
+            net,
+            loss,
+            black_box(x),
+            targets,
+            &mut grad.0,
+            &mut tape.0,
+            &mut sgd.0,
+            &mut step_rng,
+        )
+    });
+}
+
 /// One staticnet step on `net` as `sgd_step` takes it, with a fresh
 /// gradient and optimiser: the reference the tuned baseline's step is
 /// checked against.
@@ -260,26 +293,8 @@ fn tiny(c: &mut Criterion) {
             .check_step((&train.0, &train.2, &train.4), (&a.0, &a.2, &a.4));
         tuned::assert_close("tiny loss", &[lt], &[l], 1e-4);
     }
-    let mut grad = aligned(TinyLogits::zeros());
-    let grad = &mut grad.0;
-    let mut sgd = aligned(Sgd::new(LR as f64));
-    let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
-    let mut tape = aligned(train.forward_train(&xb).1);
-    let tape = &mut tape.0;
-    let mut step_rng = rng(7);
-    bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(
-            train,
-            &BinaryCrossEntropy,
-            black_box(&xb),
-            &targets,
-            grad,
-            tape,
-            sgd,
-            &mut step_rng,
-        )
-    });
+    bench_step(&mut g, ft, train, &BinaryCrossEntropy, &xb, &targets);
     bench(&mut g, "train-baseline", ft, || {
         naive.train_step(black_box(&xs), &ts, LR)
     });
@@ -330,26 +345,8 @@ fn exact(c: &mut Criterion) {
         let lb = check.0.train_step(&xs, &ts, LR);
         tuned::assert_close("tanh loss", &[lb], &[l], 1e-4);
     }
-    let mut grad = aligned(ExactLogits::zeros());
-    let grad = &mut grad.0;
-    let mut sgd = aligned(Sgd::new(LR as f64));
-    let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
-    let mut tape = aligned(train.forward_train(&xb).1);
-    let tape = &mut tape.0;
-    let mut step_rng = rng(7);
-    bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(
-            train,
-            &BinaryCrossEntropy,
-            black_box(&xb),
-            &targets,
-            grad,
-            tape,
-            sgd,
-            &mut step_rng,
-        )
-    });
+    bench_step(&mut g, ft, train, &BinaryCrossEntropy, &xb, &targets);
     bench(&mut g, "train-baseline", ft, || {
         naive.train_step(black_box(&xs), &ts, LR)
     });
@@ -404,26 +401,8 @@ fn digits(c: &mut Criterion) {
         check.0.check_step((&train.0, &train.2), (&a.0, &a.2));
         tuned::assert_close("digits loss", &[lt], &[l], 1e-4);
     }
-    let mut grad = aligned(Digits::zeros());
-    let grad = &mut grad.0;
-    let mut sgd = aligned(Sgd::new(LR as f64));
-    let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
-    let mut tape = aligned(train.forward_train(&xb).1);
-    let tape = &mut tape.0;
-    let mut step_rng = rng(7);
-    bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(
-            train,
-            &CrossEntropy,
-            black_box(&xb),
-            &targets,
-            grad,
-            tape,
-            sgd,
-            &mut step_rng,
-        )
-    });
+    bench_step(&mut g, ft, train, &CrossEntropy, &xb, &targets);
     bench(&mut g, "train-baseline", ft, || {
         naive.train_step(black_box(&xs), &targets, LR)
     });
@@ -485,26 +464,8 @@ fn mid(c: &mut Criterion) {
             .check_step((&net.0, &net.2, &net.4), (&a.0, &a.2, &a.4));
         tuned::assert_close("mid loss", &[lt], &[l], 1e-4);
     }
-    let mut grad = aligned(Mid::zeros());
-    let grad = &mut grad.0;
-    let mut sgd = aligned(Sgd::<Mid>::new(LR as f64));
-    let sgd = &mut sgd.0;
     let ft = train_flops(&layers, B);
-    let mut tape = aligned(train.forward_train(&*xb).1);
-    let tape = &mut tape.0;
-    let mut step_rng = rng(7);
-    bench(&mut g, "train-staticnet", ft, || {
-        sgd_step(
-            train,
-            &CrossEntropy,
-            black_box(&*xb),
-            &targets,
-            grad,
-            tape,
-            sgd,
-            &mut step_rng,
-        )
-    });
+    bench_step(&mut g, ft, train, &CrossEntropy, &*xb, &targets);
     bench(&mut g, "train-baseline", ft, || {
         naive.train_step(black_box(&xs), &targets, LR)
     });
