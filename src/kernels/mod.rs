@@ -442,8 +442,9 @@ pub(crate) fn dispatch_step<N: crate::stream::Stream<X>, X, R>(f: impl FnOnce() 
 /// [`dispatch`], compiled for AVX-512F and AVX-512VL as well where this
 /// CPU has them (asked once, see [`x86`]): the generic code `f` inlines
 /// then has 32 vector registers and is vectorised up to 16 lanes wide. For
-/// the passes of networks that gain from it ([`Module::WIDE`](crate::Module::WIDE)), not for
-/// those the compiler vectorises worse so (a loss over a batch, whose
+/// the passes of networks that gain from it
+/// ([`Module::WIDE`](crate::Module::WIDE)), not for those the compiler
+/// vectorises worse so (a loss over a batch, whose
 /// logits it then gathers across samples). The same arithmetic as
 /// `dispatch`'s, so the same bits.
 #[inline(always)]
@@ -669,8 +670,9 @@ pub(crate) fn dispatch_on<R>(fast: impl FnOnce(Avx2Fma) -> R, plain: impl FnOnce
     x86::dispatch_on(fast, plain)
 }
 
-/// [`dispatch_on`] for a pass that gains from AVX-512 ([`Module::WIDE`](crate::Module::WIDE)):
-/// where this CPU also has AVX-512F and AVX-512VL, `wide` gets the proof
+/// [`dispatch_on`] for a pass that gains from AVX-512
+/// ([`Module::WIDE`](crate::Module::WIDE)): where this CPU also has
+/// AVX-512F and AVX-512VL, `wide` gets the proof
 /// ([`Avx512`]) and runs in a function compiled for all four, whose code
 /// the compiler vectorises 16 lanes wide with 32 registers. (x86-64 only.)
 #[cfg(target_arch = "x86_64")]

@@ -449,10 +449,10 @@ pub(crate) fn dispatch_on_wide<R>(
 }
 
 /// [`dispatch_on`] for a pass compiled for AVX-512F and AVX-512VL where the
-/// CPU has them, in a build whose target enables AVX2 and FMA: `wide` where the target also enables
-/// AVX-512F and AVX-512VL, or in a function compiled for them where this
-/// CPU has them (unless the build turned them off, `STATICNET_NO_AVX512=1`),
-/// `fast` otherwise.
+/// CPU has them, in a build whose target enables AVX2 and FMA: `wide` where
+/// the target also enables AVX-512F and AVX-512VL, or in a function
+/// compiled for them where this CPU has them (unless the build turned them
+/// off, `STATICNET_NO_AVX512=1`), `fast` otherwise.
 #[cfg(all(
     not(staticnet_no_simd),
     all(target_feature = "avx2", target_feature = "fma")
@@ -495,11 +495,12 @@ pub(crate) fn dispatch_on_wide<R>(
 }
 
 /// [`dispatch_on`] for a pass compiled for AVX-512F and AVX-512VL where the
-/// CPU has them: where this CPU has AVX2, FMA, AVX-512F and AVX-512VL (and the build did not turn the last
-/// two off, `STATICNET_NO_AVX512=1`), `wide` gets the proof ([`Avx512`]) and
-/// runs in a function compiled for all four; where it has AVX2 and FMA,
-/// `fast` gets that proof ([`Avx2Fma`]) and runs in a function compiled for
-/// them; `plain` runs otherwise.
+/// CPU has them: where this CPU has AVX2, FMA, AVX-512F and AVX-512VL (and
+/// the build did not turn the last two off, `STATICNET_NO_AVX512=1`),
+/// `wide` gets the proof ([`Avx512`]) and runs in a function compiled for
+/// all four; where it has AVX2 and FMA, `fast` gets that proof
+/// ([`Avx2Fma`]) and runs in a function compiled for them; `plain` runs
+/// otherwise.
 #[cfg(not(any(
     staticnet_no_simd,
     all(target_feature = "avx2", target_feature = "fma")
