@@ -46,10 +46,10 @@ macro_rules! tuple_impls {
             fn forward(&self, x: &X) -> $Y {
                 // x86-64: asked once, the answer handed to the layers as a
                 // type (a network that gains from AVX-512, `WIDE`, also
-                // asks for that). Elsewhere there is nothing to ask (the plain loops),
-                // and the pass is the layers' `forward`s as it was, so that
-                // the firmware's code stays what `embedded/footprint.sh`
-                // measured.
+                // asks for that). Elsewhere there is nothing to ask (the
+                // plain loops), and the pass is the layers' `forward`s as
+                // it was, so that the firmware's code stays what
+                // `embedded/footprint.sh` measured.
                 #[cfg(target_arch = "x86_64")]
                 {
                     if <Self as Module<X>>::WIDE {
