@@ -127,7 +127,10 @@ pub trait Module<X>: Network {
     /// layers says so (a tuple takes the `or` of its layers'), and hands
     /// its layers [`Avx512`]; the arithmetic is the same, so are the bits.
     /// `true` for the element-wise activations but `Relu`, `LeakyRelu` and
-    /// `Identity`; `false` by default, which keeps a pass compiled for AVX2
+    /// `Identity` (the fast ones, `FastTanh` and `FastSigmoid`, whose
+    /// kernels are written for 8 lanes, then run without their check, which
+    /// 16 registers could not afford); `false` by default, which keeps a
+    /// pass compiled for AVX2
     /// alone (a whole pass compiled for AVX-512 also moves and clears its
     /// values in 512-bit registers, which an Intel core measured slower for
     /// the recurrent layers' streaming step).

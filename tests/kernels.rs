@@ -535,8 +535,9 @@ fn networks_with_exact_activations_say_their_passes_gain_from_avx512() {
     fn wide<N: Module<X>>() -> bool {
         N::WIDE
     }
-    // The loops the compiler vectorises from scalar code: the exact and
-    // the fast activations; not the products, `Relu` or `Identity`.
+    // The exact activations (loops the compiler vectorises from scalar
+    // code) and the fast ones (which then skip their check); not the
+    // products, nor `Relu`.
     assert!(wide::<Tanh>() && wide::<Sigmoid>() && wide::<Gelu>() && wide::<FastTanh>());
     assert!(!wide::<Relu>() && !wide::<Dense<4, 4>>() && !wide::<(Dense<4, 4>, Relu)>());
     // A network: any of its layers, at any depth.
