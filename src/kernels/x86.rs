@@ -566,7 +566,7 @@ fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// `f()`, in a function compiled with AVX2, FMA, AVX-512F and AVX-512VL
-/// enabled: [`with_avx2`] for the passes that [`dispatch_on`] and
+/// enabled: [`with_avx2`] for the passes that [`dispatch_on_wide`] and
 /// [`dispatch_wide`] run there, whose inlined code gets 32 vector
 /// registers and may be vectorised 16 lanes wide.
 #[cfg(not(any(
@@ -831,8 +831,9 @@ impl Kernels<f32> for Avx2 {
         let vl = || P::WIDE || available_vl();
         if const { streams(O, I, B) } && vl() {
             let mut out = MaybeUninit::<[[f32; O]; B]>::uninit();
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL; `streams` holds only for `B = 1`, and
+            // SAFETY: `vl` (an `Avx512` pass, made only after that check,
+            // or `available_vl`) says that this CPU has AVX2, FMA, AVX-512F
+            // and AVX-512VL; `streams` holds only for `B = 1`, and
             // `simd_affine_stream` writes every element of that column.
             unsafe {
                 simd_affine_stream(pass, w, b, &x[0], &mut slots(&mut out)[0]);
@@ -843,9 +844,9 @@ impl Kernels<f32> for Avx2 {
             // The output from here (not returned from the call), so that
             // it is built where the layer keeps it, not copied there.
             let mut out = MaybeUninit::uninit();
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL; `simd_affine_vl` writes every element
-            // of `out`.
+            // SAFETY: `vl` says that this CPU has AVX2, FMA, AVX-512F and
+            // AVX-512VL (above); `simd_affine_vl` writes every element of
+            // `out`.
             unsafe {
                 simd_affine_vl(pass, w, b, x, slots(&mut out));
                 return out.assume_init();

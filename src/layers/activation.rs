@@ -61,8 +61,9 @@ pub trait Activation<T: Scalar> {
 
 /// Implements `Module`, `Train` and `Params` for an element-wise activation:
 /// one loop of [`Activation::value`] (or `value_and_derivative`) over the
-/// tensor, or, with `fast = …`, the kernels of a fast rational activation.
-/// Its settings (`f64` fields) are listed as `field in T`: described as
+/// tensor, or, with `fast = …`, the kernels of a fast rational activation
+/// (which take the kernels a network's forward pass names, `forward_on`).
+/// `wide` before the name, and `fast`, make it [`Module::WIDE`]. Its settings (`f64` fields) are listed as `field in T`: described as
 /// rounded to the network's scalar type `T`, as the arithmetic uses them.
 macro_rules! elementwise {
     (wide $name:ident $(, $field:ident in $t:ident)*) => {
@@ -74,8 +75,7 @@ macro_rules! elementwise {
     (@loop $wide:expr, $name:ident $(, $field:ident in $t:ident)*) => {
         elementwise!(@impl $wide, $name $(, $field in $t)* ;
             |this, x, y| kernels::map(x, y, |v| this.value(v)) ;
-            |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)) ;
-            |this, x, y, _isa| kernels::map(x, y, |v| this.value(v)));
+            |this, x, y, d| kernels::map2(x, y, d, |v| this.value_and_derivative(v)));
     };
     ($name:ident fast = $f:expr) => {
         elementwise!(@impl true, $name ;
@@ -85,8 +85,8 @@ macro_rules! elementwise {
     };
     (@impl $wide:expr, $name:ident $(, $field:ident in $t:ident)* ;
         |$s1:ident, $x1:ident, $y1:ident| $map:expr ;
-        |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr ;
-        |$s3:ident, $x3:ident, $y3:ident, $i3:ident| $mapon:expr) => {
+        |$s2:ident, $x2:ident, $y2:ident, $d2:ident| $map2:expr
+        $(; |$s3:ident, $x3:ident, $y3:ident, $i3:ident| $mapon:expr)?) => {
         impl<X: Tensor> Module<X> for $name
         where
             $name: Activation<X::Scalar>,
@@ -101,6 +101,7 @@ macro_rules! elementwise {
                 $map;
                 y
             }
+            $(
             #[inline(always)]
             fn forward_on<K: crate::module::Isa>(&self, x: &X, isa: K) -> X {
                 let mut y = X::zeros();
@@ -108,6 +109,7 @@ macro_rules! elementwise {
                 $mapon;
                 y
             }
+            )?
         }
 
         impl<X: Tensor> Train<X> for $name
