@@ -3655,8 +3655,8 @@ mod simd_tests {
     /// The three lane sums add in the documented order,
     /// `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`, bit for bit:
     /// the kernels that mix them (a transposed product's full and last
-    /// tiles) rely on it. Values whose sums round differently in any other
-    /// order.
+    /// tiles) rely on it. Values on several scales, whose sums round
+    /// differently in sequence (checked below).
     #[test]
     fn lane_sums_add_in_the_documented_order() {
         if !available() {
