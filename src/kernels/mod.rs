@@ -960,6 +960,7 @@ pub(crate) mod testing {
                     check::<K, $o, $i, 1>(seed);
                     check::<K, $o, $i, 2>(seed);
                     check::<K, $o, $i, 5>(seed);
+                    check::<K, $o, $i, 7>(seed);
                     check::<K, $o, $i, 32>(seed);
                 )*
             }};
