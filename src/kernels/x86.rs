@@ -1239,6 +1239,19 @@ macro_rules! narrower_tile {
     };
 }
 
+/// A tile of `R` by `C` as the number `R * 100 + C` (0 for none), for a
+/// `match` on a constant of it: rustc then compiles only the arm taken. A
+/// match on an `Option` or a tuple, or on a value the code computes at run
+/// time, has every arm compiled for every shape, which multiplied the
+/// kernels' instances in the tests' sweep of shapes (the unit tests took
+/// 159 s of CPU to build at opt-level 0, 38 s with the tiles chosen so).
+const fn tile_code(tile: Option<(usize, usize)>) -> usize {
+    match tile {
+        Some((r, c)) => r * 100 + c,
+        None => 0,
+    }
+}
+
 /// The terms of an `affine` tile from input `$i` on, in vectors of the
 /// width the functions name (`$load` of `$at`, `$set1`, `$fmadd`): input
 /// `k` to chain `k mod S` (`$i` a multiple of `S`), `S` inputs a step (each
@@ -1332,17 +1345,41 @@ fn affine_chains<P: Isa, const O: usize, const I: usize, const B: usize, const S
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
-    let v = O.div_ceil(8);
-    // One sample: 8 / S vectors of one column (8 sums in flight), held in
-    // registers over all the inputs, so that each weight is loaded once and
-    // nothing else touches memory (a tall layer reads W block by block, 32
-    // bytes of each column per block, at close to L2's bandwidth: see the
-    // README's speed section). A batch: 8 to 12 sums, as many columns as
-    // the chains leave registers for.
-    let (rows, cols) = if B == 1 {
-        (8 / S, 1)
+    match const { tile_code(chain_tile(O, B, S)) } {
+        0 => {
+            for v0 in 0..O.div_ceil(8) {
+                for j0 in 0..B {
+                    affine_tile::<_, O, I, B, 1, 1, S>(pass, w, b, x, out, v0, j0);
+                }
+            }
+        }
+        801 => affine_tiles::<_, O, I, B, 8, 1, S>(pass, w, b, x, out),
+        401 => affine_tiles::<_, O, I, B, 4, 1, S>(pass, w, b, x, out),
+        201 => affine_tiles::<_, O, I, B, 2, 1, S>(pass, w, b, x, out),
+        304 => affine_tiles::<_, O, I, B, 3, 4, S>(pass, w, b, x, out),
+        204 => affine_tiles::<_, O, I, B, 2, 4, S>(pass, w, b, x, out),
+        203 => affine_tiles::<_, O, I, B, 2, 3, S>(pass, w, b, x, out),
+        103 => affine_tiles::<_, O, I, B, 1, 3, S>(pass, w, b, x, out),
+        _ => affine_tiles::<_, O, I, B, 1, 1, S>(pass, w, b, x, out),
+    }
+}
+
+/// The tile (vectors, columns) of [`affine_chains`] with `s` chains per
+/// output, or `None` where the shapes are smaller than it (then one vector
+/// by one column at a time).
+///
+/// One sample: 8 / s vectors of one column (8 sums in flight), held in
+/// registers over all the inputs, so that each weight is loaded once and
+/// nothing else touches memory (a tall layer reads W block by block, 32
+/// bytes of each column per block, at close to L2's bandwidth: see the
+/// README's speed section). A batch: 8 to 12 sums, as many columns as
+/// the chains leave registers for.
+const fn chain_tile(o: usize, b: usize, s: usize) -> Option<(usize, usize)> {
+    let v = o.div_ceil(8);
+    let (rows, cols) = if b == 1 {
+        (8 / s, 1)
     } else {
-        match S {
+        match s {
             1 if v.is_multiple_of(2) => (2, 4),
             1 => (3, 4),
             2 => (2, 3),
@@ -1350,23 +1387,10 @@ fn affine_chains<P: Isa, const O: usize, const I: usize, const B: usize, const S
             _ => (1, 1),
         }
     };
-    if v < rows || B < cols {
-        for v0 in 0..v {
-            for j0 in 0..B {
-                affine_tile::<_, O, I, B, 1, 1, S>(pass, w, b, x, out, v0, j0);
-            }
-        }
-        return;
-    }
-    match (rows, cols) {
-        (8, 1) => affine_tiles::<_, O, I, B, 8, 1, S>(pass, w, b, x, out),
-        (4, 1) => affine_tiles::<_, O, I, B, 4, 1, S>(pass, w, b, x, out),
-        (2, 1) => affine_tiles::<_, O, I, B, 2, 1, S>(pass, w, b, x, out),
-        (3, 4) => affine_tiles::<_, O, I, B, 3, 4, S>(pass, w, b, x, out),
-        (2, 4) => affine_tiles::<_, O, I, B, 2, 4, S>(pass, w, b, x, out),
-        (2, 3) => affine_tiles::<_, O, I, B, 2, 3, S>(pass, w, b, x, out),
-        (1, 3) => affine_tiles::<_, O, I, B, 1, 3, S>(pass, w, b, x, out),
-        _ => affine_tiles::<_, O, I, B, 1, 1, S>(pass, w, b, x, out),
+    if v < rows || b < cols {
+        None
+    } else {
+        Some((rows, cols))
     }
 }
 
@@ -1455,32 +1479,33 @@ fn simd_affine_vl<P: Isa, const O: usize, const I: usize, const B: usize>(
     x: &[[f32; I]; B],
     out: &mut [[MaybeUninit<f32>; O]; B],
 ) {
-    match const { (zmm_affine_tile(O, I, B), chains(O, I)) } {
-        (Some((4, 6)), 1) => return affine_tiles16::<_, O, I, B, 4, 6, 1>(pass, w, b, x, out),
-        (Some((3, 8)), 1) => return affine_tiles16::<_, O, I, B, 3, 8, 1>(pass, w, b, x, out),
-        (Some((2, 12)), 1) => return affine_tiles16::<_, O, I, B, 2, 12, 1>(pass, w, b, x, out),
-        (Some((1, 12)), 1) => return affine_tiles16::<_, O, I, B, 1, 12, 1>(pass, w, b, x, out),
-        (Some((3, 4)), 2) => return affine_tiles16::<_, O, I, B, 3, 4, 2>(pass, w, b, x, out),
-        (Some((2, 6)), 2) => return affine_tiles16::<_, O, I, B, 2, 6, 2>(pass, w, b, x, out),
-        (Some((1, 12)), 2) => return affine_tiles16::<_, O, I, B, 1, 12, 2>(pass, w, b, x, out),
-        (Some((1, 6)), 4) => return affine_tiles16::<_, O, I, B, 1, 6, 4>(pass, w, b, x, out),
+    match const { tile_code(zmm_affine_tile(O, I, B)) * 10 + chains(O, I) } {
+        4061 => return affine_tiles16::<_, O, I, B, 4, 6, 1>(pass, w, b, x, out),
+        3081 => return affine_tiles16::<_, O, I, B, 3, 8, 1>(pass, w, b, x, out),
+        2121 => return affine_tiles16::<_, O, I, B, 2, 12, 1>(pass, w, b, x, out),
+        1121 => return affine_tiles16::<_, O, I, B, 1, 12, 1>(pass, w, b, x, out),
+        3042 => return affine_tiles16::<_, O, I, B, 3, 4, 2>(pass, w, b, x, out),
+        2062 => return affine_tiles16::<_, O, I, B, 2, 6, 2>(pass, w, b, x, out),
+        1122 => return affine_tiles16::<_, O, I, B, 1, 12, 2>(pass, w, b, x, out),
+        1064 => return affine_tiles16::<_, O, I, B, 1, 6, 4>(pass, w, b, x, out),
         _ => {}
     }
     // The 8-lane tiles only where they pay on their own (a product that
     // came for the 16-lane ones but has no such tile runs the AVX2 kernel).
     let tile = const {
-        if wide_pays(O, I, B) {
+        let tile = if wide_pays(O, I, B) {
             wide_affine_tile(O, I, B)
         } else {
             None
-        }
+        };
+        tile_code(tile) * 10 + chains(O, I)
     };
-    match (tile, const { chains(O, I) }) {
-        (Some((4, 6)), 1) => affine_tiles::<_, O, I, B, 4, 6, 1>(pass, w, b, x, out),
-        (Some((4, 3)), 2) => affine_tiles::<_, O, I, B, 4, 3, 2>(pass, w, b, x, out),
-        (Some((2, 3)), 2) => affine_tiles::<_, O, I, B, 2, 3, 2>(pass, w, b, x, out),
-        (Some((2, 3)), 4) => affine_tiles::<_, O, I, B, 2, 3, 4>(pass, w, b, x, out),
-        (Some((1, 3)), 8) => affine_tiles::<_, O, I, B, 1, 3, 8>(pass, w, b, x, out),
+    match tile {
+        4061 => affine_tiles::<_, O, I, B, 4, 6, 1>(pass, w, b, x, out),
+        4032 => affine_tiles::<_, O, I, B, 4, 3, 2>(pass, w, b, x, out),
+        2032 => affine_tiles::<_, O, I, B, 2, 3, 2>(pass, w, b, x, out),
+        2034 => affine_tiles::<_, O, I, B, 2, 3, 4>(pass, w, b, x, out),
+        1038 => affine_tiles::<_, O, I, B, 1, 3, 8>(pass, w, b, x, out),
         _ => affine_into(pass, w, b, x, out),
     }
 }
@@ -1562,7 +1587,7 @@ fn affine_tiles16<
         }
         if rest > 0 {
             let j0 = full * C;
-            narrower_tile!(rest, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+            narrower_tile!(const { B % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
                 affine_tile16::<_, O, I, B, R, K, S>(pass, w, b, x, out, v0, j0)
             });
         }
@@ -1766,7 +1791,7 @@ fn simd_affine_stream<P: Isa, const O: usize, const I: usize>(
     if r0 < O {
         // The last rows, in as many vectors as they need (their last
         // window ending at `O`).
-        narrower_tile!((O - r0).div_ceil(16), [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15], |V| {
+        narrower_tile!(const { (O % STREAM_ROWS).div_ceil(16) }, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15], |V| {
             stream_block::<_, O, I, V>(pass, w, b, x, out, r0)
         });
     }
@@ -1838,7 +1863,7 @@ fn affine_tiles<
         }
         if rest > 0 {
             let j0 = full * C;
-            narrower_tile!(rest, [1 2 3 4 5], |K| {
+            narrower_tile!(const { B % C }, [1 2 3 4 5], |K| {
                 affine_tile::<_, O, I, B, R, K, S>(pass, w, b, x, out, v0, j0)
             });
         }
@@ -2162,28 +2187,34 @@ fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
     // went through the stack every window: on Zen 3, mid's 256 × 256
     // `Wᵀ dy` of 32 samples took 79 µs, 55 µs in these tiles. Batches of
     // 3 to 5 keep it.
-    let (rows, cols) = if B == 1 {
-        (8, 1)
-    } else if B >= 6 {
-        (2, 6)
-    } else if B >= 3 {
-        (4, 3)
-    } else {
-        (4, B)
+    let tile = const {
+        let (rows, cols) = if B == 1 {
+            (8, 1)
+        } else if B >= 6 {
+            (2, 6)
+        } else if B >= 3 {
+            (4, 3)
+        } else {
+            (4, B)
+        };
+        if I < rows || B < cols {
+            0
+        } else {
+            tile_code(Some((rows, cols)))
+        }
     };
-    if I < rows || B < cols {
-        for i0 in 0..I {
-            for j0 in 0..B {
-                tt_tile::<O, I, B, 1, 1>(w, dy, out, i0, j0);
+    match tile {
+        0 => {
+            for i0 in 0..I {
+                for j0 in 0..B {
+                    tt_tile::<O, I, B, 1, 1>(w, dy, out, i0, j0);
+                }
             }
         }
-        return;
-    }
-    match (rows, cols) {
-        (8, 1) => tt_blocks::<O, I, B, 8, 1>(w, dy, out),
-        (2, 6) => tt_blocks::<O, I, B, 2, 6>(w, dy, out),
-        (4, 3) => tt_blocks::<O, I, B, 4, 3>(w, dy, out),
-        (4, 2) => tt_blocks::<O, I, B, 4, 2>(w, dy, out),
+        801 => tt_blocks::<O, I, B, 8, 1>(w, dy, out),
+        206 => tt_blocks::<O, I, B, 2, 6>(w, dy, out),
+        403 => tt_blocks::<O, I, B, 4, 3>(w, dy, out),
+        402 => tt_blocks::<O, I, B, 4, 2>(w, dy, out),
         _ => tt_blocks::<O, I, B, 1, 1>(w, dy, out),
     }
 }
@@ -2496,14 +2527,32 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
     // spare): 2 vectors by 6 columns, or 3 by 4 when the height is an odd
     // number of vectors (1 by 4 for a single vector), in `ao_tiles` (the
     // last `I mod C` columns as one narrower tile).
-    let v = O.div_ceil(8);
-    match v {
-        _ if v.is_multiple_of(2) && I >= 6 => return ao_tiles::<O, I, B, 2, 6>(dw, db, dy, x),
-        1 if I >= 4 => return ao_tiles::<O, I, B, 1, 4>(dw, db, dy, x),
-        _ if v.is_multiple_of(2) && I >= 4 => return ao_tiles::<O, I, B, 2, 4>(dw, db, dy, x),
-        _ if I >= 4 => return ao_tiles::<O, I, B, 3, 4>(dw, db, dy, x),
+    // The tile as `R * 100 + C`, a constant, so that only the tile taken
+    // is compiled (a match on a value computed at run time, or on a tuple,
+    // compiles every arm: the kernels' tests, which sweep many shapes,
+    // took minutes to build so).
+    let tile = const {
+        let v = O.div_ceil(8);
+        if v.is_multiple_of(2) && I >= 6 {
+            206
+        } else if v == 1 && I >= 4 {
+            104
+        } else if v.is_multiple_of(2) && I >= 4 {
+            204
+        } else if I >= 4 {
+            304
+        } else {
+            0
+        }
+    };
+    match tile {
+        206 => return ao_tiles::<O, I, B, 2, 6>(dw, db, dy, x),
+        104 => return ao_tiles::<O, I, B, 1, 4>(dw, db, dy, x),
+        204 => return ao_tiles::<O, I, B, 2, 4>(dw, db, dy, x),
+        304 => return ao_tiles::<O, I, B, 3, 4>(dw, db, dy, x),
         _ => {}
     }
+    let v = O.div_ceil(8);
     // Fewer than 4 columns: one vector by one column at a time.
     let fresh = accumulate_bias(db, dy);
     for v0 in 0..v {
@@ -2570,26 +2619,26 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
-    match const { zmm_outer_tile(O, I, B) } {
-        Some((4, 6)) => return ao_tiles16::<O, I, B, 4, 6>(dw, db, dy, x),
-        Some((3, 8)) => return ao_tiles16::<O, I, B, 3, 8>(dw, db, dy, x),
-        Some((2, 12)) => return ao_tiles16::<O, I, B, 2, 12>(dw, db, dy, x),
-        Some((1, 12)) => return ao_tiles16::<O, I, B, 1, 12>(dw, db, dy, x),
+    match const { tile_code(zmm_outer_tile(O, I, B)) } {
+        406 => return ao_tiles16::<O, I, B, 4, 6>(dw, db, dy, x),
+        308 => return ao_tiles16::<O, I, B, 3, 8>(dw, db, dy, x),
+        212 => return ao_tiles16::<O, I, B, 2, 12>(dw, db, dy, x),
+        112 => return ao_tiles16::<O, I, B, 1, 12>(dw, db, dy, x),
         _ => {}
     }
     // The 8-lane tiles only where they pay on their own, as in
     // `simd_affine_vl`.
     let tile = const {
-        if wide_pays(O, I, B) {
+        tile_code(if wide_pays(O, I, B) {
             wide_outer_tile(O, I, B)
         } else {
             None
-        }
+        })
     };
     match tile {
-        Some((4, 6)) => ao_tiles::<O, I, B, 4, 6>(dw, db, dy, x),
-        Some((2, 12)) => ao_tiles::<O, I, B, 2, 12>(dw, db, dy, x),
-        Some((3, 8)) => ao_tiles::<O, I, B, 3, 8>(dw, db, dy, x),
+        406 => ao_tiles::<O, I, B, 4, 6>(dw, db, dy, x),
+        212 => ao_tiles::<O, I, B, 2, 12>(dw, db, dy, x),
+        308 => ao_tiles::<O, I, B, 3, 8>(dw, db, dy, x),
         _ => simd_accumulate_outer(dw, db, dy, x),
     }
 }
@@ -2649,7 +2698,7 @@ fn ao_tiles16<const O: usize, const I: usize, const B: usize, const R: usize, co
                     ao_tile16::<O, I, B, R, C>(dw, dy, x, v0, i0);
                     continue;
                 }
-                narrower_tile!(I - i0, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+                narrower_tile!(const { I % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
                     ao_tile16::<O, I, B, R, K>(dw, dy, x, v0, i0)
                 });
             }
@@ -2742,7 +2791,7 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
                     ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, 0, fresh);
                     continue;
                 }
-                narrower_tile!(I - i0, [1 2 3 4 5 6 7 8 9 10 11], |K| {
+                narrower_tile!(const { I % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
                     ao_tile::<O, I, B, R, K>(dw, dy, x, v0, i0, rows_done, 0, fresh)
                 });
             }
