@@ -38,7 +38,7 @@
 //!   channels is then one 16-lane vector and 32 registers hold its
 //!   constants, as in a native build for such a CPU. The forward pass
 //!   hands its layers [`Avx512`], and each kind of pass has its own copy
-//!   of the product kernels (the type parameter `P` of [`simd_affine`] and
+//!   of the product kernels (the type parameter `P` of [`affine_into`] and
 //!   its callees), so that each copy has one caller and inlines; the fast
 //!   activations given it skip their check (32 registers: no spills). The
 //!   same operations, so the same bits (tests/kernels.rs). Measured on an
@@ -107,7 +107,7 @@
 //! Products that return a new output write it into uninitialised slots
 //! ([`slots`]), every element exactly once or with identical values.
 //!
-//! * [`affine`](simd_affine): `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The
+//! * [`affine`](affine_into): `out[:, j] = b + Σ_i W[:, i] x[i, j]`. The
 //!   terms of one output are split over `S` interleaved chains (input `i`
 //!   goes to chain `i mod S`, chain 0 starts from the bias) that are summed
 //!   as a balanced tree, `S` chosen from `O` and `I` only so that one sample
@@ -118,14 +118,14 @@
 //!   `O < 8` run the plain loops. One sample of a tall layer (one chain per
 //!   output) where the CPU has AVX-512F and AVX-512VL streams `W` instead
 //!   ([`simd_affine_stream`]): see below.
-//! * [`transpose_times`](simd_transpose_times): `out[i, j] = ⟨W[:, i],
+//! * [`transpose_times`](transpose_times_into): `out[i, j] = ⟨W[:, i],
 //!   dy[:, j]⟩`, one vector sum per output over windows of 8 rows, then the
 //!   lanes summed as `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`.
 //!   One sample: 8 outputs at a time; a batch: 2 outputs by 6 columns
 //!   (4 by 3 for batches of 3 to 5).
 //!   Up to `O = 24` (three windows) it transposes `W` into a stack copy (at
 //!   most 64 KiB; larger matrices keep the dot products) and runs
-//!   [`affine`](simd_affine) on `Wᵀ` instead; below 8, the plain loops.
+//!   [`affine`](affine_into) on `Wᵀ` instead; below 8, the plain loops.
 //! * [`accumulate_outer`](simd_accumulate_outer): `dW[:, i] += Σ_j dy[:, j]
 //!   x[i, j]`, the samples fused in order of `j` onto the loaded `dW`, so
 //!   that a batch gives bit for bit what the samples give one call at a
@@ -621,8 +621,14 @@ impl Kernels<f32> for Avx2 {
             }
         }
         if available() {
-            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_transpose_times(w, dy) };
+            // The output from here, as in `affine_known`.
+            let mut out = MaybeUninit::uninit();
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA;
+            // `transpose_times_into` writes every element of `out`.
+            unsafe {
+                transpose_times_into(w, dy, slots(&mut out));
+                return out.assume_init();
+            }
         }
         Portable::transpose_times(w, dy)
     }
@@ -853,9 +859,17 @@ impl Kernels<f32> for Avx2 {
                 return out.assume_init();
             }
         }
+        // The output from here too: a kernel that returned it by value
+        // built it in its own frame and copied it out (digits' 4 KiB hidden
+        // layer, 32 samples: a `memcpy` in every call).
+        let mut out = MaybeUninit::uninit();
         // SAFETY: an `Avx2Fma` is made only where `available` said that this
-        // CPU has AVX2 and FMA (`affine` above, `dispatch_on`).
-        unsafe { simd_affine(pass, w, b, x) }
+        // CPU has AVX2 and FMA (`affine` above, `dispatch_on`);
+        // `affine_into` writes every element of `out`.
+        unsafe {
+            affine_into(pass, w, b, x, slots(&mut out));
+            out.assume_init()
+        }
     }
 }
 
@@ -1289,29 +1303,13 @@ macro_rules! chain_terms {
     };
 }
 
-/// `W x + b` for every column of `x` (see the module docs). `P` names the
-/// kind of pass the call is in ([`Checked`] for a kernel asked on its own)
-/// and nothing else: each kind gets its own copy of this kernel and of
-/// the kernels it calls, the same code, so that each copy has one caller
-/// and the compiler inlines it there (a copy called from two passes
-/// stayed out of line: digits one sample 61 → 71 ns on an AMD Zen 4 core).
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn simd_affine<P: Isa, const O: usize, const I: usize, const B: usize>(
-    pass: P,
-    w: &[[f32; O]; I],
-    b: &[f32; O],
-    x: &[[f32; I]; B],
-) -> [[f32; O]; B] {
-    // One output value, returned from one place, so that the compiler
-    // builds it where the caller wants it instead of copying it there.
-    let mut out = MaybeUninit::uninit();
-    affine_into(pass, w, b, x, slots(&mut out));
-    // SAFETY: `affine_into` wrote every element.
-    unsafe { out.assume_init() }
-}
-
-/// [`affine`](simd_affine) into `out`: writes every element.
+/// `W x + b` for every column of `x` (see the module docs), into `out`:
+/// writes every element. `P` names the kind of pass the call is in
+/// ([`Checked`] for a kernel asked on its own) and nothing else: each kind
+/// gets its own copy of this kernel and of the kernels it calls, the same
+/// code, so that each copy has one caller and the compiler inlines it there
+/// (a copy called from two passes stayed out of line: digits one sample 61
+/// → 71 ns on an AMD Zen 4 core).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn affine_into<P: Isa, const O: usize, const I: usize, const B: usize>(
@@ -1335,7 +1333,7 @@ fn affine_into<P: Isa, const O: usize, const I: usize, const B: usize>(
     }
 }
 
-/// [`affine`](simd_affine) with `S` chains per output, over register tiles.
+/// [`affine`](affine_into) with `S` chains per output, over register tiles.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn affine_chains<P: Isa, const O: usize, const I: usize, const B: usize, const S: usize>(
@@ -1449,7 +1447,7 @@ const ZMM_WORK: usize = 2_048;
 
 /// The tile (vectors, columns) of [`simd_affine_vl`] for these shapes, with
 /// [`chains`]`(o, i)` sums per output, or `None` where it has none (then
-/// [`simd_affine`] runs): 24 sums where `simd_affine`'s tiles hold 8 to 12
+/// [`affine_into`] runs): 24 sums where `affine_into`'s tiles hold 8 to 12
 /// (12 in both for two chains on a height of 2 or 3 vectors, which only a
 /// layer of fewer than 4 inputs has).
 const fn wide_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> {
@@ -1466,7 +1464,7 @@ const fn wide_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)
     }
 }
 
-/// [`affine`](simd_affine) of a batch compiled with AVX-512F and
+/// [`affine`](affine_into) of a batch compiled with AVX-512F and
 /// AVX-512VL too, where [`wide_affine_tile`] gives a tile: the same 8-lane
 /// arithmetic (so the same bits), with 32 registers, so that the tiles
 /// hold twice the sums. Writes every element of `out`.
@@ -1554,7 +1552,7 @@ const fn zmm_affine_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)>
     if b < c { None } else { Some((r, c)) }
 }
 
-/// [`affine`](simd_affine) of a batch in 16-lane vectors where
+/// [`affine`](affine_into) of a batch in 16-lane vectors where
 /// [`zmm_affine_tile`] gives a tile (`O` a multiple of 16, or 9 to 15
 /// rows in one masked vector, [`zmm_masked`]): every tile of
 /// `R` vectors by `C` columns, each output in `S` chains, and a narrower
@@ -2145,21 +2143,7 @@ fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
 // ---------------------------------------------------------------------------
 // transpose_times: Wᵀ dy.
 
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn simd_transpose_times<const O: usize, const I: usize, const B: usize>(
-    w: &[[f32; O]; I],
-    dy: &[[f32; O]; B],
-) -> [[f32; I]; B] {
-    // One value returned from one place, as in `simd_affine`.
-    let mut out = MaybeUninit::uninit();
-    transpose_times_into(w, dy, slots(&mut out));
-    // SAFETY: `transpose_times_into` wrote every element.
-    unsafe { out.assume_init() }
-}
-
-/// [`transpose_times`](simd_transpose_times) into `out` (every element
-/// written).
+/// `Wᵀ dy` (see the module docs) into `out` (every element written).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn transpose_times_into<const O: usize, const I: usize, const B: usize>(
@@ -2324,14 +2308,14 @@ fn tt_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
 
 /// Whether [`simd_transpose_times_vl`] takes these shapes as dot
 /// products: a batch of at least 6 columns ([`wide_pays`]) that
-/// [`simd_transpose_times`] would take as dot products in tiles of 4
+/// [`transpose_times_into`] would take as dot products in tiles of 4
 /// outputs.
 const fn wide_transpose(o: usize, i: usize, b: usize) -> bool {
     wide_pays(o, i, b) && b >= 6 && i >= 4 && !transposed(o, i)
 }
 
 /// Whether [`simd_transpose_times_vl`] takes these shapes as `Wᵀ dy` on
-/// a transposed copy of `W`: a batch that [`simd_transpose_times`] would
+/// a transposed copy of `W`: a batch that [`transpose_times_into`] would
 /// transpose, whose product on the copy has an AVX-512VL tile
 /// ([`wide_affine_tile`] of `Wᵀ`'s shape, which asks [`wide_pays`] of the
 /// same product).
@@ -2339,7 +2323,7 @@ const fn wide_transposed(o: usize, i: usize, b: usize) -> bool {
     transposed(o, i) && wide_affine_tile(i, o, b).is_some()
 }
 
-/// [`transpose_times`](simd_transpose_times) of a batch compiled with
+/// [`transpose_times`](transpose_times_into) of a batch compiled with
 /// AVX-512F and AVX-512VL too, with 24 sums in registers where the AVX2
 /// kernel holds 12: where [`wide_transpose`], tiles of 4 outputs by 6
 /// columns (10 loads per 24 FMAs) instead of 4 by 3; where
@@ -2365,11 +2349,11 @@ fn simd_transpose_times_vl<const O: usize, const I: usize, const B: usize>(
     }
 }
 
-/// The most elements of `W` that [`transpose_times`](simd_transpose_times) copies to the stack to
+/// The most elements of `W` that [`transpose_times`](transpose_times_into) copies to the stack to
 /// transpose (64 KiB of `f32`); larger short matrices take the dot products.
 const TRANSPOSED_MAX: usize = 16 * 1024;
 
-/// Whether [`transpose_times`](simd_transpose_times) runs on a transposed
+/// Whether [`transpose_times`](transpose_times_into) runs on a transposed
 /// copy of `W` ([`transpose`]): 8 to 24 outputs (one to three windows per
 /// dot product) and at most [`TRANSPOSED_MAX`] elements.
 const fn transposed(o: usize, i: usize) -> bool {
