@@ -610,25 +610,15 @@ impl Kernels<f32> for Avx2 {
         dy: &[[f32; O]; B],
     ) -> [[f32; I]; B] {
         if const { wide_transpose(O, I, B) || wide_transposed(O, I, B) } && available_vl() {
-            // The output from here, as in `affine`.
-            let mut out = MaybeUninit::uninit();
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
             // AVX-512F and AVX-512VL; `simd_transpose_times_vl` writes
-            // every element of `out`.
-            unsafe {
-                simd_transpose_times_vl(w, dy, slots(&mut out));
-                return out.assume_init();
-            }
+            // every element of its output.
+            return unsafe { built(|out| simd_transpose_times_vl(w, dy, out)) };
         }
         if available() {
-            // The output from here, as in `affine_known`.
-            let mut out = MaybeUninit::uninit();
             // SAFETY: `available` checked that this CPU has AVX2 and FMA;
-            // `transpose_times_into` writes every element of `out`.
-            unsafe {
-                transpose_times_into(w, dy, slots(&mut out));
-                return out.assume_init();
-            }
+            // `transpose_times_into` writes every element of its output.
+            return unsafe { built(|out| transpose_times_into(w, dy, out)) };
         }
         Portable::transpose_times(w, dy)
     }
@@ -837,39 +827,22 @@ impl Kernels<f32> for Avx2 {
         // A pass compiled for AVX-512VL is the proof that the CPU has it.
         let vl = || P::WIDE || available_vl();
         if const { streams(O, I, B) } && vl() {
-            let mut out = MaybeUninit::<[[f32; O]; B]>::uninit();
             // SAFETY: `vl` (an `Avx512` pass, made only after that check,
             // or `available_vl`) says that this CPU has AVX2, FMA, AVX-512F
             // and AVX-512VL; `streams` holds only for `B = 1`, and
             // `simd_affine_stream` writes every element of that column.
-            unsafe {
-                simd_affine_stream(pass, w, b, &x[0], &mut slots(&mut out)[0]);
-                return out.assume_init();
-            }
+            return unsafe { built(|out| simd_affine_stream(pass, w, b, &x[0], &mut out[0])) };
         }
         if const { wide_affine_tile(O, I, B).is_some() } && vl() {
-            // The output from here (not returned from the call), so that
-            // it is built where the layer keeps it, not copied there.
-            let mut out = MaybeUninit::uninit();
             // SAFETY: `vl` says that this CPU has AVX2, FMA, AVX-512F and
             // AVX-512VL (above); `simd_affine_vl` writes every element of
-            // `out`.
-            unsafe {
-                simd_affine_vl(pass, w, b, x, slots(&mut out));
-                return out.assume_init();
-            }
+            // its output.
+            return unsafe { built(|out| simd_affine_vl(pass, w, b, x, out)) };
         }
-        // The output from here too: a kernel that returned it by value
-        // built it in its own frame and copied it out (digits' 4 KiB hidden
-        // layer, 32 samples: a `memcpy` in every call).
-        let mut out = MaybeUninit::uninit();
         // SAFETY: an `Avx2Fma` is made only where `available` said that this
         // CPU has AVX2 and FMA (`affine` above, `dispatch_on`);
-        // `affine_into` writes every element of `out`.
-        unsafe {
-            affine_into(pass, w, b, x, slots(&mut out));
-            out.assume_init()
-        }
+        // `affine_into` writes every element of its output.
+        unsafe { built(|out| affine_into(pass, w, b, x, out)) }
     }
 }
 
@@ -1090,6 +1063,24 @@ fn slots<const R: usize, const C: usize>(
     // any content, initialised or not, is a valid value of it; the
     // reference is unique for as long as `m` is borrowed.
     unsafe { &mut *m.as_mut_ptr().cast() }
+}
+
+/// The output that `write` builds in place, in the caller's frame: a kernel
+/// that returned its output by value built it in its own frame when not
+/// inlined and copied it out (digits' 4 KiB hidden layer, 32 samples: a
+/// `memcpy` in every call of a training step).
+///
+/// # Safety
+///
+/// `write` writes every element of the slots it is given.
+#[inline(always)]
+unsafe fn built<const R: usize, const C: usize>(
+    write: impl FnOnce(&mut [[MaybeUninit<f32>; R]; C]),
+) -> [[f32; R]; C] {
+    let mut out = MaybeUninit::uninit();
+    write(slots(&mut out));
+    // SAFETY: `write` wrote every element (the caller's promise).
+    unsafe { out.assume_init() }
 }
 
 /// Writes `value` into every slot of `out`.
@@ -3524,6 +3515,14 @@ fn simd_int8_dense<const I: usize, const O: usize>(
     );
     let zero_point = layer.output().zero_point;
     let (xc, xr) = x.as_chunks::<16>();
+    // The inputs past the last whole chunk as one more chunk, zero-padded
+    // (a zero adds nothing, so the integer sums are those of a scalar
+    // loop over them). A scalar loop here, which the compiler vectorised
+    // with byte inserts (SSE4a's `insertq` in a build for an AMD Zen 3
+    // core, `-C target-cpu=native`), made the tiny model's int8 pass (its
+    // first layer has 2 inputs) take 656 ns there against 121 ns in the
+    // default build; now 108 and 124 ns.
+    let x_tail = load_tail16_i8(xr);
     let mut o0 = 0;
     while o0 < O {
         // The eight rows of this group (the last one repeated past `O`).
@@ -3538,18 +3537,9 @@ fn simd_int8_dense<const I: usize, const O: usize>(
             }
         }
         if !xr.is_empty() {
-            // The inputs past the last whole chunk as one more chunk,
-            // zero-padded (a zero adds nothing, so the integer sums are
-            // those of the scalar loop). A scalar loop over them here,
-            // which the compiler vectorised with byte inserts (SSE4a's
-            // `insertq` in a build for an AMD Zen 3 core, `-C
-            // target-cpu=native`), made the tiny model's int8 pass (its
-            // first layer has 2 inputs) take 656 ns there against 121 ns
-            // in the default build; now 108 and 124 ns.
-            let xv = load_tail16_i8(xr);
             for k in 0..8 {
                 let (_, wr) = w[row[k]].as_chunks::<16>();
-                let p = _mm256_madd_epi16(load_tail16_i8(wr), xv);
+                let p = _mm256_madd_epi16(load_tail16_i8(wr), x_tail);
                 acc[k] = _mm256_add_epi32(acc[k], p);
             }
         }
