@@ -877,41 +877,45 @@ fn simd_map_in_place(y: &mut [f32], f: impl Fn(f32) -> f32) {
     Portable::map_in_place(y, f)
 }
 
-/// [`Kernels::sgd_finite`]: `|p − lr · g|` compared with `∞` (true also for
-/// NaN), the comparisons of each group of 4 vectors or-ed into 4 separate
-/// flags. (The compiler's vectorisation of the plain loop keeps the flag
-/// as packed bytes, several more instructions per vector.) The same
-/// products and differences as the plain loop; the last `n mod 8` elements
-/// as it does.
+/// [`Kernels::sgd_finite`]: whether every `p − lr · g` is finite, as
+/// `flag = fma(lr · g − p, 0, flag)` in 4 separate flags: a finite
+/// difference times zero is zero, an infinite or `NaN` one `NaN`, which
+/// then stays in its flag, so the flags end all zero exactly when every
+/// difference is finite. One operation per vector for the test where a
+/// magnitude, a comparison and an `or` took three: digits' update (2,410
+/// parameters) 0.45 → 0.39 µs on an Intel Xeon (family 6, model 207).
+/// `lr · g − p` is `−(p − lr · g)` to the bit (the rounding is symmetric),
+/// so it is finite exactly where the plain loop's difference is; the last
+/// `n mod 8` elements as the plain loop does.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn simd_sgd_finite(p: &[f32], g: &[f32], lr: f32) -> bool {
     assert_eq!(p.len(), g.len(), "sgd_finite: lengths differ");
     let n = p.len();
     let rate = _mm256_set1_ps(lr);
-    let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-    let inf = _mm256_set1_ps(f32::INFINITY);
-    let bad = |k: usize| {
-        let v = _mm256_sub_ps(load(at(p, k)), _mm256_mul_ps(rate, load(at(g, k))));
-        _mm256_cmp_ps::<_CMP_NLT_UQ>(_mm256_and_ps(v, magnitude), inf)
+    let zero = _mm256_setzero_ps();
+    let flag = |k: usize, flag: __m256| {
+        let v = _mm256_sub_ps(_mm256_mul_ps(rate, load(at(g, k))), load(at(p, k)));
+        _mm256_fmadd_ps(v, zero, flag)
     };
-    let mut flags = [_mm256_setzero_ps(); 4];
+    let mut flags = [zero; 4];
     let mut k = 0;
     while k + 32 <= n {
-        for (u, flag) in flags.iter_mut().enumerate() {
-            *flag = _mm256_or_ps(*flag, bad(k + 8 * u));
+        for (u, f) in flags.iter_mut().enumerate() {
+            *f = flag(k + 8 * u, *f);
         }
         k += 32;
     }
     while k + 8 <= n {
-        flags[0] = _mm256_or_ps(flags[0], bad(k));
+        flags[0] = flag(k, flags[0]);
         k += 8;
     }
-    let any = _mm256_or_ps(
-        _mm256_or_ps(flags[0], flags[1]),
-        _mm256_or_ps(flags[2], flags[3]),
+    let any = _mm256_add_ps(
+        _mm256_add_ps(flags[0], flags[1]),
+        _mm256_add_ps(flags[2], flags[3]),
     );
-    _mm256_movemask_ps(any) == 0 && Portable::sgd_finite(&p[k..], &g[k..], lr)
+    _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(any, any)) == 0
+        && Portable::sgd_finite(&p[k..], &g[k..], lr)
 }
 
 /// [`Portable::sgd_update`] compiled with AVX2 and FMA enabled: the loop
@@ -3794,6 +3798,26 @@ mod simd_tests {
                     (0.0, f32::NEG_INFINITY),
                     (f32::MAX, -f32::MAX),
                 ];
+                // Differences at the edge of the finite range, and zero
+                // times infinity's neighbours: finite, so no flag.
+                let good = [
+                    (f32::MAX, 0.0),
+                    (-f32::MAX, -0.0),
+                    (0.0, f32::MAX),
+                    (f32::MAX, f32::MAX),
+                    (-f32::MAX, -f32::MAX),
+                    (f32::MIN_POSITIVE / 4.0, -f32::MIN_POSITIVE / 8.0),
+                ];
+                for (gp, gg) in good {
+                    let (mut p2, mut g2) = ([0.0f32; 70], [0.0f32; 70]);
+                    p2[..n].copy_from_slice(p);
+                    g2[..n].copy_from_slice(g);
+                    (p2[at], g2[at]) = (gp, gg);
+                    let (p2, g2) = (&p2[..n], &g2[..n]);
+                    assert!(Portable::sgd_finite(p2, g2, lr));
+                    let simd = unsafe { simd_sgd_finite(p2, g2, lr) };
+                    assert!(simd, "length {n}, ({gp}, {gg}) at {at}");
+                }
                 for (bp, bg) in bad {
                     let (mut p2, mut g2) = ([0.0f32; 70], [0.0f32; 70]);
                     p2[..n].copy_from_slice(p);
