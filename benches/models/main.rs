@@ -44,50 +44,18 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use nalgebra::{SMatrix, SVector};
-use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
-use staticnet::optim::{Optimizer, Sgd};
+use staticnet::optim::Sgd;
 use staticnet::prelude::*;
 use staticnet::quant;
 
 mod bandwidth;
 mod baseline;
+mod common;
 mod peak;
 mod summary;
 mod tuned;
 
-/// The measured training step: forward with its tape, the batch loss and
-/// its gradient, the gradient zeroed, the backward pass, the SGD update
-/// (with its finiteness check).
-#[allow(clippy::too_many_arguments)]
-fn sgd_step<N, L, X, Tg, const B: usize>(
-    net: &mut N,
-    loss: &L,
-    x: &X,
-    targets: &[Tg; B],
-    grad: &mut N,
-    tape: &mut N::Tape,
-    sgd: &mut Sgd<N>,
-    rng: &mut Xoshiro256PlusPlus,
-) -> f32
-where
-    N: Train<X> + Params<f32>,
-    N::Output: staticnet::tensor::Batch<B> + staticnet::Tensor<Scalar = f32>,
-    <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
-    L: Loss,
-{
-    // What `Trainer::fit` does per step: the forward pass in training mode
-    // (with the trainer's generator, which no layer of these models draws
-    // from) into the tape kept across steps, the loss, the backward pass,
-    // the update, then the layers' buffers.
-    let mut mode = Mode::Training { rng, samples: B };
-    let y = net.forward_tape_into(x, &mut mode, tape);
-    let (l, dy) = loss.batch_loss_and_grad(&y, targets);
-    grad.set_zero();
-    net.backward_params(tape, &dy, grad);
-    sgd.step(net, grad).expect("finite");
-    net.update_buffers(tape);
-    l
-}
+use common::*;
 
 /// The `train-staticnet` row: `sgd_step` on `net`, its gradient,
 /// optimiser and tape at the start of cache lines as the network is.
@@ -104,21 +72,9 @@ fn bench_step<N, L, X, Tg, const B: usize>(
     <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
     L: Loss,
 {
-    let mut grad = aligned(N::zeros());
-    let mut sgd = aligned(Sgd::new(LR as f64));
-    let mut tape = aligned(net.forward_train(x).1);
-    let mut step_rng = rng(7);
+    let mut state = Stepper::new(net, x);
     bench(g, "train-staticnet", flops, || {
-        sgd_step(
-            net,
-            loss,
-            black_box(x),
-            targets,
-            &mut grad.0,
-            &mut tape.0,
-            &mut sgd.0,
-            &mut step_rng,
-        )
+        state.step(net, loss, black_box(x), targets)
     });
 }
 
@@ -147,67 +103,6 @@ where
     )
 }
 
-const B: usize = 32;
-const LR: f32 = 0.1;
-
-/// The activation the tiny model uses: the vectorising approximation (see
-/// the README's speed table; `Tanh` is the exact one).
-type TinyAct = FastTanh;
-/// Its output activation (`Sigmoid` is the exact one).
-type TinyOut = FastSigmoid;
-
-type Tiny = (
-    Dense<2, 16>,
-    TinyAct,
-    Dense<16, 16>,
-    TinyAct,
-    Dense<16, 1>,
-    TinyOut,
-);
-/// The tiny model trains on logits: `BinaryCrossEntropy` fuses the sigmoid.
-type TinyLogits = (Dense<2, 16>, TinyAct, Dense<16, 16>, TinyAct, Dense<16, 1>);
-/// The tiny model with the exact activations (`Tanh`, `Sigmoid`), whose
-/// loops the compiler vectorises from scalar code: the plain baseline is
-/// this model.
-type Exact = (
-    Dense<2, 16>,
-    Tanh,
-    Dense<16, 16>,
-    Tanh,
-    Dense<16, 1>,
-    Sigmoid,
-);
-/// It trains on logits, as the tiny model does.
-type ExactLogits = (Dense<2, 16>, Tanh, Dense<16, 16>, Tanh, Dense<16, 1>);
-type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
-type Mid = (Dense<128, 256>, Relu, Dense<256, 256>, Relu, Dense<256, 10>);
-
-/// A value at the start of a cache line. Every network, gradient and
-/// baseline here lives in one, so that the figures do not depend on where
-/// the stack or the allocator happened to put them: one-sample inference is
-/// bound by vector loads, and on this machine a load that straddles two
-/// cache lines costs two (the digits model is ~1.4× slower with its weights
-/// at 56 mod 64 than at 32 mod 64).
-#[repr(C, align(64))]
-struct Aligned<T>(T);
-
-fn aligned<T>(value: T) -> Box<Aligned<T>> {
-    Box::new(Aligned(value))
-}
-
-fn rng(seed: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(seed)
-}
-
-fn uniform(r: &mut impl Rng) -> f32 {
-    (r.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-}
-
-fn input<const I: usize, const N: usize>(seed: u64) -> SMatrix<f32, I, N> {
-    let mut r = rng(seed);
-    SMatrix::from_fn(|_, _| uniform(&mut r))
-}
-
 /// The int8 form of `net`, calibrated on 256 random inputs, and one input in
 /// int8 (for the `infer-int8` rows: integer-only inference against `f32`).
 fn int8<N, const I: usize, const O: usize>(
@@ -221,19 +116,6 @@ where
     let q = quant::quantize(net, &data[..], quant::Calibration::MinMax).expect("quantisable");
     let xq = q.quantize_input(x);
     (q, xq)
-}
-
-/// Flops of one forward pass of `Dense` layers with these (inputs, outputs).
-fn forward_flops(layers: &[(usize, usize)]) -> u64 {
-    layers.iter().map(|&(i, o)| 2 * i as u64 * o as u64).sum()
-}
-
-/// Flops of a training step on a batch: the forward pass, `dW += dy xᵀ` for
-/// every layer and `Wᵀ dy` for every layer but the first.
-fn train_flops(layers: &[(usize, usize)], batch: usize) -> u64 {
-    let fwd = forward_flops(layers);
-    let dx = forward_flops(&layers[1..]);
-    (2 * fwd + dx) * batch as u64
 }
 
 fn bench<F: FnMut() -> R, R>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, flops: u64, mut f: F) {

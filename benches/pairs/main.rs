@@ -37,10 +37,12 @@ use std::process::Command;
 use std::time::Instant;
 
 use nalgebra::{SMatrix, SVector};
-use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::optim::{Optimizer, Sgd};
 use staticnet::prelude::*;
 
+#[allow(dead_code)]
+#[path = "../models/common.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "../models/peak.rs"]
 mod peak;
@@ -48,30 +50,7 @@ mod peak;
 #[path = "../models/tuned.rs"]
 mod tuned;
 
-/// The batch of the forward passes and steps (`tuned.rs` reads it).
-const B: usize = 32;
-const LR: f32 = 0.1;
-
-/// A value at the start of a cache line, as in `benches/models`.
-#[repr(C, align(64))]
-struct Aligned<T>(T);
-
-fn aligned<T>(value: T) -> Box<Aligned<T>> {
-    Box::new(Aligned(value))
-}
-
-fn rng(seed: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(seed)
-}
-
-fn uniform(r: &mut impl Rng) -> f32 {
-    (r.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-}
-
-fn input<const I: usize, const N: usize>(seed: u64) -> SMatrix<f32, I, N> {
-    let mut r = rng(seed);
-    SMatrix::from_fn(|_, _| uniform(&mut r))
-}
+use common::*;
 
 /// GFLOP/s of the AVX2 FMA loop: the fastest of 100 batches of 5 calls
 /// (`None` on a CPU without it).
@@ -114,78 +93,6 @@ impl Report {
     }
 }
 
-/// Flops of one forward pass of `Dense` layers with these (inputs, outputs).
-fn forward_flops(layers: &[(usize, usize)]) -> u64 {
-    layers.iter().map(|&(i, o)| 2 * i as u64 * o as u64).sum()
-}
-
-/// Flops of a training step on a batch, as `benches/models` counts them.
-fn train_flops(layers: &[(usize, usize)]) -> u64 {
-    (2 * forward_flops(layers) + forward_flops(&layers[1..])) * B as u64
-}
-
-/// What `Trainer::fit` does per step, as `benches/models` times it.
-#[allow(clippy::too_many_arguments)]
-fn step<N, L, X, Tg>(
-    report: &mut Report,
-    name: &str,
-    flops: u64,
-    reps: usize,
-    net: &mut N,
-    loss: &L,
-    x: &X,
-    targets: &[Tg; B],
-) where
-    N: Train<X> + Params<f32>,
-    N::Output: staticnet::tensor::Batch<B> + staticnet::Tensor<Scalar = f32>,
-    <N::Output as staticnet::tensor::Batch<B>>::Column: staticnet::loss::Prediction<L, Tg>,
-    L: Loss,
-{
-    let mut grad = aligned(N::zeros());
-    let mut sgd = aligned(Sgd::new(LR as f64));
-    let mut tape = aligned(net.forward_train(x).1);
-    let mut r = rng(7);
-    report.time(name, Some(flops), reps, || {
-        let mut mode = Mode::Training {
-            rng: &mut r,
-            samples: B,
-        };
-        let y = net.forward_tape_into(black_box(x), &mut mode, &mut tape.0);
-        let (l, dy) = loss.batch_loss_and_grad(&y, targets);
-        grad.0.set_zero();
-        net.backward_params(&tape.0, &dy, &mut grad.0);
-        sgd.0.step(net, &grad.0).expect("finite");
-        net.update_buffers(&tape.0);
-        l
-    });
-}
-
-type Tiny = (
-    Dense<2, 16>,
-    FastTanh,
-    Dense<16, 16>,
-    FastTanh,
-    Dense<16, 1>,
-    FastSigmoid,
-);
-type TinyLogits = (
-    Dense<2, 16>,
-    FastTanh,
-    Dense<16, 16>,
-    FastTanh,
-    Dense<16, 1>,
-);
-type Exact = (
-    Dense<2, 16>,
-    Tanh,
-    Dense<16, 16>,
-    Tanh,
-    Dense<16, 1>,
-    Sigmoid,
-);
-type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
-type Mid = (Dense<128, 256>, Relu, Dense<256, 256>, Relu, Dense<256, 10>);
-
 fn tiny(report: &mut Report) {
     let layers = [(2, 16), (16, 16), (16, 1)];
     let f1 = forward_flops(&layers);
@@ -204,17 +111,11 @@ fn tiny(report: &mut Report) {
         core::array::from_fn(|j| SVector::from([(xb[(0, j)] * xb[(1, j)] > 0.0) as u8 as f32]));
     let mut train = aligned(TinyLogits::random(Init::Xavier, &mut rng(1)));
     let mut fast = aligned(tuned::Tiny::new(&train.0.0, &train.0.2, &train.0.4));
-    let ft = train_flops(&layers);
-    step(
-        report,
-        "tiny-step",
-        ft,
-        50,
-        &mut train.0,
-        &BinaryCrossEntropy,
-        &xb,
-        &targets,
-    );
+    let ft = train_flops(&layers, B);
+    let mut state = Stepper::new(&train.0, &xb);
+    report.time("tiny-step", Some(ft), 50, || {
+        state.step(&mut train.0, &BinaryCrossEntropy, black_box(&xb), &targets)
+    });
     let (xs, ts) = (xb.data.0, targets.map(|t| t[0]));
     report.time("tiny-step-tuned", None, 50, || {
         fast.0.train_step(black_box(&xs), &ts, LR)
@@ -250,17 +151,11 @@ fn digits(report: &mut Report) {
     });
     let targets: [usize; B] = core::array::from_fn(|j| j % 10);
     let mut train = aligned(net.0.clone());
-    let ft = train_flops(&layers);
-    step(
-        report,
-        "digits-step",
-        ft,
-        30,
-        &mut train.0,
-        &CrossEntropy,
-        &xb,
-        &targets,
-    );
+    let ft = train_flops(&layers, B);
+    let mut state = Stepper::new(&train.0, &xb);
+    report.time("digits-step", Some(ft), 30, || {
+        state.step(&mut train.0, &CrossEntropy, black_box(&xb), &targets)
+    });
     let mut fast = aligned(tuned::Digits::new(&net.0.0, &net.0.2));
     let xs = xb.data.0;
     report.time("digits-step-tuned", None, 30, || {
@@ -317,17 +212,11 @@ fn mid(report: &mut Report) {
     });
     let targets: [usize; B] = core::array::from_fn(|j| (j * 7) % 10);
     let mut train = aligned(net.0.clone());
-    let ft = train_flops(&layers);
-    step(
-        report,
-        "mid-step",
-        ft,
-        2,
-        &mut train.0,
-        &CrossEntropy,
-        &*xb,
-        &targets,
-    );
+    let ft = train_flops(&layers, B);
+    let mut state = Stepper::new(&train.0, &*xb);
+    report.time("mid-step", Some(ft), 2, || {
+        state.step(&mut train.0, &CrossEntropy, black_box(&*xb), &targets)
+    });
     let mut fast = tuned::Mid::new(&net.0.0, &net.0.2, &net.0.4);
     let xs = Box::new(xb.data.0);
     report.time("mid-step-tuned", None, 2, || {
