@@ -1921,13 +1921,18 @@ fn affine_tile<
         // code and the shuffles share on Intel, one of the two FMA pipes on
         // Zen 3): 64 shuffles for digits' 64 multiply-adds of its 32 → 10
         // layer. Behind the hint the input is stored once and every input
-        // broadcast by the load ports. Measured on an Intel Xeon (family 6,
-        // model 207), paired loop rounds, default build: digits one sample
-        // 73.1 → 68.6 ns (the AVX2-only kernels: 71.1 → 66.8), tiny 40.2 →
-        // 36.7 ns, the `tanh` model 76.8 → 74.8 ns; the forward passes of 32
-        // and the steps level. The hint changes no value, only where it is
-        // read from.
-        let xj: &[f32; I] = core::hint::black_box(&x[j0]);
+        // broadcast by the load ports. `W` goes through it too: otherwise
+        // the compiler, free to read `W` before the hint (it cannot change
+        // behind a shared reference), loaded a small layer's whole `W` up
+        // front and spilled most of it to the stack. Measured on an Intel
+        // Xeon (family 6, model 207), paired loop rounds, against the
+        // kernel without the hint: default build, digits one sample 70.6 →
+        // 66.6 ns, tiny 39.0 → 34.3 ns, the `tanh` model 74.4 → 69.8 ns;
+        // the AVX2-only kernels (`STATICNET_NO_AVX512=1`), digits 71.0 →
+        // 66.5 ns, tiny 37.3 → 35.3 ns; the forward passes of 32 and the
+        // steps level. The hint changes no value, only where it is read
+        // from.
+        let (xj, w): (&[f32; I], _) = core::hint::black_box((&x[j0], w));
         while i + 8 <= I {
             let xs = load(at(xj, i));
             let halves = [
