@@ -113,7 +113,11 @@
 //!   as a balanced tree, `S` chosen from `O` and `I` only so that one sample
 //!   has enough independent sums in flight to hide the FMA latency. A
 //!   tile of one column steps over its inputs 8 at a time (written as
-//!   broadcasts from a register; the compiler makes them broadcast loads).
+//!   broadcasts from a register; the compiler makes them broadcast loads,
+//!   and the input and `W` are read through `black_box`, so that an input
+//!   still in registers, the layer before's output in the same pass, is
+//!   broadcast from memory by the load ports rather than by shuffles:
+//!   see [`affine_tile`]).
 //!   `O = 1` is a dot product over the contiguous row; other
 //!   `O < 8` run the plain loops. One sample of a tall layer (one chain per
 //!   output) where the CPU has AVX-512F and AVX-512VL streams `W` instead
@@ -1917,10 +1921,10 @@ fn affine_tile<
         // The input is read through `black_box`: where it is the output of
         // the layer before, inlined into the same pass, it is still in
         // registers, and the compiler broadcast each input from there with
-        // one or two shuffles (on the port the multiply-adds of 512-bit
-        // code and the shuffles share on Intel, one of the two FMA pipes on
-        // Zen 3): 64 shuffles for digits' 64 multiply-adds of its 32 → 10
-        // layer. Behind the hint the input is stored once and every input
+        // one or two shuffles: 64 shuffles beside the 64 multiply-adds of
+        // digits' 32 → 10 layer, and an Intel core runs every shuffle on
+        // one port (64 cycles) where two ports do the multiply-adds (32).
+        // Behind the hint the input is stored once and every input
         // broadcast by the load ports. `W` goes through it too: otherwise
         // the compiler, free to read `W` before the hint (it cannot change
         // behind a shared reference), loaded a small layer's whole `W` up
