@@ -120,6 +120,23 @@ macro_rules! tuple_impls {
                     self.0.backward_params(&tape.0, d, &mut grad.0)
                 })
             }
+            const SETS_GRAD: bool = true $(&& <$L as Train<$In>>::SETS_GRAD)+;
+            #[inline(always)]
+            fn backward_set(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) -> X {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
+                    let d = dy;
+                    $(let d = &self.$b.backward_set(&tape.$b, d, &mut grad.$b);)*
+                    self.0.backward_set(&tape.0, d, &mut grad.0)
+                })
+            }
+            #[inline(always)]
+            fn backward_params_set(&self, tape: &Self::Tape, dy: &$Y, grad: &mut Self) {
+                crate::kernels::dispatch_for::<Self, X, _>(#[inline(always)] || {
+                    let d = dy;
+                    $(let d = &self.$b.backward_set(&tape.$b, d, &mut grad.$b);)*
+                    self.0.backward_params_set(&tape.0, d, &mut grad.0)
+                })
+            }
             #[inline(always)]
             fn update_buffers(&mut self, tape: &Self::Tape) {
                 $(self.$i.update_buffers(&tape.$i);)+

@@ -920,7 +920,12 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
             let (mut total, mut seen) = (0.0f64, 0usize);
             for step in 0..plan.batches(B) {
                 let (idx, count) = plan.batch::<G, B>(step, rng);
-                grad.set_zero();
+                // A network whose layers all write their gradients
+                // (`SETS_GRAD`) needs no zeros: its first micro-batch's
+                // `backward_params_set` overwrites `grad`.
+                if !N::SETS_GRAD || count == 0 {
+                    grad.set_zero();
+                }
                 // The batch runs `M` samples at a time (all at once unless
                 // `micro_batch` says otherwise), each micro-batch's gradient
                 // weighted by its share of the batch and added into `grad`.
@@ -960,7 +965,11 @@ impl<O, const B: usize, S, V, const M: usize> Trainer<O, B, S, V, M> {
                             learning_rate,
                         });
                     }
-                    net.backward_params(tape, &dy, &mut grad);
+                    if start == 0 {
+                        net.backward_params_set(tape, &dy, &mut grad);
+                    } else {
+                        net.backward_params(tape, &dy, &mut grad);
+                    }
                     start += used;
                 }
                 if !grad.is_finite() {

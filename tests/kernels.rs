@@ -100,6 +100,37 @@ fn dense<T: Scalar, const I: usize, const O: usize, const B: usize>(seed: u64) {
         }
     }
 
+    // Written instead of added (`backward_set`, `backward_params_set`),
+    // into a gradient full of other values (NaN among them, which an
+    // addition would keep): the bits of the sum into zeros.
+    let stale = || {
+        let mut g = Dense::<I, O, T>::zeros();
+        g.weight = SMatrix::from_fn(|o, i| T::of_f64(1e30 * (o as f64 - i as f64)));
+        g.weight[(0, 0)] = T::of_f64(f64::NAN);
+        g.bias = SVector::from_fn(|o, _| T::of_f64(f64::NAN + o as f64));
+        g
+    };
+    const { assert!(<Dense<I, O, T> as Train<SMatrix<T, I, B>>>::SETS_GRAD) };
+    let mut set = stale();
+    let dx_set: SMatrix<T, I, B> = layer.backward_set(&tape, &dy, &mut set);
+    assert_eq!(
+        bits(dx_set.as_slice()),
+        bits(dx.as_slice()),
+        "{what}: backward_set dx"
+    );
+    assert_eq!(
+        bits(&flat(&set)),
+        bits(&flat(&grad)),
+        "{what}: backward_set gradient"
+    );
+    let mut set = stale();
+    Train::<SMatrix<T, I, B>>::backward_params_set(&layer, &tape, &dy, &mut set);
+    assert_eq!(
+        bits(&flat(&set)),
+        bits(&flat(&grad)),
+        "{what}: backward_params_set gradient"
+    );
+
     // Column by column: the same bits.
     let mut single = Dense::<I, O, T>::zeros();
     for j in 0..B {

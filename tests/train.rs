@@ -476,3 +476,102 @@ fn the_short_last_batch_of_an_epoch_counts_each_sample_once() {
     assert_eq!(summary.steps, 3);
     approx::assert_relative_eq!(summary.train_loss, expected, max_relative = 1e-6);
 }
+
+#[test]
+fn a_network_that_writes_its_gradient_trains_as_one_zeroed_first() {
+    // `Net` (`Dense` and `Tanh`) writes its whole gradient
+    // (`SETS_GRAD`), so the trainer skips zeroing it and its first
+    // micro-batch overwrites last step's values. `Standardize::identity()`
+    // in front is an exact identity whose `Train` impl adds (the default),
+    // so that network's trainer zeroes the gradient first: the weights
+    // after the same steps must be the same bits, with one micro-batch a
+    // step and with three.
+    type Zeroed = (Standardize<4>, Dense<4, 8>, Tanh, Dense<8, 3>);
+    const { assert!(<Net as Train<SMatrix<f32, 4, 16>>>::SETS_GRAD) };
+    const { assert!(!<Zeroed as Train<SMatrix<f32, 4, 16>>>::SETS_GRAD) };
+    let data = blobs(100, 1);
+    for micro in [false, true] {
+        let mut sets = Net::random(Init::Xavier, &mut rng(4));
+        let mut zeroed: Zeroed = (
+            Standardize::identity(),
+            sets.0.clone(),
+            sets.1,
+            sets.2.clone(),
+        );
+        let before = bits(&sets);
+        let (mut r1, mut r2) = (rng(5), rng(5));
+        let (s1, s2) = (Sgd::new(0.1).momentum(0.9), Sgd::new(0.1).momentum(0.9));
+        if micro {
+            let mut t = Trainer::new(s1)
+                .epochs(3)
+                .batch_size::<16>()
+                .micro_batch::<6>();
+            t.run(&mut sets, &CrossEntropy, &data[..], &mut r1).unwrap();
+            let mut t = Trainer::new(s2)
+                .epochs(3)
+                .batch_size::<16>()
+                .micro_batch::<6>();
+            t.run(&mut zeroed, &CrossEntropy, &data[..], &mut r2)
+                .unwrap();
+        } else {
+            let mut t = Trainer::new(s1).epochs(3).batch_size::<16>();
+            t.run(&mut sets, &CrossEntropy, &data[..], &mut r1).unwrap();
+            let mut t = Trainer::new(s2).epochs(3).batch_size::<16>();
+            t.run(&mut zeroed, &CrossEntropy, &data[..], &mut r2)
+                .unwrap();
+        }
+        assert_ne!(bits(&sets), before, "the steps changed the weights");
+        let trained: Net = (zeroed.1, zeroed.2, zeroed.3);
+        assert_eq!(bits(&sets), bits(&trained), "micro-batches: {micro}");
+    }
+}
+
+#[test]
+fn backward_set_overwrites_a_stale_gradient_with_the_bits_of_zeros_plus_backward() {
+    type Digits = (Dense<64, 32>, Relu, Dense<32, 10>);
+    type Small = (Dense<6, 9>, Gelu, Dense<9, 3>, Softmax);
+    fn check<N, X, Y>(what: &str, net: &N, x: &X, dy: &Y)
+    where
+        N: Train<X, Output = Y> + Params<f32>,
+        X: PartialEq + core::fmt::Debug,
+    {
+        assert!(N::SETS_GRAD, "{what}");
+        let (_, tape) = net.forward_train(x);
+        let mut zeroed = N::zeros();
+        let dx = net.backward(&tape, dy, &mut zeroed);
+        let stale = || {
+            let mut g = N::zeros();
+            N::zip([], [&mut g], &mut |[], [p]| {
+                for (k, v) in p.iter_mut().enumerate() {
+                    *v = if k % 3 == 0 {
+                        f32::NAN
+                    } else {
+                        1e30 * k as f32
+                    };
+                }
+            });
+            g
+        };
+        let mut set = stale();
+        assert_eq!(net.backward_set(&tape, dy, &mut set), dx, "{what}: dx");
+        assert_eq!(bits(&set), bits(&zeroed), "{what}: backward_set");
+        let mut set = stale();
+        net.backward_params_set(&tape, dy, &mut set);
+        assert_eq!(bits(&set), bits(&zeroed), "{what}: backward_params_set");
+    }
+    let mut r = rng(9);
+    let digits = Digits::random(Init::He, &mut r);
+    let small = Small::random(Init::Xavier, &mut r);
+    let mut u = || uniform(&mut r, -1.0, 1.0) as f32;
+    let x: SMatrix<f32, 64, 32> = SMatrix::from_fn(|_, _| u());
+    let dy: SMatrix<f32, 10, 32> = SMatrix::from_fn(|_, _| u());
+    check("digits, batch of 32", &digits, &x, &dy);
+    let x1: SVector<f32, 64> = x.column(0).into_owned();
+    let dy1: SVector<f32, 10> = dy.column(0).into_owned();
+    check("digits, one sample", &digits, &x1, &dy1);
+    let x: SMatrix<f32, 6, 5> = SMatrix::from_fn(|_, _| u());
+    let dy: SMatrix<f32, 3, 5> = SMatrix::from_fn(|_, _| u());
+    check("Dense, Gelu, Dense, Softmax", &small, &x, &dy);
+    // A layer that adds (the default) makes a network add.
+    const { assert!(!<(Dense<6, 4>, BatchNorm1d<4>) as Train<SMatrix<f32, 6, 5>>>::SETS_GRAD) };
+}

@@ -84,8 +84,9 @@ pub fn train_flops(layers: &[(usize, usize)], batch: usize) -> u64 {
 }
 
 /// The measured training step: forward with its tape, the batch loss and
-/// its gradient, the gradient zeroed, the backward pass, the SGD update
-/// (with its finiteness check).
+/// its gradient, the backward pass into the gradient (zeroed first unless
+/// the network writes it, `Train::SETS_GRAD`), the SGD update (with its
+/// finiteness check).
 #[allow(clippy::too_many_arguments)]
 pub fn sgd_step<N, L, X, Tg, const B: usize>(
     net: &mut N,
@@ -110,8 +111,10 @@ where
     let mut mode = Mode::Training { rng, samples: B };
     let y = net.forward_tape_into(x, &mut mode, tape);
     let (l, dy) = loss.batch_loss_and_grad(&y, targets);
-    grad.set_zero();
-    net.backward_params(tape, &dy, grad);
+    if !N::SETS_GRAD {
+        grad.set_zero();
+    }
+    net.backward_params_set(tape, &dy, grad);
     sgd.step(net, grad).expect("finite");
     net.update_buffers(tape);
     l

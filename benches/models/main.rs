@@ -9,7 +9,8 @@
 //!
 //! For each: one-sample inference (ns per sample), a batch-32 forward pass,
 //! and one SGD step on a batch of 32 (µs per step: `forward_train`, the batch
-//! loss gradient, `set_zero` of the gradient, `backward_params` and
+//! loss gradient, `backward_params_set` (which writes the gradient of
+//! these networks, `Train::SETS_GRAD`, so no `set_zero` first) and
 //! `Sgd::step`, plain SGD with learning rate 0.1). Two baselines, for
 //! inference and the training step:
 //!

@@ -164,8 +164,9 @@ fn digits(report: &mut Report) {
 }
 
 /// The digits step's phases, each timed on its own: the forward pass with
-/// its tape, the batch loss, the gradient's zeroing, the backward pass and
-/// the SGD step (whose weights drift over the repetitions, harmlessly).
+/// its tape, the batch loss, the backward pass (which writes the gradient:
+/// no zeroing) and the SGD step (whose weights drift over the
+/// repetitions, harmlessly).
 fn digits_phases(report: &mut Report) {
     let xb: SMatrix<f32, 64, B> = input(6);
     let targets: [usize; B] = core::array::from_fn(|j| j % 10);
@@ -187,9 +188,9 @@ fn digits_phases(report: &mut Report) {
     report.time("phase-loss", None, 50, || {
         CrossEntropy.batch_loss_and_grad(black_box(&y), &targets)
     });
-    report.time("phase-zero", None, 50, || grad.0.set_zero());
     report.time("phase-backward", None, 50, || {
-        net.0.backward_params(&tape.0, black_box(&dy), &mut grad.0)
+        net.0
+            .backward_params_set(&tape.0, black_box(&dy), &mut grad.0)
     });
     report.time("phase-sgd", None, 50, || {
         sgd.0.step(&mut net.0, black_box(&grad.0)).expect("finite")

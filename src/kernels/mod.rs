@@ -97,6 +97,24 @@ pub trait Kernels<T> {
         dy: &[[T; O]; B],
         x: &[[T; I]; B],
     );
+    /// `dW = dy xᵀ`, `db = Σ_j dy[:, j]`, whatever they held: the bits of
+    /// [`accumulate_outer`](Kernels::accumulate_outer) into zeros, which
+    /// is what it does by default.
+    #[inline(always)]
+    fn set_outer<const O: usize, const I: usize, const B: usize>(
+        dw: &mut [[T; O]; I],
+        db: &mut [T; O],
+        dy: &[[T; O]; B],
+        x: &[[T; I]; B],
+    ) where
+        T: Scalar,
+    {
+        for column in dw.iter_mut() {
+            column.fill(T::ZERO);
+        }
+        db.fill(T::ZERO);
+        Self::accumulate_outer(dw, db, dy, x)
+    }
     /// `acc += W x + V y` over the gates `gates` of a recurrent cell's
     /// stacked matrices, stored column by column (`w[i][g]` is gate `g`'s
     /// part of column `i`, `acc[g]` its sums): for every element of those
@@ -712,6 +730,18 @@ pub(crate) fn accumulate_outer<T: Scalar, const O: usize, const I: usize, const 
     );
 }
 
+/// `dW = dy xᵀ` and `db = Σ_j dy[:, j]`, whatever they held: the bits of
+/// [`accumulate_outer`] into zeros.
+#[inline(always)]
+pub(crate) fn set_outer<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    dw: &mut SMatrix<T, O, I>,
+    db: &mut SVector<T, O>,
+    dy: &SMatrix<T, O, B>,
+    x: &SMatrix<T, I, B>,
+) {
+    <T::Kernels as Kernels<T>>::set_outer(&mut dw.data.0, &mut db.data.0[0], &dy.data.0, &x.data.0);
+}
+
 /// Checks shared by the tests of each path: every kernel against a naive
 /// `f64` triple loop on sizes that leave every kind of vector tail, and
 /// batches against their columns one at a time, bit for bit.
@@ -868,6 +898,15 @@ pub(crate) mod testing {
             bits(&[db]),
             "accumulate_outer {shape}: db sample by sample"
         );
+
+        // dW = dy xᵀ, db = Σ dy over the nonzero gradients: the bits of
+        // the sum into zeros.
+        let (mut dw2, mut db2) = ([[0.0; O]; I], [0.0; O]);
+        K::accumulate_outer(&mut dw2, &mut db2, &dy, &x);
+        let (mut dw3, mut db3) = (dw0, db0);
+        K::set_outer(&mut dw3, &mut db3, &dy, &x);
+        assert_eq!(bits(&dw3), bits(&dw2), "set_outer {shape}: dW");
+        assert_eq!(bits(&[db3]), bits(&[db2]), "set_outer {shape}: db");
     }
 
     /// [`Kernels::gates`] at one shape: every element of every gate range

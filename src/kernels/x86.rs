@@ -638,13 +638,36 @@ impl Kernels<f32> for Avx2 {
         if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
             // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
             // AVX-512F and AVX-512VL.
-            return unsafe { simd_accumulate_outer_vl(dw, db, dy, x) };
+            return unsafe { simd_accumulate_outer_vl::<O, I, B, false>(dw, db, dy, x) };
         }
         if available() {
             // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_accumulate_outer(dw, db, dy, x) };
+            return unsafe { simd_accumulate_outer::<O, I, B, false>(dw, db, dy, x) };
         }
         Portable::accumulate_outer(dw, db, dy, x)
+    }
+
+    /// `dW = dy xᵀ`, `db = Σ_j dy[:, j]`: the kernels of
+    /// [`accumulate_outer`](Kernels::accumulate_outer) with their sums
+    /// started from zero instead of loaded (`SET`), so the bits of adding
+    /// into zeros, without the zeros' stores and loads.
+    #[inline(always)]
+    fn set_outer<const O: usize, const I: usize, const B: usize>(
+        dw: &mut [[f32; O]; I],
+        db: &mut [f32; O],
+        dy: &[[f32; O]; B],
+        x: &[[f32; I]; B],
+    ) {
+        if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
+            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
+            // AVX-512F and AVX-512VL.
+            return unsafe { simd_accumulate_outer_vl::<O, I, B, true>(dw, db, dy, x) };
+        }
+        if available() {
+            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+            return unsafe { simd_accumulate_outer::<O, I, B, true>(dw, db, dy, x) };
+        }
+        Portable::set_outer(dw, db, dy, x)
     }
 
     /// `acc += W x + V y` over a recurrent cell's gates, one fused
@@ -2523,13 +2546,19 @@ macro_rules! outer_terms {
 
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
+fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const SET: bool>(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
     if O < 8 {
+        if SET {
+            for column in dw.iter_mut() {
+                column.fill(0.0);
+            }
+            db.fill(0.0);
+        }
         return portable::accumulate_outer(dw, db, dy, x);
     }
     // 12 sums in registers (the FMA latency times two units, with room to
@@ -2555,18 +2584,18 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
         }
     };
     match tile {
-        206 => return ao_tiles::<O, I, B, 2, 6>(dw, db, dy, x),
-        104 => return ao_tiles::<O, I, B, 1, 4>(dw, db, dy, x),
-        204 => return ao_tiles::<O, I, B, 2, 4>(dw, db, dy, x),
-        304 => return ao_tiles::<O, I, B, 3, 4>(dw, db, dy, x),
+        206 => return ao_tiles::<O, I, B, 2, 6, SET>(dw, db, dy, x),
+        104 => return ao_tiles::<O, I, B, 1, 4, SET>(dw, db, dy, x),
+        204 => return ao_tiles::<O, I, B, 2, 4, SET>(dw, db, dy, x),
+        304 => return ao_tiles::<O, I, B, 3, 4, SET>(dw, db, dy, x),
         _ => {}
     }
     let v = O.div_ceil(8);
     // Fewer than 4 columns: one vector by one column at a time.
-    let fresh = accumulate_bias(db, dy);
+    let fresh = accumulate_bias::<O, B, SET>(db, dy);
     for v0 in 0..v {
         for i0 in 0..I {
-            ao_tile::<O, I, B, 1, 1>(dw, dy, x, v0, i0, 0, 0, fresh);
+            ao_tile::<O, I, B, 1, 1, SET>(dw, dy, x, v0, i0, 0, 0, fresh);
         }
     }
 }
@@ -2577,7 +2606,7 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize>(
 /// cover.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn accumulate_bias<const O: usize, const B: usize>(
+fn accumulate_bias<const O: usize, const B: usize, const SET: bool>(
     db: &mut [f32; O],
     dy: &[[f32; O]; B],
 ) -> __m256 {
@@ -2586,7 +2615,10 @@ fn accumulate_bias<const O: usize, const B: usize>(
     for k in 0..v {
         let o = offset(O, k);
         let old = load(at(db, o));
-        let mut acc = old;
+        // Writing (`SET`): from zero, as the sum into a zeroed `db` starts.
+        // The last window's lanes that the window before covered keep
+        // `old`, what that window has just stored, in both modes.
+        let mut acc = if SET { _mm256_setzero_ps() } else { old };
         for dyj in dy {
             acc = _mm256_add_ps(acc, load(at(dyj, o)));
         }
@@ -2622,17 +2654,17 @@ const fn wide_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)>
 /// registers, so that a tile holds 24 sums instead of 12.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
+fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize, const SET: bool>(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
     match const { tile_code(zmm_outer_tile(O, I, B)) } {
-        406 => return ao_tiles16::<O, I, B, 4, 6>(dw, db, dy, x),
-        308 => return ao_tiles16::<O, I, B, 3, 8>(dw, db, dy, x),
-        212 => return ao_tiles16::<O, I, B, 2, 12>(dw, db, dy, x),
-        112 => return ao_tiles16::<O, I, B, 1, 12>(dw, db, dy, x),
+        406 => return ao_tiles16::<O, I, B, 4, 6, SET>(dw, db, dy, x),
+        308 => return ao_tiles16::<O, I, B, 3, 8, SET>(dw, db, dy, x),
+        212 => return ao_tiles16::<O, I, B, 2, 12, SET>(dw, db, dy, x),
+        112 => return ao_tiles16::<O, I, B, 1, 12, SET>(dw, db, dy, x),
         _ => {}
     }
     // The 8-lane tiles only where they pay on their own, as in
@@ -2645,10 +2677,10 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize>(
         })
     };
     match tile {
-        406 => ao_tiles::<O, I, B, 4, 6>(dw, db, dy, x),
-        212 => ao_tiles::<O, I, B, 2, 12>(dw, db, dy, x),
-        308 => ao_tiles::<O, I, B, 3, 8>(dw, db, dy, x),
-        _ => simd_accumulate_outer(dw, db, dy, x),
+        406 => ao_tiles::<O, I, B, 4, 6, SET>(dw, db, dy, x),
+        212 => ao_tiles::<O, I, B, 2, 12, SET>(dw, db, dy, x),
+        308 => ao_tiles::<O, I, B, 3, 8, SET>(dw, db, dy, x),
+        _ => simd_accumulate_outer::<O, I, B, SET>(dw, db, dy, x),
     }
 }
 
@@ -2685,13 +2717,20 @@ const fn zmm_outer_tile(o: usize, i: usize, b: usize) -> Option<(usize, usize)> 
 /// per sample in order): the same bits.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn ao_tiles16<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+fn ao_tiles16<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const SET: bool,
+>(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
-    accumulate_bias(db, dy);
+    accumulate_bias::<O, B, SET>(db, dy);
     let cols = I.div_ceil(C);
     // Blocks of columns covering at most 8 KiB of `x`, as in `ao_tiles`.
     let block = (2048 / (C * B)).max(1);
@@ -2704,11 +2743,11 @@ fn ao_tiles16<const O: usize, const I: usize, const B: usize, const R: usize, co
             for c in c0..c1 {
                 let i0 = c * C;
                 if i0 + C <= I {
-                    ao_tile16::<O, I, B, R, C>(dw, dy, x, v0, i0);
+                    ao_tile16::<O, I, B, R, C, SET>(dw, dy, x, v0, i0);
                     continue;
                 }
                 narrower_tile!(const { I % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-                    ao_tile16::<O, I, B, R, K>(dw, dy, x, v0, i0)
+                    ao_tile16::<O, I, B, R, K, SET>(dw, dy, x, v0, i0)
                 });
             }
             v0 += R;
@@ -2721,7 +2760,14 @@ fn ao_tiles16<const O: usize, const I: usize, const B: usize, const R: usize, co
 /// 16 rows from `v0` and the `C` columns from `i0`.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+fn ao_tile16<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const SET: bool,
+>(
     dw: &mut [[f32; O]; I],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
@@ -2736,7 +2782,11 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
     let mut acc = [[zero; R]; C];
     for c in 0..C {
         for r in 0..R {
-            acc[c][r] = lanes16(at_row(&dw[i0 + c], rows[r]));
+            acc[c][r] = if SET {
+                zero
+            } else {
+                lanes16(at_row(&dw[i0 + c], rows[r]))
+            };
         }
     }
     outer_terms!(
@@ -2766,13 +2816,20 @@ fn ao_tile16<const O: usize, const I: usize, const B: usize, const R: usize, con
 /// with AVX2's 16 where [`simd_accumulate_outer`] does.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+fn ao_tiles<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const SET: bool,
+>(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
 ) {
-    let fresh = accumulate_bias(db, dy);
+    let fresh = accumulate_bias::<O, B, SET>(db, dy);
     // The rows of tiles of `tiles(v, R)` by index, and where the one before
     // ends (what that tile already stored, when the last overlaps it).
     let v = O.div_ceil(8);
@@ -2797,11 +2854,11 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
             for c in c0..c1 {
                 let i0 = c * C;
                 if i0 + C <= I {
-                    ao_tile::<O, I, B, R, C>(dw, dy, x, v0, i0, rows_done, 0, fresh);
+                    ao_tile::<O, I, B, R, C, SET>(dw, dy, x, v0, i0, rows_done, 0, fresh);
                     continue;
                 }
                 narrower_tile!(const { I % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-                    ao_tile::<O, I, B, R, K>(dw, dy, x, v0, i0, rows_done, 0, fresh)
+                    ao_tile::<O, I, B, R, K, SET>(dw, dy, x, v0, i0, rows_done, 0, fresh)
                 });
             }
         }
@@ -2816,7 +2873,14 @@ fn ao_tiles<const O: usize, const I: usize, const B: usize, const R: usize, cons
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const C: usize>(
+fn ao_tile<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const SET: bool,
+>(
     dw: &mut [[f32; O]; I],
     dy: &[[f32; O]; B],
     x: &[[f32; I]; B],
@@ -2835,7 +2899,11 @@ fn ao_tile<const O: usize, const I: usize, const B: usize, const R: usize, const
     let mut acc = [[zero; R]; C];
     for c in 0..C {
         for r in 0..R {
-            acc[c][r] = load(at(&dw[i0 + c], rows[r]));
+            acc[c][r] = if SET {
+                zero
+            } else {
+                load(at(&dw[i0 + c], rows[r]))
+            };
         }
     }
     outer_terms!(

@@ -118,6 +118,8 @@ macro_rules! elementwise {
         {
             /// `σ'(x)`: the diagonal of the Jacobian.
             type Tape = X;
+            /// No parameters: nothing to write.
+            const SETS_GRAD: bool = true;
             #[inline(always)]
             fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
                 let (mut y, mut d) = (X::zeros(), X::zeros());
@@ -577,6 +579,8 @@ impl<X: Tensor> Module<X> for Identity {
 
 impl<X: Tensor> Train<X> for Identity {
     type Tape = ();
+    /// No parameters: nothing to write.
+    const SETS_GRAD: bool = true;
     #[inline]
     fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, ()) {
         (*x, ())

@@ -122,6 +122,30 @@ pub trait DenseInput<T: Scalar, const I: usize, const O: usize>: Tensor<Scalar =
     ) -> Self;
     /// As [`backward`](DenseInput::backward), without `Wᵀ dy`.
     fn backward_params(x: &Self, dy: &Self::Output, grad: &mut Dense<I, O, T>);
+    /// As [`backward`](DenseInput::backward), but writes `dy xᵀ` into
+    /// `grad.weight` and `Σ dy` into `grad.bias`, whatever they held: the
+    /// bits of zeroing them and calling `backward`. By default exactly
+    /// that.
+    #[inline(always)]
+    fn backward_set(
+        layer: &Dense<I, O, T>,
+        x: &Self,
+        dy: &Self::Output,
+        grad: &mut Dense<I, O, T>,
+    ) -> Self {
+        grad.weight.fill(T::ZERO);
+        grad.bias.fill(T::ZERO);
+        Self::backward(layer, x, dy, grad)
+    }
+    /// As [`backward_set`](DenseInput::backward_set), without `Wᵀ dy`. By
+    /// default the gradient zeroed, then
+    /// [`backward_params`](DenseInput::backward_params).
+    #[inline(always)]
+    fn backward_params_set(x: &Self, dy: &Self::Output, grad: &mut Dense<I, O, T>) {
+        grad.weight.fill(T::ZERO);
+        grad.bias.fill(T::ZERO);
+        Self::backward_params(x, dy, grad)
+    }
 }
 
 impl<T: Scalar, const I: usize, const O: usize, const N: usize, const B: usize> DenseInput<T, I, O>
@@ -156,6 +180,23 @@ where
     fn backward_params(x: &Self, dy: &SMatrix<T, O, B>, grad: &mut Dense<I, O, T>) {
         let x = <Dense<I, O, T>>::input(x);
         kernels::accumulate_outer(&mut grad.weight, &mut grad.bias, dy, x);
+    }
+
+    #[inline(always)]
+    fn backward_set(
+        layer: &Dense<I, O, T>,
+        x: &Self,
+        dy: &SMatrix<T, O, B>,
+        grad: &mut Dense<I, O, T>,
+    ) -> Self {
+        Self::backward_params_set(x, dy, grad);
+        <Dense<I, O, T>>::input_grad(kernels::transpose_times(&layer.weight, dy))
+    }
+
+    #[inline(always)]
+    fn backward_params_set(x: &Self, dy: &SMatrix<T, O, B>, grad: &mut Dense<I, O, T>) {
+        let x = <Dense<I, O, T>>::input(x);
+        kernels::set_outer(&mut grad.weight, &mut grad.bias, dy, x);
     }
 }
 
@@ -264,6 +305,16 @@ impl<T: Scalar, const I: usize, const O: usize, X: DenseInput<T, I, O>> Train<X>
     #[inline(always)]
     fn backward_params(&self, x: &X, dy: &X::Output, grad: &mut Self) {
         X::backward_params(x, dy, grad)
+    }
+    /// `backward_set` writes the weight's and the bias's gradients.
+    const SETS_GRAD: bool = true;
+    #[inline(always)]
+    fn backward_set(&self, x: &X, dy: &X::Output, grad: &mut Self) -> X {
+        X::backward_set(self, x, dy, grad)
+    }
+    #[inline(always)]
+    fn backward_params_set(&self, x: &X, dy: &X::Output, grad: &mut Self) {
+        X::backward_params_set(x, dy, grad)
     }
 }
 

@@ -144,6 +144,8 @@ impl<X: Tensor> Module<X> for Dropout {
 impl<X: Tensor> Train<X> for Dropout {
     /// The mask times the scale, `m / (1 − p)`: the diagonal of the Jacobian.
     type Tape = X;
+    /// No parameters: nothing to write.
+    const SETS_GRAD: bool = true;
     fn forward_tape(&self, x: &X, mode: &mut Mode<'_>) -> (X, X) {
         let one = <X::Scalar as Scalar>::ONE;
         let mut mask = X::zeros();

@@ -54,6 +54,8 @@ impl<X: Tensor> Module<X> for Softmax {
 impl<X: Tensor> Train<X> for Softmax {
     /// The output `s`.
     type Tape = X;
+    /// No parameters: nothing to write.
+    const SETS_GRAD: bool = true;
     #[inline]
     fn forward_tape(&self, x: &X, _: &mut Mode<'_>) -> (X, X) {
         let s = self.forward(x);
