@@ -590,6 +590,32 @@ fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
 /// plain loops of [`Portable`] where it does not.
 pub struct Avx2;
 
+/// [`Avx2::accumulate_outer`] (`SET = false`: `dW += dy xᵀ`, `db += Σ_j
+/// dy[:, j]`) and [`Avx2::set_outer`] (`SET`: `=`), in the widest kernels
+/// this CPU has.
+#[inline(always)]
+fn outer<const O: usize, const I: usize, const B: usize, const SET: bool>(
+    dw: &mut [[f32; O]; I],
+    db: &mut [f32; O],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
+        // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
+        // AVX-512F and AVX-512VL.
+        return unsafe { simd_accumulate_outer_vl::<O, I, B, SET>(dw, db, dy, x) };
+    }
+    if available() {
+        // SAFETY: `available` checked that this CPU has AVX2 and FMA.
+        return unsafe { simd_accumulate_outer::<O, I, B, SET>(dw, db, dy, x) };
+    }
+    if SET {
+        Portable::set_outer(dw, db, dy, x)
+    } else {
+        Portable::accumulate_outer(dw, db, dy, x)
+    }
+}
+
 impl Kernels<f32> for Avx2 {
     /// `W x + b` for every column of `x`: [`affine_known`](Kernels::affine_known)
     /// where the CPU has AVX2 and FMA, the plain loops where it does not.
@@ -635,16 +661,7 @@ impl Kernels<f32> for Avx2 {
         dy: &[[f32; O]; B],
         x: &[[f32; I]; B],
     ) {
-        if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            return unsafe { simd_accumulate_outer_vl::<O, I, B, false>(dw, db, dy, x) };
-        }
-        if available() {
-            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_accumulate_outer::<O, I, B, false>(dw, db, dy, x) };
-        }
-        Portable::accumulate_outer(dw, db, dy, x)
+        outer::<O, I, B, false>(dw, db, dy, x)
     }
 
     /// `dW = dy xᵀ`, `db = Σ_j dy[:, j]`: the kernels of
@@ -658,16 +675,7 @@ impl Kernels<f32> for Avx2 {
         dy: &[[f32; O]; B],
         x: &[[f32; I]; B],
     ) {
-        if const { wide_outer_tile(O, I, B).is_some() } && available_vl() {
-            // SAFETY: `available_vl` checked that this CPU has AVX2, FMA,
-            // AVX-512F and AVX-512VL.
-            return unsafe { simd_accumulate_outer_vl::<O, I, B, true>(dw, db, dy, x) };
-        }
-        if available() {
-            // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-            return unsafe { simd_accumulate_outer::<O, I, B, true>(dw, db, dy, x) };
-        }
-        Portable::set_outer(dw, db, dy, x)
+        outer::<O, I, B, true>(dw, db, dy, x)
     }
 
     /// `acc += W x + V y` over a recurrent cell's gates, one fused
