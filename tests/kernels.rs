@@ -176,6 +176,11 @@ fn dense_layers_match_triple_loops_on_odd_sizes_in_f32() {
         (1, 17), (17, 17), (33, 17), (130, 33), (7, 33), (3, 65), (65, 65),
         (17, 130), (130, 130), (32, 10), (40, 24), (64, 300), (40, 256), (7, 13), (3, 9), (5, 16),
         (65, 32), (20, 48), (301, 16), (20, 96), (30, 80),
+        // Heights of 8 k + 2 in 4 chains (their last two rows in a pass of
+        // their own in a batch), with every number of inputs past the
+        // last 4.
+        (1, 10), (3, 10), (4, 10), (5, 10), (6, 10), (7, 10), (2, 18), (33, 18), (256, 10),
+        (257, 10), (36, 10),
     );
 }
 

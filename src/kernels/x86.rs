@@ -981,6 +981,15 @@ fn load(a: &[f32; 8]) -> __m256 {
     unsafe { _mm256_loadu_ps(a.as_ptr()) }
 }
 
+/// Reads 4 lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load4(a: &[f32; 4]) -> __m128 {
+    // SAFETY: `a` is a reference to 4 initialised `f32`, exactly the 16
+    // bytes read; `loadu` has no alignment requirement.
+    unsafe { _mm_loadu_ps(a.as_ptr()) }
+}
+
 /// Writes 8 lanes.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
@@ -1139,6 +1148,12 @@ fn fill_slots<const R: usize, const C: usize>(
 #[inline(always)]
 fn at(s: &[f32], k: usize) -> &[f32; 8] {
     s[k..k + 8].try_into().expect("8 lanes")
+}
+
+/// The 4 values of `s` from `k`.
+#[inline(always)]
+fn at4(s: &[f32], k: usize) -> &[f32; 4] {
+    s[k..k + 4].try_into().expect("4 lanes")
 }
 
 /// The 16 values of `s` from `k`.
@@ -1892,7 +1907,16 @@ fn affine_tiles<
     // narrower tile: a last tile overlapping the one before would compute
     // whole columns twice (a batch of 32 in tiles of 6: 36 columns' work).
     let (full, rest) = (B / C, B % C);
-    for v0 in tiles(O.div_ceil(8), R) {
+    // A last pair of rows goes in a pass of its own (see `pair_last`).
+    let vectors = if const { pair_last(O, I, B) } {
+        O / 8
+    } else {
+        O.div_ceil(8)
+    };
+    if const { pair_last(O, I, B) } {
+        affine_last_pair(w, b, x, out);
+    }
+    for v0 in tiles(vectors, R) {
         for t in 0..full {
             affine_tile::<_, O, I, B, R, C, S>(pass, w, b, x, out, v0, t * C);
         }
@@ -1903,6 +1927,127 @@ fn affine_tiles<
             });
         }
     }
+}
+
+/// Whether a batch product of these shapes computes its last two rows in
+/// [`affine_last_pair`]: a height of 2 more than a multiple of 8 (a
+/// classifier's 10 outputs), in 4 chains (so at most 3 vectors), with at
+/// most [`PAIR_INPUTS`] inputs. The 8-lane windows cover such a height
+/// with a last window overlapping the one before in 6 rows (10 outputs: 16
+/// lanes of multiply-adds, and a broadcast of the input for each), and
+/// with 4 chains the tiles hold only 3 columns, so that the loads of the
+/// broadcasts bound the loop. One sample keeps its two windows (the
+/// latency of a pass counts there, not its work).
+const fn pair_last(o: usize, i: usize, b: usize) -> bool {
+    b > 1 && o > 8 && o % 8 == 2 && chains(o, i) == 4 && i <= PAIR_INPUTS
+}
+
+/// The most inputs of a layer [`affine_last_pair`] takes: its copy of the
+/// two rows of `W` lives on the stack, 8 bytes an input.
+const PAIR_INPUTS: usize = 256;
+
+/// The last two rows, `r = O − 2` and `r + 1`, of `W x + b` for every
+/// column ([`pair_last`]), in one vector a column: lanes `[chain 0, 1, 2,
+/// 3 of row r | the same of row r + 1]`. Input `i` goes to chain `i mod 4`
+/// as in [`affine_tile`], so 4 inputs make one multiply-add: `W`'s two
+/// rows for them, copied once into that order, times the 4 inputs loaded
+/// into both halves (a load, no shuffle). The last `I mod 4` inputs go to
+/// the first chains, the others' lanes kept by a blend; then the chains
+/// are summed as [`tree`] sums them (`hadd` adds lane `2k` to lane `2k +
+/// 1`, in that order). Each lane does what the lane of its row and chain
+/// does in the windows: the same bits, in 5 multiply-adds for 4 inputs
+/// where the windows take 8. Measured on the digits model's 32 → 10 layer
+/// with the AVX2-only kernels, on an Intel Xeon (family 6, model 207), see
+/// the README.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn affine_last_pair<const O: usize, const I: usize, const B: usize>(
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
+) {
+    let r = O - 2;
+    let mut pairs = [[0.0f32; 8]; PAIR_INPUTS / 4];
+    for (p, w) in pairs.iter_mut().zip(w.chunks_exact(4)) {
+        for (k, w) in w.iter().enumerate() {
+            p[k] = w[r];
+            p[4 + k] = w[r + 1];
+        }
+    }
+    let pairs = &pairs[..I / 4];
+    let (full, rest) = (B / 8, B % 8);
+    for t in 0..full {
+        pair_tile::<O, I, B, 8>(pairs, w, b, x, out, 8 * t);
+    }
+    if rest > 0 {
+        narrower_tile!(const { B % 8 }, [1 2 3 4 5 6 7], |K| {
+            pair_tile::<O, I, B, K>(pairs, w, b, x, out, 8 * full)
+        });
+    }
+}
+
+/// [`affine_last_pair`] for the `C` columns from `j0`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn pair_tile<const O: usize, const I: usize, const B: usize, const C: usize>(
+    pairs: &[[f32; 8]],
+    w: &[[f32; O]; I],
+    b: &[f32; O],
+    x: &[[f32; I]; B],
+    out: &mut [[MaybeUninit<f32>; O]; B],
+    j0: usize,
+) {
+    let r = O - 2;
+    // Chain 0 of each row starts from the bias, the others from zero.
+    let mut acc = [_mm256_setr_ps(b[r], 0.0, 0.0, 0.0, b[r + 1], 0.0, 0.0, 0.0); C];
+    for (k, p) in pairs.iter().enumerate() {
+        let wv = load(p);
+        for (c, acc) in acc.iter_mut().enumerate() {
+            let xs = load4(at4(&x[j0 + c], 4 * k));
+            *acc = _mm256_fmadd_ps(wv, _mm256_set_m128(xs, xs), *acc);
+        }
+    }
+    let i = 4 * pairs.len();
+    if i < I {
+        // The last `I − i` inputs, to chains 0, 1, …: the other lanes'
+        // products (of zeros) are computed and dropped.
+        let lane = |k: usize, row: usize| if i + k < I { w[i + k][row] } else { 0.0 };
+        let wv = _mm256_setr_ps(
+            lane(0, r),
+            lane(1, r),
+            lane(2, r),
+            lane(3, r),
+            lane(0, r + 1),
+            lane(1, r + 1),
+            lane(2, r + 1),
+            lane(3, r + 1),
+        );
+        let keep = new_lanes_each_half(I - i);
+        for (c, acc) in acc.iter_mut().enumerate() {
+            let xj = &x[j0 + c];
+            let v = |k: usize| if i + k < I { xj[i + k] } else { 0.0 };
+            let xs = _mm_setr_ps(v(0), v(1), v(2), v(3));
+            let sum = _mm256_fmadd_ps(wv, _mm256_set_m128(xs, xs), *acc);
+            *acc = _mm256_blendv_ps(*acc, sum, keep);
+        }
+    }
+    for (c, &acc) in acc.iter().enumerate() {
+        let half = _mm256_hadd_ps(acc, acc);
+        let total = _mm256_hadd_ps(half, half);
+        let col = &mut out[j0 + c];
+        col[r].write(_mm256_cvtss_f32(total));
+        col[r + 1].write(_mm_cvtss_f32(_mm256_extractf128_ps::<1>(total)));
+    }
+}
+
+/// Lanes `0..n` of each 128-bit half set (`n ≤ 4`): the chains the last
+/// inputs of [`pair_tile`] go to, in both rows.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn new_lanes_each_half(n: usize) -> __m256 {
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
+    _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lane))
 }
 
 /// `R` vectors (from vector `v0`) by `C` columns (from `j0`) of `out`, each
@@ -2416,16 +2561,69 @@ const fn transposed(o: usize, i: usize) -> bool {
     o >= 8 && o <= 24 && o * i <= TRANSPOSED_MAX
 }
 
-/// `Wᵀ`, as `W`'s storage of `I × O` (`O · I` moves, onto the stack).
-#[inline(always)]
+/// `Wᵀ`, as `W`'s storage of `I × O` (onto the stack): in blocks of 8
+/// columns by 8 rows transposed in registers ([`block_to_lanes`]; the
+/// last block of each direction overlapping the one before where 8 does
+/// not divide it), or with fewer than 8 columns in `O · I` moves. The same
+/// values either way. (Digits' 10 × 32: 320 loads and 320 stores, about a
+/// fifth of its `Wᵀ dy` on 32 samples, became 8 blocks of 16 loads, 16
+/// shuffles and 8 stores.)
+#[target_feature(enable = "avx2,fma")]
+#[inline]
 fn transpose<const O: usize, const I: usize>(w: &[[f32; O]; I]) -> [[f32; I]; O] {
     let mut wt = [[0.0; I]; O];
-    for (i, col) in w.iter().enumerate() {
-        for (row, &v) in wt.iter_mut().zip(col) {
-            row[i] = v;
+    if I < 8 || O < 8 {
+        for (i, col) in w.iter().enumerate() {
+            for (row, &v) in wt.iter_mut().zip(col) {
+                row[i] = v;
+            }
+        }
+        return wt;
+    }
+    for i in tiles(I, 8) {
+        for k in tiles(O, 8) {
+            for (r, v) in block_to_lanes(&w[i..i + 8], k).into_iter().enumerate() {
+                store(at_mut(&mut wt[k + r], i), v);
+            }
         }
     }
     wt
+}
+
+/// Elements `k .. k + 8` of the 8 arrays `rows`, transposed: vector `r`
+/// holds element `k + r` of every array, array `s` in lane `s`. Each
+/// vector of 128-bit halves is loaded as arrays `s` and `s + 4` (a load
+/// and an insert from memory), then transposed as two 4 × 4 blocks within
+/// the 128-bit lanes ([`transpose_in_lanes`]): 16 shuffles.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn block_to_lanes<const N: usize>(rows: &[[f32; N]], k: usize) -> [__m256; 8] {
+    let pair = |s: usize, h: usize| {
+        let lo = load4(at4(&rows[s], k + 4 * h));
+        let hi = load4(at4(&rows[s + 4], k + 4 * h));
+        _mm256_set_m128(hi, lo)
+    };
+    let a = transpose_in_lanes([pair(0, 0), pair(1, 0), pair(2, 0), pair(3, 0)]);
+    let b = transpose_in_lanes([pair(0, 1), pair(1, 1), pair(2, 1), pair(3, 1)]);
+    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+}
+
+/// Each 128-bit lane of the 4 vectors transposed as a 4 × 4 block: lane
+/// `s` of vector `r` of the result is lane `r` of vector `s` (within each
+/// half). Four unpacks and four shuffles.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn transpose_in_lanes(t: [__m256; 4]) -> [__m256; 4] {
+    let u0 = _mm256_unpacklo_ps(t[0], t[1]);
+    let u1 = _mm256_unpackhi_ps(t[0], t[1]);
+    let u2 = _mm256_unpacklo_ps(t[2], t[3]);
+    let u3 = _mm256_unpackhi_ps(t[2], t[3]);
+    [
+        _mm256_shuffle_ps::<0x44>(u0, u2),
+        _mm256_shuffle_ps::<0xEE>(u0, u2),
+        _mm256_shuffle_ps::<0x44>(u1, u3),
+        _mm256_shuffle_ps::<0xEE>(u1, u3),
+    ]
 }
 
 /// Outputs `i0 .. i0 + R` of columns `j0 .. j0 + C` of `Wᵀ dy`.
@@ -2577,6 +2775,19 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
     // is compiled (a match on a value computed at run time, or on a tuple,
     // compiles every arm: the kernels' tests, which sweep many shapes,
     // took minutes to build so).
+    // A last pair of rows in a pass of its own ([`ao_last_pair`]), the
+    // rows above it in tiles of 8 columns of one vector (12 sums for two).
+    match const {
+        tile_code(if pair_outer(O) {
+            Some(if O / 8 == 1 { (1, 8) } else { (2, 6) })
+        } else {
+            None
+        })
+    } {
+        108 => return ao_pair_tiles::<O, I, B, 1, 8, SET>(dw, db, dy, x),
+        206 => return ao_pair_tiles::<O, I, B, 2, 6, SET>(dw, db, dy, x),
+        _ => {}
+    }
     let tile = const {
         let v = O.div_ceil(8);
         if v.is_multiple_of(2) && I >= 6 {
@@ -2592,10 +2803,10 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
         }
     };
     match tile {
-        206 => return ao_tiles::<O, I, B, 2, 6, SET>(dw, db, dy, x),
-        104 => return ao_tiles::<O, I, B, 1, 4, SET>(dw, db, dy, x),
-        204 => return ao_tiles::<O, I, B, 2, 4, SET>(dw, db, dy, x),
-        304 => return ao_tiles::<O, I, B, 3, 4, SET>(dw, db, dy, x),
+        206 => return ao_tiles::<O, I, B, 2, 6, SET, false>(dw, db, dy, x),
+        104 => return ao_tiles::<O, I, B, 1, 4, SET, false>(dw, db, dy, x),
+        204 => return ao_tiles::<O, I, B, 2, 4, SET, false>(dw, db, dy, x),
+        304 => return ao_tiles::<O, I, B, 3, 4, SET, false>(dw, db, dy, x),
         _ => {}
     }
     let v = O.div_ceil(8);
@@ -2603,7 +2814,132 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
     let fresh = accumulate_bias::<O, B, SET>(db, dy);
     for v0 in 0..v {
         for i0 in 0..I {
-            ao_tile::<O, I, B, 1, 1, SET>(dw, dy, x, v0, i0, 0, 0, fresh);
+            ao_tile::<O, I, B, 1, 1, SET, false>(dw, dy, x, v0, i0, 0, 0, fresh);
+        }
+    }
+}
+
+/// Whether [`simd_accumulate_outer`] computes the last two rows of `dW`
+/// in [`ao_last_pair`]: a height of 10 or 18 (2 more than a multiple of
+/// 8, as a classifier's 10 outputs). The 8-lane windows cover such a
+/// height with a last window overlapping the one before in 6 rows (10
+/// outputs: 16 lanes of multiply-adds for 10 rows).
+const fn pair_outer(o: usize) -> bool {
+    o > 8 && o % 8 == 2 && o / 8 <= 2
+}
+
+/// The vectors of the windows of [`ao_tiles`] and [`ao_tile`]: every 8
+/// rows, and a last window overlapping the one before, or with `PAIR`
+/// (see [`pair_outer`]) the whole vectors only.
+const fn outer_vectors<const O: usize, const PAIR: bool>() -> usize {
+    if PAIR { O / 8 } else { O.div_ceil(8) }
+}
+
+/// [`ao_tiles`] for the rows above the last two ([`pair_outer`]), then
+/// [`ao_last_pair`] for those two.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn ao_pair_tiles<
+    const O: usize,
+    const I: usize,
+    const B: usize,
+    const R: usize,
+    const C: usize,
+    const SET: bool,
+>(
+    dw: &mut [[f32; O]; I],
+    db: &mut [f32; O],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    ao_tiles::<O, I, B, R, C, SET, true>(dw, db, dy, x);
+    ao_last_pair::<O, I, B, SET>(dw, dy, x);
+}
+
+/// `dW[r, i] += Σ_j dy[r, j] x[i, j]` for the last two rows `r = O − 2,
+/// O − 1` ([`pair_outer`]), 4 columns of `dW` a vector: lanes `[columns i
+/// … i + 3 of row r | the same of row r + 1]`, each sample's term one
+/// multiply-add of `[dy[r, j] × 4 | dy[r + 1, j] × 4]` by the 4 inputs
+/// loaded into both halves (a load, no shuffle). Each lane adds its
+/// column's terms in the order of `j`, from its value (from zero with
+/// `SET`), as the windows do: the same bits, in 5 multiply-adds for 4
+/// columns where two windows take 8. The last `I mod 4` columns go the
+/// same way in one vector whose other lanes are not stored.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn ao_last_pair<const O: usize, const I: usize, const B: usize, const SET: bool>(
+    dw: &mut [[f32; O]; I],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+) {
+    let groups = I / 4;
+    let (full, rest) = (groups / 8, groups % 8);
+    for t in 0..full {
+        ao_pair_tile::<O, I, B, 8, SET>(dw, dy, x, 32 * t);
+    }
+    if rest > 0 {
+        narrower_tile!(const { (I / 4) % 8 }, [1 2 3 4 5 6 7], |K| {
+            ao_pair_tile::<O, I, B, K, SET>(dw, dy, x, 32 * full)
+        });
+    }
+    if !I.is_multiple_of(4) {
+        ao_pair_tile::<O, I, B, 1, SET>(dw, dy, x, 4 * groups);
+    }
+}
+
+/// [`ao_last_pair`] for the `G` groups of 4 columns from `i0` (fewer
+/// than 4 in the last group where `I` ends there).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn ao_pair_tile<const O: usize, const I: usize, const B: usize, const G: usize, const SET: bool>(
+    dw: &mut [[f32; O]; I],
+    dy: &[[f32; O]; B],
+    x: &[[f32; I]; B],
+    i0: usize,
+) {
+    let r = O - 2;
+    let n = (I - i0).min(4 * G);
+    let mut acc = [_mm256_setzero_ps(); G];
+    if !SET {
+        for (g, acc) in acc.iter_mut().enumerate() {
+            let at = |k: usize, row: usize| {
+                let i = i0 + 4 * g + k;
+                if i < I { dw[i][row] } else { 0.0 }
+            };
+            *acc = _mm256_setr_ps(
+                at(0, r),
+                at(1, r),
+                at(2, r),
+                at(3, r),
+                at(0, r + 1),
+                at(1, r + 1),
+                at(2, r + 1),
+                at(3, r + 1),
+            );
+        }
+    }
+    for (dyj, xj) in dy.iter().zip(x) {
+        let d = _mm256_set_m128(_mm_set1_ps(dyj[r + 1]), _mm_set1_ps(dyj[r]));
+        for (g, acc) in acc.iter_mut().enumerate() {
+            let i = i0 + 4 * g;
+            let xs = if i + 4 <= I {
+                load4(at4(xj, i))
+            } else {
+                let v = |k: usize| if i + k < I { xj[i + k] } else { 0.0 };
+                _mm_setr_ps(v(0), v(1), v(2), v(3))
+            };
+            *acc = _mm256_fmadd_ps(d, _mm256_set_m128(xs, xs), *acc);
+        }
+    }
+    for (g, &acc) in acc.iter().enumerate() {
+        let mut lanes = [0.0f32; 8];
+        store(&mut lanes, acc);
+        for k in 0..4 {
+            let i = i0 + 4 * g + k;
+            if 4 * g + k < n {
+                dw[i][r] = lanes[k];
+                dw[i][r + 1] = lanes[4 + k];
+            }
         }
     }
 }
@@ -2685,9 +3021,9 @@ fn simd_accumulate_outer_vl<const O: usize, const I: usize, const B: usize, cons
         })
     };
     match tile {
-        406 => ao_tiles::<O, I, B, 4, 6, SET>(dw, db, dy, x),
-        212 => ao_tiles::<O, I, B, 2, 12, SET>(dw, db, dy, x),
-        308 => ao_tiles::<O, I, B, 3, 8, SET>(dw, db, dy, x),
+        406 => ao_tiles::<O, I, B, 4, 6, SET, false>(dw, db, dy, x),
+        212 => ao_tiles::<O, I, B, 2, 12, SET, false>(dw, db, dy, x),
+        308 => ao_tiles::<O, I, B, 3, 8, SET, false>(dw, db, dy, x),
         _ => simd_accumulate_outer::<O, I, B, SET>(dw, db, dy, x),
     }
 }
@@ -2831,6 +3167,7 @@ fn ao_tiles<
     const R: usize,
     const C: usize,
     const SET: bool,
+    const PAIR: bool,
 >(
     dw: &mut [[f32; O]; I],
     db: &mut [f32; O],
@@ -2840,7 +3177,7 @@ fn ao_tiles<
     let fresh = accumulate_bias::<O, B, SET>(db, dy);
     // The rows of tiles of `tiles(v, R)` by index, and where the one before
     // ends (what that tile already stored, when the last overlaps it).
-    let v = O.div_ceil(8);
+    let v = outer_vectors::<O, PAIR>();
     let start = |k: usize| if k < v / R { k * R } else { v - R };
     let done = |k: usize| if k == 0 { 0 } else { start(k - 1) + R };
     // The columns: whole tiles of `C`, then the last `I mod C` columns as
@@ -2862,11 +3199,11 @@ fn ao_tiles<
             for c in c0..c1 {
                 let i0 = c * C;
                 if i0 + C <= I {
-                    ao_tile::<O, I, B, R, C, SET>(dw, dy, x, v0, i0, rows_done, 0, fresh);
+                    ao_tile::<O, I, B, R, C, SET, PAIR>(dw, dy, x, v0, i0, rows_done, 0, fresh);
                     continue;
                 }
                 narrower_tile!(const { I % C }, [1 2 3 4 5 6 7 8 9 10 11], |K| {
-                    ao_tile::<O, I, B, R, K, SET>(dw, dy, x, v0, i0, rows_done, 0, fresh)
+                    ao_tile::<O, I, B, R, K, SET, PAIR>(dw, dy, x, v0, i0, rows_done, 0, fresh)
                 });
             }
         }
@@ -2888,6 +3225,7 @@ fn ao_tile<
     const R: usize,
     const C: usize,
     const SET: bool,
+    const PAIR: bool,
 >(
     dw: &mut [[f32; O]; I],
     dy: &[[f32; O]; B],
@@ -2899,7 +3237,7 @@ fn ao_tile<
     fresh: __m256,
 ) {
     let zero = _mm256_setzero_ps();
-    let v = O.div_ceil(8);
+    let v = outer_vectors::<O, PAIR>();
     let mut rows = [0; R];
     for (r, row) in rows.iter_mut().enumerate() {
         *row = offset(O, v0 + r);
@@ -2938,7 +3276,7 @@ fn ao_tile<
                 continue;
             }
             let mut value = acc[c][r];
-            if v0 + r + 1 == v {
+            if !PAIR && v0 + r + 1 == v {
                 value = _mm256_blendv_ps(load(at(col, rows[r])), value, fresh);
             }
             store(at_mut(col, rows[r]), value);
