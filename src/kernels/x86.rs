@@ -2012,17 +2012,7 @@ fn pair_tile<const O: usize, const I: usize, const B: usize, const C: usize>(
     if i < I {
         // The last `I − i` inputs, to chains 0, 1, …: the other lanes'
         // products (of zeros) are computed and dropped.
-        let lane = |k: usize, row: usize| if i + k < I { w[i + k][row] } else { 0.0 };
-        let wv = _mm256_setr_ps(
-            lane(0, r),
-            lane(1, r),
-            lane(2, r),
-            lane(3, r),
-            lane(0, r + 1),
-            lane(1, r + 1),
-            lane(2, r + 1),
-            lane(3, r + 1),
-        );
+        let wv = two_rows(r, |k, row| if i + k < I { w[i + k][row] } else { 0.0 });
         let keep = new_lanes_each_half(I - i);
         for (c, acc) in acc.iter_mut().enumerate() {
             let xj = &x[j0 + c];
@@ -2039,6 +2029,23 @@ fn pair_tile<const O: usize, const I: usize, const B: usize, const C: usize>(
         col[r].write(_mm256_cvtss_f32(total));
         col[r + 1].write(_mm_cvtss_f32(_mm256_extractf128_ps::<1>(total)));
     }
+}
+
+/// `[f(0, r), …, f(3, r) | f(0, r + 1), …, f(3, r + 1)]`: a vector of two
+/// rows by 4 chains or columns ([`pair_tile`], [`ao_pair_tile`]).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn two_rows(r: usize, f: impl Fn(usize, usize) -> f32) -> __m256 {
+    _mm256_setr_ps(
+        f(0, r),
+        f(1, r),
+        f(2, r),
+        f(3, r),
+        f(0, r + 1),
+        f(1, r + 1),
+        f(2, r + 1),
+        f(3, r + 1),
+    )
 }
 
 /// Lanes `0..n` of each 128-bit half set (`n ≤ 4`): the chains the last
@@ -2785,8 +2792,14 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
             None
         })
     } {
-        108 => return ao_pair_tiles::<O, I, B, 1, 8, SET>(dw, db, dy, x),
-        206 => return ao_pair_tiles::<O, I, B, 2, 6, SET>(dw, db, dy, x),
+        108 => {
+            ao_tiles::<O, I, B, 1, 8, SET, true>(dw, db, dy, x);
+            return ao_last_pair::<O, I, B, SET>(dw, dy, x);
+        }
+        206 => {
+            ao_tiles::<O, I, B, 2, 6, SET, true>(dw, db, dy, x);
+            return ao_last_pair::<O, I, B, SET>(dw, dy, x);
+        }
         _ => {}
     }
     let tile = const {
@@ -2834,27 +2847,6 @@ const fn pair_outer(o: usize) -> bool {
 /// (see [`pair_outer`]) the whole vectors only.
 const fn outer_vectors<const O: usize, const PAIR: bool>() -> usize {
     if PAIR { O / 8 } else { O.div_ceil(8) }
-}
-
-/// [`ao_tiles`] for the rows above the last two ([`pair_outer`]), then
-/// [`ao_last_pair`] for those two.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn ao_pair_tiles<
-    const O: usize,
-    const I: usize,
-    const B: usize,
-    const R: usize,
-    const C: usize,
-    const SET: bool,
->(
-    dw: &mut [[f32; O]; I],
-    db: &mut [f32; O],
-    dy: &[[f32; O]; B],
-    x: &[[f32; I]; B],
-) {
-    ao_tiles::<O, I, B, R, C, SET, true>(dw, db, dy, x);
-    ao_last_pair::<O, I, B, SET>(dw, dy, x);
 }
 
 /// `dW[r, i] += Σ_j dy[r, j] x[i, j]` for the last two rows `r = O − 2,
@@ -2905,20 +2897,10 @@ fn ao_pair_tile<const O: usize, const I: usize, const B: usize, const G: usize, 
     let mut acc = [_mm256_setzero_ps(); G];
     if !SET {
         for (g, acc) in acc.iter_mut().enumerate() {
-            let at = |k: usize, row: usize| {
+            *acc = two_rows(r, |k, row| {
                 let i = i0 + 4 * g + k;
                 if i < I { dw[i][row] } else { 0.0 }
-            };
-            *acc = _mm256_setr_ps(
-                at(0, r),
-                at(1, r),
-                at(2, r),
-                at(3, r),
-                at(0, r + 1),
-                at(1, r + 1),
-                at(2, r + 1),
-                at(3, r + 1),
-            );
+            });
         }
     }
     for (dyj, xj) in dy.iter().zip(x) {
