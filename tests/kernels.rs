@@ -182,6 +182,11 @@ fn dense_layers_match_triple_loops_on_odd_sizes_in_f32() {
         (1, 10), (3, 10), (4, 10), (5, 10), (6, 10), (7, 10), (2, 18), (33, 18), (256, 10),
         (257, 10), (36, 10),
     );
+    // Batches of 4 and 5 on a wide 10-output layer: on a CPU with
+    // AVX-512 too few columns for its 16-lane tiles, enough work for its
+    // 8-lane tiles of 2 vectors (which then cover both windows).
+    dense::<f32, 256, 10, 4>(200);
+    dense::<f32, 256, 10, 5>(201);
 }
 
 #[test]

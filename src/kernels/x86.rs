@@ -1907,13 +1907,13 @@ fn affine_tiles<
     // narrower tile: a last tile overlapping the one before would compute
     // whole columns twice (a batch of 32 in tiles of 6: 36 columns' work).
     let (full, rest) = (B / C, B % C);
-    // A last pair of rows goes in a pass of its own (see `pair_last`).
-    let vectors = if const { pair_last(O, I, B) } {
-        O / 8
-    } else {
-        O.div_ceil(8)
-    };
-    if const { pair_last(O, I, B) } {
+    // A last pair of rows goes in a pass of its own (see `pair_last`),
+    // where the tiles fit in the whole vectors above it (the 8-lane tiles
+    // of 2 vectors that the AVX-512 kernels take for a batch too narrow
+    // for their 16-lane ones do not, at a height of 10).
+    let pair = const { pair_last(O, I, B) && R <= O / 8 };
+    let vectors = if pair { O / 8 } else { O.div_ceil(8) };
+    if pair {
         affine_last_pair(w, b, x, out);
     }
     for v0 in tiles(vectors, R) {
