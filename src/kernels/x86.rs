@@ -1935,9 +1935,9 @@ fn affine_tiles<
 /// most [`PAIR_INPUTS`] inputs. The 8-lane windows cover such a height
 /// with a last window overlapping the one before in 6 rows (10 outputs: 16
 /// lanes of multiply-adds, and a broadcast of the input for each), and
-/// with 4 chains the tiles hold only 3 columns, so that the loads of the
-/// broadcasts bound the loop. One sample keeps its two windows (the
-/// latency of a pass counts there, not its work).
+/// with 4 chains the tiles hold only 3 columns: 16 loads to 12
+/// multiply-adds. One sample keeps its two windows (the latency of a pass
+/// counts there, not its work).
 const fn pair_last(o: usize, i: usize, b: usize) -> bool {
     b > 1 && o > 8 && o % 8 == 2 && chains(o, i) == 4 && i <= PAIR_INPUTS
 }
@@ -2775,16 +2775,9 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
         }
         return portable::accumulate_outer(dw, db, dy, x);
     }
-    // 12 sums in registers (the FMA latency times two units, with room to
-    // spare): 2 vectors by 6 columns, or 3 by 4 when the height is an odd
-    // number of vectors (1 by 4 for a single vector), in `ao_tiles` (the
-    // last `I mod C` columns as one narrower tile).
-    // The tile as `R * 100 + C`, a constant, so that only the tile taken
-    // is compiled (a match on a value computed at run time, or on a tuple,
-    // compiles every arm: the kernels' tests, which sweep many shapes,
-    // took minutes to build so).
     // A last pair of rows in a pass of its own ([`ao_last_pair`]), the
-    // rows above it in tiles of 8 columns of one vector (12 sums for two).
+    // rows above it in tiles of 1 vector by 8 columns (2 by 6 for two
+    // vectors).
     match const {
         tile_code(if pair_outer(O) {
             Some(if O / 8 == 1 { (1, 8) } else { (2, 6) })
@@ -2802,6 +2795,14 @@ fn simd_accumulate_outer<const O: usize, const I: usize, const B: usize, const S
         }
         _ => {}
     }
+    // 12 sums in registers (the FMA latency times two units, with room to
+    // spare): 2 vectors by 6 columns, or 3 by 4 when the height is an odd
+    // number of vectors (1 by 4 for a single vector), in `ao_tiles` (the
+    // last `I mod C` columns as one narrower tile).
+    // The tile as `R * 100 + C`, a constant, so that only the tile taken
+    // is compiled (a match on a value computed at run time, or on a tuple,
+    // compiles every arm: the kernels' tests, which sweep many shapes,
+    // took minutes to build so).
     let tile = const {
         let v = O.div_ceil(8);
         if v.is_multiple_of(2) && I >= 6 {
