@@ -9,6 +9,7 @@
 
 use nalgebra::SVector;
 use rand::{Rng, RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
+use staticnet::module::{Checked, Plain};
 use staticnet::prelude::*;
 use staticnet::quant::{
     self, Calibration, Multiplier, QDense, QLookup, QModule, QParams, QRelu, QuantError, Quantize,
@@ -237,7 +238,18 @@ fn dense_agrees<const I: usize, const O: usize>(seed: u64) {
         let l = random_dense::<I, O>(&mut r);
         for _ in 0..20 {
             let x = random_i8::<I>(&mut r);
-            assert_eq!(l.forward(&x), dense_ref(&l, &x), "QDense<{I}, {O}>");
+            let want = dense_ref(&l, &x);
+            assert_eq!(l.forward(&x), want, "QDense<{I}, {O}>");
+            // Every kernel a pass may hand it (the plain loops, or asking
+            // for itself), and into an output in place.
+            assert_eq!(l.forward_on(&x, Plain), want, "QDense<{I}, {O}>, plain");
+            assert_eq!(l.forward_on(&x, Checked), want, "QDense<{I}, {O}>, checked");
+            let mut y = [0; O];
+            l.forward_into(&x, &mut y);
+            assert_eq!(y, want, "QDense<{I}, {O}>, in place");
+            let mut y = [0; O];
+            l.forward_into_on(&x, &mut y, Plain);
+            assert_eq!(y, want, "QDense<{I}, {O}>, plain, in place");
         }
         // Extreme inputs: every product at its largest.
         for v in [-128, 127] {
@@ -302,6 +314,15 @@ fn a_quantised_network_is_its_layers_composed() {
         let h = tanh.forward(&dense_ref(d1, &h));
         let y = sig.forward(&dense_ref(d2, &h));
         assert_eq!(q.forward(&xq), y);
+        // In place, and the layers with the plain loops handed down (what
+        // `forward` runs on a CPU without AVX2).
+        let mut out = [0; 3];
+        q.forward_into(&xq, &mut out);
+        assert_eq!(out, y);
+        assert_eq!(q.layers.forward_on(&xq, Plain), y);
+        let mut out = [0; 3];
+        q.layers.forward_into_on(&xq, &mut out, Plain);
+        assert_eq!(out, y);
     }
     // Parameters chain: each layer's input is the previous one's output.
     assert_eq!(d0.input(), q.input);

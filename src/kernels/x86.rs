@@ -77,8 +77,8 @@
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features (directly, or through
-//! an [`Avx2Fma`], which is made only there: in [`dispatch_on`] and
-//! `Avx2::affine`, after the check, or where the target enables both
+//! an [`Avx2Fma`], which is made only there: in [`dispatch_on`],
+//! `Avx2::affine` and [`int8_dense`], after the check, or where the target enables both
 //! features), and into the
 //! recurrent and dense kernels' variants that also enable `avx512f` and
 //! `avx512vl`, and `with_avx512` (the root of a wide pass), made only after
@@ -3790,9 +3790,27 @@ pub(crate) fn int8_dense<const I: usize, const O: usize>(
     if !available() {
         return false;
     }
-    // SAFETY: `available` checked that this CPU has AVX2 and FMA.
-    unsafe { simd_int8_dense(layer, x, y) };
+    int8_dense_known(Avx2Fma(()), layer, x, y);
     true
+}
+
+/// [`int8_dense`] where the pass has asked the CPU already: `cpu` is the
+/// proof (a `Quantized` network's pass, [`QModule::forward_on`]), so the
+/// kernel runs without a check or the plain loops beside it, and inlines
+/// into the pass.
+///
+/// [`QModule::forward_on`]: crate::quant::QModule::forward_on
+#[inline(always)]
+pub(crate) fn int8_dense_known<const I: usize, const O: usize>(
+    cpu: Avx2Fma,
+    layer: &QDense<I, O>,
+    x: &[i8; I],
+    y: &mut [i8; O],
+) {
+    let _ = cpu;
+    // SAFETY: an `Avx2Fma` is made only where `available` said that this
+    // CPU has AVX2 and FMA (`int8_dense` above, `dispatch_on`).
+    unsafe { simd_int8_dense(layer, x, y) };
 }
 
 /// 16 int8 values widened to 16 `i16` lanes.
@@ -4013,9 +4031,20 @@ fn simd_int8_dense<const I: usize, const O: usize>(
         let sum = _mm256_blendv_epi8(sum, limit, overflow);
         let r = requantize8(sum, mul, sh, zero_point as i32);
         let bytes = narrow8(r);
-        let n = (O - o0).min(8);
-        y[o0..o0 + n].copy_from_slice(&bytes[..n]);
-        o0 += n;
+        // A whole group as one 8-byte store; a last, shorter one byte by
+        // byte (a copy of a length the compiler did not fold, as a slice
+        // copy, was a call to `memmove`).
+        match y[o0..].first_chunk_mut::<8>() {
+            Some(group) => *group = bytes,
+            None => {
+                for k in 0..8 {
+                    if o0 + k < O {
+                        y[o0 + k] = bytes[k];
+                    }
+                }
+            }
+        }
+        o0 += 8;
     }
 }
 

@@ -12,6 +12,7 @@ use super::{
 use crate::layers::activation::{
     Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
 };
+use crate::module::Isa;
 use crate::params::{RustSource, Shape};
 use crate::{Dense, Dropout, Module};
 
@@ -314,6 +315,52 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
                 return y;
             }
         }
+        self.portable(x)
+    }
+    /// With the DSP extension two outputs at a time (one pass over `x` for
+    /// both), then the last one of an odd `O`.
+    #[inline]
+    fn forward_into(&self, x: &[i8; I], y: &mut [i8; O]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.x86(x, y) {
+            return;
+        }
+        self.portable_into(x, y);
+    }
+    #[inline(always)]
+    fn forward_on<K: Isa>(&self, x: &[i8; I], isa: K) -> [i8; O] {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cpu) = isa.avx2_fma() {
+            let mut y = [0; O];
+            crate::kernels::x86::int8_dense_known(cpu, self, x, &mut y);
+            return y;
+        }
+        if K::PLAIN {
+            self.portable(x)
+        } else {
+            self.forward(x)
+        }
+    }
+    #[inline(always)]
+    fn forward_into_on<K: Isa>(&self, x: &[i8; I], y: &mut [i8; O], isa: K) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cpu) = isa.avx2_fma() {
+            crate::kernels::x86::int8_dense_known(cpu, self, x, y);
+            return;
+        }
+        if K::PLAIN {
+            self.portable_into(x, y);
+        } else {
+            self.forward_into(x, y);
+        }
+    }
+}
+
+impl<const I: usize, const O: usize> QDense<I, O> {
+    /// The portable code (the DSP extension's pairs on a `thumbv7em`
+    /// target): what every other path reproduces bit for bit.
+    #[inline]
+    fn portable(&self, x: &[i8; I]) -> [i8; O] {
         #[cfg(staticnet_dsp)]
         {
             // `from_fn` calls in index order: an even index computes its
@@ -336,14 +383,10 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
             core::array::from_fn(|o| self.requantize(o, dot_i8(&self.weight[o], x)))
         }
     }
-    /// With the DSP extension two outputs at a time (one pass over `x` for
-    /// both), then the last one of an odd `O`.
+
+    /// [`portable`](QDense::portable) into `y`.
     #[inline]
-    fn forward_into(&self, x: &[i8; I], y: &mut [i8; O]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.x86(x, y) {
-            return;
-        }
+    fn portable_into(&self, x: &[i8; I], y: &mut [i8; O]) {
         #[cfg(staticnet_dsp)]
         {
             let mut o = 0;

@@ -69,6 +69,7 @@ pub use stats::{Calibration, Pass, QParams, RangeStats};
 use core::fmt;
 
 use crate::Module;
+use crate::module::Isa;
 use crate::params::{Fill, Node, RustSource, Shape, TensorInfo};
 
 /// A layer (or network) that has an int8 form: how it is calibrated and
@@ -130,6 +131,26 @@ pub trait QModule<X> {
     #[inline]
     fn forward_into(&self, x: &X, y: &mut Self::Output) {
         *y = self.forward(x);
+    }
+    /// [`forward`](QModule::forward) with the kernels `isa` names (see
+    /// [`Isa`](crate::module::Isa)): what [`Quantized::forward`] calls on
+    /// its layers once it has asked the CPU which kernels it may run, as
+    /// [`Module::forward_on`](crate::Module::forward_on) does for `f32`.
+    /// The same output, bit for bit. By default `forward`, which asks for
+    /// itself: a layer need not implement it. [`QDense`] and the networks
+    /// (tuples of layers) take the kernels given.
+    #[inline(always)]
+    fn forward_on<K: Isa>(&self, x: &X, isa: K) -> Self::Output {
+        let _ = isa;
+        self.forward(x)
+    }
+    /// [`forward_into`](QModule::forward_into) with the kernels `isa`
+    /// names, as [`forward_on`](QModule::forward_on). By default
+    /// `forward_into`.
+    #[inline(always)]
+    fn forward_into_on<K: Isa>(&self, x: &X, y: &mut Self::Output, isa: K) {
+        let _ = isa;
+        self.forward_into(x, y);
     }
 }
 

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::data::Dataset;
 use crate::metrics::Class;
+use crate::module::Isa;
 use crate::params::RustSource;
 use crate::params::{Node, Shape};
 
@@ -35,6 +36,15 @@ macro_rules! into_body {
         let y = $self.$first.forward($x);
         $(let y = $self.$mid.forward(&y);)*
         $self.$last.forward_into(&y, $out)
+    }};
+    // With the kernels `isa` names (`forward_into_on`).
+    ($self:ident $x:ident $out:ident $isa:ident; [$last:tt]) => {
+        $self.$last.forward_into_on($x, $out, $isa)
+    };
+    ($self:ident $x:ident $out:ident $isa:ident; [$first:tt $($mid:tt)*] $last:tt) => {{
+        let y = $self.$first.forward_on($x, $isa);
+        $(let y = $self.$mid.forward_on(&y, $isa);)*
+        $self.$last.forward_into_on(&y, $out, $isa)
     }};
 }
 
@@ -88,6 +98,16 @@ macro_rules! quant_tuple {
             #[inline]
             fn forward_into(&self, x: &X, out: &mut $Y) {
                 into_body!(self x out; $($into)+)
+            }
+            #[inline(always)]
+            fn forward_on<K: Isa>(&self, x: &X, isa: K) -> $Y {
+                let y = self.0.forward_on(x, isa);
+                $(let y = self.$r.forward_on(&y, isa);)*
+                y
+            }
+            #[inline(always)]
+            fn forward_into_on<K: Isa>(&self, x: &X, out: &mut $Y, isa: K) {
+                into_body!(self x out isa; $($into)+)
             }
         }
 
@@ -198,13 +218,30 @@ impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quan
     /// The int8 outputs for int8 inputs: integer arithmetic only.
     ///
     /// On x86-64 the whole pass runs compiled for AVX2 where the CPU has it
-    /// (as the `f32` networks do), with the same results bit for bit.
+    /// (as the `f32` networks do), with the same results bit for bit: the
+    /// CPU is asked once, and the answer handed to the layers as a type
+    /// ([`QModule::forward_on`]), so that their kernels run without asking
+    /// again and inline into the pass.
     #[inline]
     pub fn forward(&self, x: &[i8; I]) -> [i8; O] {
-        crate::kernels::dispatch(
-            #[inline(always)]
-            || self.layers.forward(x),
-        )
+        #[cfg(target_arch = "x86_64")]
+        {
+            crate::kernels::dispatch_on(
+                #[inline(always)]
+                |cpu| self.layers.forward_on(x, cpu),
+                #[inline(always)]
+                |plain| self.layers.forward_on(x, plain),
+            )
+        }
+        // Elsewhere there is nothing to ask: the layers' `forward`s, as
+        // `embedded/footprint.sh` measured them.
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            crate::kernels::dispatch(
+                #[inline(always)]
+                || self.layers.forward(x),
+            )
+        }
     }
 
     /// [`forward`](Quantized::forward) into `out`: the last layer writes
@@ -212,10 +249,33 @@ impl<Q: QModule<[i8; I], Output = [i8; O]>, const I: usize, const O: usize> Quan
     /// microcontroller, no call to `memcpy`).
     #[inline]
     pub fn forward_into(&self, x: &[i8; I], out: &mut [i8; O]) {
-        crate::kernels::dispatch(
-            #[inline(always)]
-            || self.layers.forward_into(x, out),
-        )
+        #[cfg(target_arch = "x86_64")]
+        {
+            // One of the two closures runs; both name `out`, so it is
+            // handed over through a cell.
+            let out = core::cell::Cell::new(Some(out));
+            crate::kernels::dispatch_on(
+                #[inline(always)]
+                |cpu| {
+                    if let Some(out) = out.take() {
+                        self.layers.forward_into_on(x, out, cpu);
+                    }
+                },
+                #[inline(always)]
+                |plain| {
+                    if let Some(out) = out.take() {
+                        self.layers.forward_into_on(x, out, plain);
+                    }
+                },
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            crate::kernels::dispatch(
+                #[inline(always)]
+                || self.layers.forward_into(x, out),
+            )
+        }
     }
 
     /// Quantise, run, dequantise: the real outputs the int8 network gives
