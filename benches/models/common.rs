@@ -2,10 +2,11 @@
 //! the latter): the reference models, their inputs, the flop counts and the
 //! measured training step.
 
-use nalgebra::SMatrix;
+use nalgebra::{SMatrix, SVector};
 use rand::{Rng, SeedableRng, rngs::Xoshiro256PlusPlus};
 use staticnet::optim::{Optimizer, Sgd};
 use staticnet::prelude::*;
+use staticnet::quant;
 
 /// The batch of the forward passes and steps.
 pub const B: usize = 32;
@@ -165,4 +166,19 @@ impl<N: Train<X> + Params<f32>, X> Stepper<N, X> {
             &mut self.rng,
         )
     }
+}
+
+/// The int8 form of `net`, calibrated on 256 random inputs, and one input in
+/// int8 (for the `infer-int8` rows: integer-only inference against `f32`).
+pub fn int8<N, const I: usize, const O: usize>(
+    net: &N,
+    x: &SVector<f32, I>,
+) -> (quant::Quantized<N::Quantized, I, O>, [i8; I])
+where
+    N: quant::Quantize<SVector<f32, I>, Output = SVector<f32, O>>,
+{
+    let data: Vec<(SVector<f32, I>, usize)> = (0..256).map(|k| (input(1000 + k), 0)).collect();
+    let q = quant::quantize(net, &data[..], quant::Calibration::MinMax).expect("quantisable");
+    let xq = q.quantize_input(x);
+    (q, xq)
 }

@@ -47,7 +47,6 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use nalgebra::{SMatrix, SVector};
 use staticnet::optim::Sgd;
 use staticnet::prelude::*;
-use staticnet::quant;
 
 mod bandwidth;
 mod baseline;
@@ -102,21 +101,6 @@ where
         &mut sgd,
         &mut rng(7),
     )
-}
-
-/// The int8 form of `net`, calibrated on 256 random inputs, and one input in
-/// int8 (for the `infer-int8` rows: integer-only inference against `f32`).
-fn int8<N, const I: usize, const O: usize>(
-    net: &N,
-    x: &SVector<f32, I>,
-) -> (quant::Quantized<N::Quantized, I, O>, [i8; I])
-where
-    N: quant::Quantize<SVector<f32, I>, Output = SVector<f32, O>>,
-{
-    let data: Vec<(SVector<f32, I>, usize)> = (0..256).map(|k| (input(1000 + k), 0)).collect();
-    let q = quant::quantize(net, &data[..], quant::Calibration::MinMax).expect("quantisable");
-    let xq = q.quantize_input(x);
-    (q, xq)
 }
 
 fn bench<F: FnMut() -> R, R>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, flops: u64, mut f: F) {

@@ -26,10 +26,12 @@
 //! timed just before and just after the case, so in the same mode). The
 //! `-tuned` cases are `benches/models/tuned.rs`, the tuned hand-written
 //! baseline, built into this bench. The cases are those of
-//! `benches/models`: one sample, a forward pass of 32 and an SGD step on
-//! 32 for the `tiny`, `tanh` (forward only), `digits` and `mid` models, and
+//! `benches/models`: one sample (in `f32`, and, for `tiny`, `digits` and
+//! `mid`, in int8), a forward pass of 32 and an SGD step on 32 for the
+//! `tiny`, `tanh` (forward only), `digits` and `mid` models, and
 //! `digits-phases`, the digits step split into its phases (asked for by
-//! name only).
+//! name only); `sequence`, one streaming step of each model of
+//! `benches/sequence`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -39,6 +41,7 @@ use std::time::Instant;
 use nalgebra::{SMatrix, SVector};
 use staticnet::optim::{Optimizer, Sgd};
 use staticnet::prelude::*;
+use staticnet::stream::Stream;
 
 #[allow(dead_code)]
 #[path = "../models/common.rs"]
@@ -104,6 +107,8 @@ fn tiny(report: &mut Report) {
     report.time("tiny-one-tuned", None, 2000, || {
         fast.0.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(&net.0, &x);
+    report.time("tiny-int8", None, 2000, || q.forward(black_box(&xq)));
     report.time("tiny-forward32", Some(f1 * B as u64), 200, || {
         net.0.predict(black_box(&xb))
     });
@@ -146,6 +151,8 @@ fn digits(report: &mut Report) {
     report.time("digits-one-tuned", None, 2000, || {
         fast.0.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(&net.0, &x);
+    report.time("digits-int8", None, 2000, || q.forward(black_box(&xq)));
     report.time("digits-forward32", Some(f1 * B as u64), 100, || {
         net.0.predict(black_box(&xb))
     });
@@ -208,6 +215,8 @@ fn mid(report: &mut Report) {
     report.time("mid-one-tuned", None, 50, || {
         fast.0.forward(black_box(&x.data.0[0]))
     });
+    let (q, xq) = int8(&net.0, &x);
+    report.time("mid-int8", None, 50, || q.forward(black_box(&xq)));
     report.time("mid-forward32", Some(f1 * B as u64), 5, || {
         net.0.predict(black_box(&*xb))
     });
@@ -225,7 +234,50 @@ fn mid(report: &mut Report) {
     });
 }
 
-/// Runs the cases asked for (the four models when none is named).
+/// One streaming step (`Stream::step`, the state carried over) of the
+/// sequence models of `benches/sequence`, through a signal of sines
+/// cycled over.
+fn sequence(report: &mut Report) {
+    fn steps<N: Stream<SVector<f32, I>>, const I: usize>(report: &mut Report, name: &str, net: &N) {
+        let xs: Vec<SVector<f32, I>> = (0..2048)
+            .map(|t| SVector::from_fn(|c, _| (0.011 * (c + 1) as f32 * t as f32).sin()))
+            .collect();
+        let mut state = aligned(net.start());
+        let mut t = 0;
+        report.time(name, None, 200, || {
+            let x = &xs[t];
+            t = (t + 1) % xs.len();
+            net.step(&mut state.0, black_box(x))
+        });
+    }
+    type Conv = (
+        Conv1d<1, 16, 3, Causal>,
+        Tanh,
+        Conv1d<16, 16, 3, Causal<2>>,
+        Tanh,
+        Dense<16, 1>,
+    );
+    let gru = aligned(<(Gru<1, 32>, Dense<32, 1>)>::random(
+        Init::PyTorch,
+        &mut rng(1),
+    ));
+    steps(report, "gru-step", &gru.0);
+    let lstm = aligned(<(Lstm<1, 32>, Dense<32, 1>)>::random(
+        Init::PyTorch,
+        &mut rng(2),
+    ));
+    steps(report, "lstm-step", &lstm.0);
+    let lstm8 = aligned(<(Lstm<8, 64>, Dense<64, 8>)>::random(
+        Init::PyTorch,
+        &mut rng(3),
+    ));
+    steps(report, "lstm8x64-step", &lstm8.0);
+    let conv = aligned(Conv::random(Init::PyTorch, &mut rng(4)));
+    steps(report, "conv-step", &conv.0);
+}
+
+/// Runs the cases asked for (the four models and the sequence models when
+/// none is named).
 fn run(models: &[String]) -> Report {
     let mut report = Report(Vec::new());
     let all = models.is_empty();
@@ -244,6 +296,9 @@ fn run(models: &[String]) -> Report {
     }
     if want("mid") {
         mid(&mut report);
+    }
+    if want("sequence") {
+        sequence(&mut report);
     }
     report
 }
