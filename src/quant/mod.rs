@@ -133,9 +133,9 @@ pub trait QModule<X> {
         *y = self.forward(x);
     }
     /// [`forward`](QModule::forward) with the kernels `isa` names (see
-    /// [`Isa`](crate::module::Isa)): what [`Quantized::forward`] calls on
+    /// [`Isa`]): what [`Quantized::forward`] calls on
     /// its layers once it has asked the CPU which kernels it may run, as
-    /// [`Module::forward_on`](crate::Module::forward_on) does for `f32`.
+    /// [`Module::forward_on`] does for `f32`.
     /// The same output, bit for bit. By default `forward`, which asks for
     /// itself: a layer need not implement it. [`QDense`] and the networks
     /// (tuples of layers) take the kernels given.
