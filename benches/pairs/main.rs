@@ -49,11 +49,14 @@ mod common;
 #[allow(dead_code)]
 #[path = "../models/peak.rs"]
 mod peak;
+#[path = "../sequence/models.rs"]
+mod sequence_models;
 #[allow(dead_code)]
 #[path = "../models/tuned.rs"]
 mod tuned;
 
 use common::*;
+use sequence_models::{ConvNet, GruNet, Lstm8Net, LstmNet};
 
 /// GFLOP/s of the AVX2 FMA loop: the fastest of 100 batches of 5 calls
 /// (`None` on a CPU without it).
@@ -250,29 +253,13 @@ fn sequence(report: &mut Report) {
             net.step(&mut state.0, black_box(x))
         });
     }
-    type Conv = (
-        Conv1d<1, 16, 3, Causal>,
-        Tanh,
-        Conv1d<16, 16, 3, Causal<2>>,
-        Tanh,
-        Dense<16, 1>,
-    );
-    let gru = aligned(<(Gru<1, 32>, Dense<32, 1>)>::random(
-        Init::PyTorch,
-        &mut rng(1),
-    ));
+    let gru = aligned(GruNet::random(Init::PyTorch, &mut rng(1)));
     steps(report, "gru-step", &gru.0);
-    let lstm = aligned(<(Lstm<1, 32>, Dense<32, 1>)>::random(
-        Init::PyTorch,
-        &mut rng(2),
-    ));
+    let lstm = aligned(LstmNet::random(Init::PyTorch, &mut rng(2)));
     steps(report, "lstm-step", &lstm.0);
-    let lstm8 = aligned(<(Lstm<8, 64>, Dense<64, 8>)>::random(
-        Init::PyTorch,
-        &mut rng(3),
-    ));
+    let lstm8 = aligned(Lstm8Net::random(Init::PyTorch, &mut rng(3)));
     steps(report, "lstm8x64-step", &lstm8.0);
-    let conv = aligned(Conv::random(Init::PyTorch, &mut rng(4)));
+    let conv = aligned(ConvNet::random(Init::PyTorch, &mut rng(4)));
     steps(report, "conv-step", &conv.0);
 }
 

@@ -69,22 +69,13 @@ use staticnet::prelude::*;
 use staticnet::stream::Stream;
 
 mod baseline;
+mod models;
 #[path = "../models/peak.rs"]
 mod peak;
 mod summary;
 
 use baseline::Step;
-
-type GruNet = (Gru<1, 32>, Dense<32, 1>);
-type LstmNet = (Lstm<1, 32>, Dense<32, 1>);
-type Lstm8Net = (Lstm<8, 64>, Dense<64, 8>);
-type ConvNet = (
-    Conv1d<1, 16, 3, Causal>,
-    Tanh,
-    Conv1d<16, 16, 3, Causal<2>>,
-    Tanh,
-    Dense<16, 1>,
-);
+use models::{ConvNet, GruNet, Lstm8Net, LstmNet};
 
 /// Samples in the input signal, cycled through while timing (a power of
 /// two).
