@@ -240,9 +240,9 @@ pub trait Kernels<T> {
 ///   (`STATICNET_NO_SIMD=1`). On other targets, where there is nothing to
 ///   ask, a network's pass calls its layers' `forward`s.
 ///
-/// Layers that do not take the kinds (all but `Dense`, the fast activations
-/// and the networks built of layers) ask for themselves whatever they are
-/// given. On the same
+/// Layers that do not take the kinds (all but `Dense`, the fast activations,
+/// the int8 `QDense` through [`QModule::forward_on`](crate::quant::QModule::forward_on) and the networks built
+/// of layers) ask for themselves whatever they are given. On the same
 /// CPU, [`Checked`] and the network's own choice give the same bits;
 /// [`Plain`] on a CPU with AVX2 and FMA gives the plain loops' rounding.
 ///

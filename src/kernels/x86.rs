@@ -77,9 +77,10 @@
 //! calls into `#[target_feature(enable = "avx2,fma")]` functions (the
 //! kernels, and `with_avx2`, the root of a dispatched call), made only
 //! after [`available`] said the CPU has both features (directly, or through
-//! an [`Avx2Fma`], which is made only there: in [`dispatch_on`],
-//! `Avx2::affine` and [`int8_dense`], after the check, or where the target enables both
-//! features), and into the
+//! an [`Avx2Fma`], which only this module makes: in [`dispatch_on`],
+//! [`dispatch_on_wide`], `Avx2::affine` and [`int8_dense`], after the
+//! check, or where the target enables both features; its field is private
+//! and [`Isa`] sealed, so no code outside the crate makes one), and into the
 //! recurrent and dense kernels' variants that also enable `avx512f` and
 //! `avx512vl`, and `with_avx512` (the root of a wide pass), made only after
 //! [`available_vl`] said it has all four (directly, or through an
@@ -3808,8 +3809,9 @@ pub(crate) fn int8_dense_known<const I: usize, const O: usize>(
     y: &mut [i8; O],
 ) {
     let _ = cpu;
-    // SAFETY: an `Avx2Fma` is made only where `available` said that this
-    // CPU has AVX2 and FMA (`int8_dense` above, `dispatch_on`).
+    // SAFETY: an `Avx2Fma` is made only by this module, after `available`
+    // said that this CPU has AVX2 and FMA or where the target enables both
+    // (see the module docs: `int8_dense` above, `dispatch_on`, …).
     unsafe { simd_int8_dense(layer, x, y) };
 }
 

@@ -329,6 +329,9 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
     }
     #[inline(always)]
     fn forward_on<K: Isa>(&self, x: &[i8; I], isa: K) -> [i8; O] {
+        // Elsewhere there is nothing to ask: the plain loops or `forward`.
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = isa;
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = isa.avx2_fma() {
             let mut y = [0; O];
@@ -343,6 +346,9 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
     }
     #[inline(always)]
     fn forward_into_on<K: Isa>(&self, x: &[i8; I], y: &mut [i8; O], isa: K) {
+        // Elsewhere there is nothing to ask: the plain loops or `forward`.
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = isa;
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = isa.avx2_fma() {
             crate::kernels::x86::int8_dense_known(cpu, self, x, y);
