@@ -12,7 +12,7 @@ use super::{
 use crate::layers::activation::{
     Elu, FastSigmoid, FastTanh, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh,
 };
-use crate::module::Isa;
+use crate::module::{Checked, Isa};
 use crate::params::{RustSource, Shape};
 use crate::{Dense, Dropout, Module};
 
@@ -286,13 +286,22 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         )
     }
 
-    /// The AVX2 kernel where the CPU has it (then `true`): eight outputs
-    /// at a time, requantised on eight lanes, bit for bit the portable
-    /// result.
+    /// The AVX2 kernel (then `true`): eight outputs at a time, requantised
+    /// on eight lanes, bit for bit the portable result. Without a check
+    /// where `isa` is the proof that the CPU has AVX2 and FMA, not at all
+    /// for [`Plain`](crate::module::Plain), and where the CPU has them
+    /// otherwise ([`Checked`]).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn x86(&self, x: &[i8; I], y: &mut [i8; O]) -> bool {
-        crate::kernels::x86::int8_dense(self, x, y)
+    fn x86<K: Isa>(&self, x: &[i8; I], y: &mut [i8; O], isa: K) -> bool {
+        match isa.avx2_fma() {
+            Some(cpu) => {
+                crate::kernels::x86::int8_dense_known(cpu, self, x, y);
+                true
+            }
+            None if K::PLAIN => false,
+            None => crate::kernels::x86::int8_dense(self, x, y),
+        }
     }
 
     /// Channel `o`'s multiplier.
@@ -308,57 +317,35 @@ impl<const I: usize, const O: usize> QModule<[i8; I]> for QDense<I, O> {
     type Output = [i8; O];
     #[inline]
     fn forward(&self, x: &[i8; I]) -> [i8; O] {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let mut y = [0; O];
-            if self.x86(x, &mut y) {
-                return y;
-            }
-        }
-        self.portable(x)
+        self.forward_on(x, Checked)
     }
-    /// With the DSP extension two outputs at a time (one pass over `x` for
-    /// both), then the last one of an odd `O`.
     #[inline]
     fn forward_into(&self, x: &[i8; I], y: &mut [i8; O]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.x86(x, y) {
-            return;
-        }
-        self.portable_into(x, y);
+        self.forward_into_on(x, y, Checked);
     }
     #[inline(always)]
     fn forward_on<K: Isa>(&self, x: &[i8; I], isa: K) -> [i8; O] {
-        // Elsewhere there is nothing to ask: the plain loops or `forward`.
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut y = [0; O];
+            if self.x86(x, &mut y, isa) {
+                return y;
+            }
+        }
+        // Elsewhere there is nothing to ask: the plain loops.
         #[cfg(not(target_arch = "x86_64"))]
         let _ = isa;
-        #[cfg(target_arch = "x86_64")]
-        if let Some(cpu) = isa.avx2_fma() {
-            let mut y = [0; O];
-            crate::kernels::x86::int8_dense_known(cpu, self, x, &mut y);
-            return y;
-        }
-        if K::PLAIN {
-            self.portable(x)
-        } else {
-            self.forward(x)
-        }
+        self.portable(x)
     }
     #[inline(always)]
     fn forward_into_on<K: Isa>(&self, x: &[i8; I], y: &mut [i8; O], isa: K) {
-        // Elsewhere there is nothing to ask: the plain loops or `forward`.
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = isa;
         #[cfg(target_arch = "x86_64")]
-        if let Some(cpu) = isa.avx2_fma() {
-            crate::kernels::x86::int8_dense_known(cpu, self, x, y);
+        if self.x86(x, y, isa) {
             return;
         }
-        if K::PLAIN {
-            self.portable_into(x, y);
-        } else {
-            self.forward_into(x, y);
-        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = isa;
+        self.portable_into(x, y);
     }
 }
 
@@ -390,7 +377,9 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         }
     }
 
-    /// [`portable`](QDense::portable) into `y`.
+    /// [`portable`](QDense::portable) into `y`: with the DSP extension two
+    /// outputs at a time (one pass over `x` for both), then the last one of
+    /// an odd `O`.
     #[inline]
     fn portable_into(&self, x: &[i8; I], y: &mut [i8; O]) {
         #[cfg(staticnet_dsp)]

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::data::Dataset;
 use crate::metrics::Class;
-use crate::module::Isa;
+use crate::module::{Checked, Isa};
 use crate::params::RustSource;
 use crate::params::{Node, Shape};
 
@@ -26,18 +26,9 @@ macro_rules! next_absorbed {
     };
 }
 
-/// A tuple's `forward_into`: every element but the last by value, the last
-/// into `out`.
+/// A tuple's `forward_into_on`: every element but the last by value, the
+/// last into `out`, each with the kernels `isa` names.
 macro_rules! into_body {
-    ($self:ident $x:ident $out:ident; [$last:tt]) => {
-        $self.$last.forward_into($x, $out)
-    };
-    ($self:ident $x:ident $out:ident; [$first:tt $($mid:tt)*] $last:tt) => {{
-        let y = $self.$first.forward($x);
-        $(let y = $self.$mid.forward(&y);)*
-        $self.$last.forward_into(&y, $out)
-    }};
-    // With the kernels `isa` names (`forward_into_on`).
     ($self:ident $x:ident $out:ident $isa:ident; [$last:tt]) => {
         $self.$last.forward_into_on($x, $out, $isa)
     };
@@ -89,15 +80,15 @@ macro_rules! quant_tuple {
             $($L: QModule<$In, Output = $Out>,)+
         {
             type Output = $Y;
+            // Each layer asking for itself (`Checked`): what a tuple called
+            // outside `Quantized`, which asks once, runs.
             #[inline]
             fn forward(&self, x: &X) -> $Y {
-                let y = self.0.forward(x);
-                $(let y = self.$r.forward(&y);)*
-                y
+                self.forward_on(x, Checked)
             }
             #[inline]
             fn forward_into(&self, x: &X, out: &mut $Y) {
-                into_body!(self x out; $($into)+)
+                self.forward_into_on(x, out, Checked);
             }
             #[inline(always)]
             fn forward_on<K: Isa>(&self, x: &X, isa: K) -> $Y {
